@@ -1,0 +1,108 @@
+"""The one composition root: Settings -> store -> gateway -> services -> app.
+
+Used by the CLI and by tests alike; tests inject a clock, a sleep and the emulator's URL here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from console.services.workspace import Connection, Workspace
+from console.settings import Mode, Settings
+
+if TYPE_CHECKING:
+    from console.tui.app import GemopsApp
+
+EMULATOR_KEY = "emulator-key"
+
+
+def make_workspace(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    emulator_config: Any = None,
+) -> Workspace:
+    def open_store():
+        from store.engine import Store
+
+        return Store.open(settings.store_url)
+
+    def connect(ws: Workspace) -> Connection:
+        return _connect(ws, sleep=sleep, emulator_config=emulator_config)
+
+    return Workspace(settings=settings, open_store=open_store, connect=connect, clock=clock)
+
+
+def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
+    from console.services.gateway import Gateway
+    from console.services.limits import RateLimiter
+    from console.services.pricing import PriceTable
+    from store.repos import ledger
+
+    settings = ws.settings
+    base_url = settings.gemini.base_url
+    api_key = settings.api_key.get_secret_value() if settings.api_key else EMULATOR_KEY
+    emulator = None
+    if settings.mode is Mode.EMULATOR and not base_url:
+        emulator = start_embedded_emulator(settings, emulator_config)
+        base_url = emulator.base_url
+    prices = (
+        PriceTable.from_toml(settings.prices.file) if settings.prices.file else PriceTable.default()
+    )
+
+    def write_ledger(rows: list[dict[str, Any]]) -> None:
+        with ws.session() as session:
+            ledger.insert_many(session, rows)
+
+    sleep = sleep or asyncio.sleep
+    gateway = Gateway(
+        api_key=api_key,
+        base_url=base_url,
+        prices=prices,
+        limiter=RateLimiter(settings.limits, clock=ws.clock, sleep=sleep),
+        write_ledger=write_ledger,
+        clock=ws.clock,
+        sleep=sleep,
+        api_version=settings.gemini.api_version,
+        timeout_s=settings.gemini.timeout_s,
+        flex_timeout_s=settings.gemini.flex_timeout_s,
+    )
+
+    def close() -> None:
+        gateway.close()
+        if emulator is not None:
+            emulator.stop()
+
+    return Connection(gateway=gateway, base_url=base_url, mode=settings.mode, close=close)
+
+
+def start_embedded_emulator(settings: Settings, config: Any = None):
+    """The emulator in this process on a free loopback port, its state kept beside the DB so
+    caches and batches made offline survive a restart of the console."""
+    from console.emulator.config import EmulatorConfig
+    from console.emulator.server import EmulatorServer
+
+    if config is None:
+        config = EmulatorConfig.realistic()
+        config.state_path = str(settings.db_path.with_name("emulator.sqlite3"))
+    server = EmulatorServer(config=config)
+    server.start()
+    return server
+
+
+def make_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    workspace: Workspace | None = None,
+    connect: bool = True,
+    sync: bool = True,
+) -> GemopsApp:
+    from console.tui.app import GemopsApp
+
+    ws = workspace or make_workspace(settings, clock=clock)
+    return GemopsApp(ws, clock=clock, connect=connect, sync=sync)

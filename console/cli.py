@@ -1,0 +1,210 @@
+"""The `gemops` command: with no sub-command it opens the console; the rest run headless."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC
+
+import click
+
+
+def _settings(**overrides):
+    from console.settings import load_settings
+
+    return load_settings(**overrides)
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="gemops")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """gemops — operate Gemini workloads: caches, batches, tiers, limits, costs, logs.
+
+    With no command, opens the console (on the built-in emulator when no API key is set).
+    """
+    if ctx.invoked_subcommand is None:
+        from console.bootstrap import make_app
+
+        make_app(_settings()).run()
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["config", "data", "db", "drop", "log"]))
+def locate(what: str) -> None:
+    """Print where gemops keeps WHAT."""
+    from console import paths
+
+    settings = _settings()
+    where = {
+        "config": paths.config_file,
+        "data": paths.data_dir,
+        "db": lambda: settings.db_path,
+        "drop": lambda: settings.drop_dir,
+        "log": paths.log_file,
+    }[what]()
+    click.echo(str(where))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--faults", type=click.Path(exists=True, dir_okay=False), help="fault profile TOML")
+@click.option("--state", type=click.Path(dir_okay=False), help="persist state in this SQLite file")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="emulator config TOML (quotas, tier latency, batch timing)")
+def emulator(host: str, port: int, faults: str | None, state: str | None,
+             config_path: str | None) -> None:
+    """Run the Gemini API emulator standalone (GOOGLE_GEMINI_BASE_URL=http://HOST:PORT)."""
+    from console.emulator.server import serve_forever
+
+    click.echo(f"gemini emulator on http://{host}:{port}  (control: /_emulator/)", err=True)
+    serve_forever(host, port, faults_path=faults, state_path=state, config_path=config_path)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="run one tick and exit")
+def sync(once: bool) -> None:
+    """Mirror remote caches, batch jobs and files into SQLite."""
+    from console.bootstrap import make_workspace
+    from console.services.sync import next_interval, sync_once
+
+    ws = make_workspace(_settings())
+    try:
+        while True:
+            result = sync_once(ws)
+            if result.error:
+                click.echo(f"sync failed: {result.error}", err=True)
+                if once:
+                    sys.exit(1)
+            else:
+                click.echo(
+                    f"synced {result.caches} caches, {result.batches} batch jobs, "
+                    f"{result.files} files ({result.gone} gone) in {result.duration_ms:.0f} ms"
+                )
+            if once:
+                return
+            time.sleep(next_interval(ws))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ws.close()
+
+
+@main.command()
+@click.option("--model", default="gemini-2.5-flash", show_default=True)
+@click.option("--requests", type=int, help="number of requests")
+@click.option("--input-tokens", type=int, help="variable input tokens per request")
+@click.option("--output-tokens", type=int, help="output tokens per request")
+@click.option("--thought-tokens", type=int, default=0, show_default=True)
+@click.option("--shared-context-tokens", type=int, default=0, show_default=True)
+@click.option("--queries-per-context", type=int, default=1, show_default=True)
+@click.option("--cache-hours", type=float, default=1.0, show_default=True)
+@click.option("--workload", type=click.Path(exists=True, dir_okay=False),
+              help="a workload TOML instead of the flags")
+@click.option("--prices", type=click.Path(exists=True, dir_okay=False),
+              help="a price-table TOML merged over the defaults")
+@click.option("--ledger", "from_ledger", is_flag=True, help="actual spend from the ledger")
+@click.option("--since", help="with --ledger: a date (YYYY-MM-DD) or a span like 7d, 24h")
+@click.option("--by", type=click.Choice(["model", "tier", "day", "mode"]), default="model",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def cost(model, requests, input_tokens, output_tokens, thought_tokens, shared_context_tokens,
+         queries_per_context, cache_hours, workload, prices, from_ledger, since, by,
+         as_json) -> None:
+    """What a workload costs on every lever, or (--ledger) what was actually spent."""
+    if from_ledger:
+        _ledger_cost(since, by, as_json)
+        return
+    from console.services.pricing import (
+        PriceTable,
+        Workload,
+        compare,
+        render_comparison,
+        rows_as_dicts,
+    )
+
+    settings = _settings()
+    price_file = prices or settings.prices.file
+    table = PriceTable.from_toml(price_file) if price_file else PriceTable.default()
+    if workload:
+        load = Workload.from_toml(workload)
+    else:
+        if requests is None or input_tokens is None or output_tokens is None:
+            raise click.UsageError(
+                "give --requests, --input-tokens and --output-tokens, or --workload FILE"
+            )
+        load = Workload(
+            model=model, requests=requests, input_tokens=input_tokens,
+            output_tokens=output_tokens, shared_context_tokens=shared_context_tokens,
+            queries_per_context=queries_per_context, cache_hours=cache_hours,
+            thought_tokens=thought_tokens,
+        )
+    try:
+        rows = compare(table, load)
+    except (LookupError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(rows_as_dicts(rows), indent=2))
+    else:
+        click.echo(render_comparison(rows))
+
+
+def parse_since(text: str | None, now: float) -> float:
+    """`7d`, `24h`, `30m` back from now, or a date `YYYY-MM-DD` (UTC); default: 7 days."""
+    from datetime import datetime
+
+    if not text:
+        return now - 7 * 86_400
+    units = {"d": 86_400, "h": 3600, "m": 60}
+    if text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
+        return now - float(text[:-1]) * units[text[-1]]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD or a span like 7d, 24h") from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _ledger_cost(since: str | None, by: str, as_json: bool) -> None:
+    from console.bootstrap import make_workspace
+    from console.services.spend import spend
+
+    ws = make_workspace(_settings())
+    try:
+        rows = spend(ws, since=parse_since(since, time.time()), by=by)
+    finally:
+        ws.close()
+    if as_json:
+        click.echo(json.dumps([
+            {"group": r.group, "calls": r.calls, "errors": r.errors,
+             "prompt_tokens": r.prompt_tokens, "cached_tokens": r.cached_tokens,
+             "output_tokens": r.output_tokens, "cost": round(r.cost, 6),
+             "standard_cost": round(r.standard_cost, 6), "savings": round(r.savings, 6)}
+            for r in rows
+        ], indent=2))
+        return
+    if not rows:
+        click.echo("no calls in the ledger for that period")
+        return
+    header = f"{by:<24} {'calls':>7} {'errors':>6} {'cost $':>12} {'standard $':>12} {'saved $':>12}"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for r in rows:
+        click.echo(f"{r.group:<24} {r.calls:>7} {r.errors:>6} {r.cost:>12.6f} "
+                   f"{r.standard_cost:>12.6f} {r.savings:>12.6f}")
+    total = sum(r.cost for r in rows)
+    saved = sum(r.savings for r in rows)
+    click.echo(f"{'total':<24} {sum(r.calls for r in rows):>7} {'':>6} {total:>12.6f} "
+               f"{total + saved:>12.6f} {saved:>12.6f}")
+
+
+def run() -> None:
+    main(prog_name="gemops")
+
+
+if __name__ == "__main__":
+    run()

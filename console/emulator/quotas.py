@@ -1,0 +1,143 @@
+"""Per-model RPM / TPM / RPD accounting and the priority tier's own (smaller) request limit."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from console.emulator.config import EmulatorConfig
+from console.emulator.errors import quota_exceeded
+
+_WINDOW_S = 60.0
+_PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+class MinuteWindow:
+    """A sliding 60 s window of (time, tokens) events with running totals."""
+
+    __slots__ = ("events", "tokens")
+
+    def __init__(self) -> None:
+        self.events: deque[tuple[float, int]] = deque()
+        self.tokens = 0
+
+    def prune(self, now: float) -> None:
+        events = self.events
+        horizon = now - _WINDOW_S
+        while events and events[0][0] <= horizon:
+            self.tokens -= events.popleft()[1]
+
+    def add(self, now: float, tokens: int) -> None:
+        self.events.append((now, tokens))
+        self.tokens += tokens
+
+    def seconds_until_requests_below(self, limit: int, now: float) -> float:
+        # The oldest event that must leave the window for one more request to fit.
+        index = len(self.events) - limit
+        return self.events[index][0] + _WINDOW_S - now
+
+    def seconds_until_tokens_fit(self, limit: int, needed: int, now: float) -> float:
+        excess = self.tokens + needed - limit
+        for stamp, tokens in self.events:
+            excess -= tokens
+            if excess <= 0:
+                return stamp + _WINDOW_S - now
+        return _WINDOW_S
+
+
+def pacific_day(now: float) -> str:
+    return datetime.fromtimestamp(now, _PACIFIC).strftime("%Y-%m-%d")
+
+
+def seconds_to_pacific_midnight(now: float) -> float:
+    local = datetime.fromtimestamp(now, _PACIFIC)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.timestamp() - now
+
+
+def _delay(seconds: float) -> int:
+    return max(1, math.ceil(seconds - 1e-9))
+
+
+class QuotaTracker:
+    """Raises 429 RESOURCE_EXHAUSTED (QuotaFailure + RetryInfo) when a limit would be crossed."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.windows: dict[str, MinuteWindow] = {}
+        self.priority_windows: dict[str, MinuteWindow] = {}
+        self.days: dict[str, list] = {}  # model -> [pacific day, requests that day]
+
+    def admit(self, model: str, tokens: int, now: float) -> None:
+        """Check every limit for one request of `tokens` input tokens, then count it."""
+        if not self.config.quotas_enabled:
+            return
+        quota = self.config.quota_for(model)
+        window = self.windows.get(model)
+        if window is None:
+            window = self.windows[model] = MinuteWindow()
+        window.prune(now)
+        if quota.rpm and len(window.events) >= quota.rpm:
+            raise quota_exceeded(
+                model,
+                "generate_requests_per_model",
+                "GenerateRequestsPerMinutePerProjectPerModel",
+                quota.rpm,
+                _delay(window.seconds_until_requests_below(quota.rpm, now)),
+            )
+        if quota.tpm and window.tokens + tokens > quota.tpm:
+            wait = (
+                window.seconds_until_tokens_fit(quota.tpm, tokens, now)
+                if tokens <= quota.tpm
+                else _WINDOW_S
+            )
+            raise quota_exceeded(
+                model,
+                "generate_content_paid_tier_input_token_count",
+                "GenerateContentPaidTierInputTokensPerModelPerMinute",
+                quota.tpm,
+                _delay(wait),
+            )
+        day = self.days.get(model)
+        today = pacific_day(now) if quota.rpd else ""
+        if quota.rpd:
+            if day is None or day[0] != today:
+                day = self.days[model] = [today, 0]
+            if day[1] >= quota.rpd:
+                raise quota_exceeded(
+                    model,
+                    "generate_requests_per_model_per_day",
+                    "GenerateRequestsPerDayPerProjectPerModel",
+                    quota.rpd,
+                    _delay(seconds_to_pacific_midnight(now)),
+                )
+            day[1] += 1
+        window.add(now, tokens)
+
+    def admit_priority(self, model: str, now: float) -> bool:
+        """True while priority has room (fraction × RPM); False means downgrade to standard."""
+        quota = self.config.quota_for(model)
+        if not quota.rpm:
+            return True
+        limit = max(1, int(quota.rpm * self.config.priority_limit_fraction))
+        window = self.priority_windows.get(model)
+        if window is None:
+            window = self.priority_windows[model] = MinuteWindow()
+        window.prune(now)
+        if len(window.events) >= limit:
+            return False
+        window.add(now, 0)
+        return True
+
+    def day_counters(self) -> dict[str, list]:
+        return {model: list(day) for model, day in self.days.items()}
+
+    def restore_day_counters(self, counters: dict[str, list]) -> None:
+        self.days = {model: list(day) for model, day in counters.items()}
+
+    def reset(self) -> None:
+        self.windows.clear()
+        self.priority_windows.clear()
+        self.days.clear()

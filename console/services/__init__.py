@@ -1,0 +1,1 @@
+"""UI-free services: the logic behind every pane and command."""

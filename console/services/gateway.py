@@ -1,0 +1,491 @@
+"""THE path to Gemini: limiter -> google-genai (Client.aio) -> retry -> ledger.
+
+The gateway owns one asyncio loop in a thread of its own: the SDK's async client, the limiter
+and the ledger writer live there, so the console's UI loop is never blocked and any thread
+can call in (`run`) while coroutines on other loops can await (`submit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from console.services.limits import CircuitOpen, QuotaExhausted, RateLimiter
+from console.services.pricing import PriceTable, UnknownModelPrice, Usage, call_cost
+from console.services.retry import Failure, RetryPolicy, parse_duration, retrying
+
+T = TypeVar("T")
+
+# Rough pre-call estimate for TPM reservations; corrected from usage_metadata afterwards.
+CHARS_PER_TOKEN = 4
+LEDGER_FLUSH_S = 0.25
+LEDGER_FLUSH_ROWS = 500
+
+__all__ = ["CircuitOpen", "Exchange", "Gateway", "GatewayError", "Generation", "QuotaExhausted"]
+
+
+class GatewayError(Exception):
+    """An API call failed for good (after retries): the status, the server's message, and
+    the retry delay it asked for, if any. Services see this, never the SDK's error types."""
+
+    def __init__(
+        self, operation: str, status: int | None, message: str, retry_delay_s: float | None = None
+    ) -> None:
+        self.operation = operation
+        self.status = status
+        self.message = message
+        self.retry_delay_s = retry_delay_s
+        where = f"HTTP {status}" if status else "connection failed"
+        super().__init__(f"{operation}: {where}: {message}")
+
+
+def classify(error: BaseException) -> Failure | None:
+    """Map an SDK or transport error to what the retry policy needs."""
+    if isinstance(error, genai_errors.APIError):
+        return Failure(error.code, _retry_delay(error))
+    if isinstance(error, httpx.TransportError | asyncio.TimeoutError | ConnectionError):
+        return Failure(None)
+    return None
+
+
+def _retry_delay(error: genai_errors.APIError) -> float | None:
+    body = error.details if isinstance(error.details, dict) else {}
+    for detail in (body.get("error") or {}).get("details") or []:
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("RetryInfo"):
+            return parse_duration(detail.get("retryDelay"))
+    return None
+
+
+def _as_gateway_error(operation: str, error: BaseException) -> GatewayError:
+    if isinstance(error, genai_errors.APIError):
+        return GatewayError(operation, error.code, error.message or str(error.status),
+                            _retry_delay(error))
+    return GatewayError(operation, None, f"{type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A finished generateContent call, in plain values."""
+
+    model: str
+    text: str
+    tier_asked: str
+    tier_served: str
+    usage: Usage
+    cost: float
+    standard_cost: float
+    latency_ms: float
+    attempts: int
+    finish_reason: str | None
+    images: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What interaction logging sees of a successful call (it redacts before writing)."""
+
+    model: str
+    tier: str
+    source: str
+    contents: Any
+    config: dict[str, Any]
+    generation: Generation
+
+
+def prefix_hash(contents: Any, config: dict[str, Any]) -> str:
+    """Group calls whose leading content is identical: implicit caching hits such groups."""
+    head = repr(config.get("system_instruction") or "")[:2048]
+    first = contents[0] if isinstance(contents, list) and contents else contents
+    head += repr(first)[:2048]
+    return hashlib.blake2b(head.encode(), digest_size=6).hexdigest()
+
+
+def estimate_tokens(contents: Any, config: dict[str, Any] | None = None) -> int:
+    size = len(repr(contents)) + len(repr((config or {}).get("system_instruction") or ""))
+    return max(1, size // CHARS_PER_TOKEN)
+
+
+class LedgerWriter:
+    """Buffers ledger rows and writes them in batches off the calling path."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
+        self._write = write
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._task: asyncio.Task | None = None
+        self.written = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._rows.append(row)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(LEDGER_FLUSH_S)
+            await asyncio.to_thread(self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            self._write(rows)
+            self.written += len(rows)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await asyncio.to_thread(self.flush)
+
+
+@dataclass
+class Gateway:
+    api_key: str
+    base_url: str | None
+    prices: PriceTable
+    limiter: RateLimiter
+    write_ledger: Callable[[list[dict[str, Any]]], None]
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    api_version: str | None = None
+    timeout_s: float = 60.0
+    flex_timeout_s: float = 900.0
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    observers: list[Callable[[Exchange], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="gemops-gateway", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        http_options = types.HttpOptions(
+            base_url=self.base_url, api_version=self.api_version, timeout=int(self.timeout_s * 1000)
+        )
+        self.client = genai.Client(api_key=self.api_key, http_options=http_options)
+        self.ledger = LedgerWriter(self.write_ledger)
+        self._loop.call_soon(self.ledger.start)
+        self._loop.call_soon(self._ready.set)
+        self._loop.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a gateway coroutine from any thread that is not the gateway's, and wait."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def submit(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a gateway coroutine from another event loop."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return await asyncio.wrap_future(future)
+
+    def flush_ledger(self) -> None:
+        self.run(asyncio.to_thread(self.ledger.flush))
+
+    def close(self) -> None:
+        if not self._loop.is_running():
+            return
+        try:
+            self.run(self.ledger.stop(), timeout=10)
+            self.run(self.client.aio.aclose(), timeout=5)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    # -- accounting ----------------------------------------------------------------------
+
+    def _ledger_row(self, **values: Any) -> None:
+        self.ledger.add({"at": self.clock(), **values})
+
+    def _price(self, model: str, usage: Usage, tier: str, batch: bool) -> tuple[float, float]:
+        try:
+            priced = call_cost(self.prices, model, usage, tier=tier, batch=batch)
+        except (UnknownModelPrice, ValueError):
+            return 0.0, 0.0
+        return priced.cost, priced.standard_cost
+
+    # -- generateContent ---------------------------------------------------------------
+
+    async def generate(
+        self,
+        model: str,
+        contents: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        tier: str = "standard",
+        source: str = "console",
+        request_key: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout_s: float | None = None,
+    ) -> Generation:
+        """One generateContent through the limiter, with retries; every attempt is ledgered."""
+        model = model.removeprefix("models/")
+        config = dict(config or {})
+        call_config = dict(config)
+        if tier != "standard":
+            call_config["service_tier"] = tier
+        timeout = timeout_s or (self.flex_timeout_s if tier == "flex" else self.timeout_s)
+        call_config["http_options"] = types.HttpOptions(timeout=int(timeout * 1000))
+        estimate = estimate_tokens(contents, config)
+        group = prefix_hash(contents, config)
+        cached_content = config.get("cached_content")
+        attempts = 0
+
+        def on_retry(failure: Failure, attempt: int, delay: float) -> None:
+            if failure.status == 429:
+                self.limiter.quota_error(model, tier, failure.retry_delay_s)
+
+        async def attempt() -> Generation:
+            nonlocal attempts
+            attempts += 1
+            self.limiter.check_breaker(model, tier)
+            permit = await self.limiter.acquire(model, tier, estimate)
+            started = time.perf_counter()
+            try:
+                response = await self.client.aio.models.generate_content(
+                    model=model, contents=contents, config=call_config
+                )
+            except BaseException as error:
+                latency = (time.perf_counter() - started) * 1000
+                self.limiter.settle(permit, actual_tokens=None, ok=False)
+                failure = classify(error)
+                self._ledger_row(
+                    model=model, operation="generate", tier_asked=tier, latency_ms=latency,
+                    status=failure.status or 0 if failure else 0, error=_short(error),
+                    attempt=attempts, source=source, cached_content=cached_content,
+                    prefix_hash=group, request_key=request_key,
+                )
+                if failure is not None and failure.status == 429 and not _will_retry(
+                    retry or self.retry_policy, attempts
+                ):
+                    self.limiter.quota_error(model, tier, failure.retry_delay_s)
+                raise
+            latency = (time.perf_counter() - started) * 1000
+            generation = self._generation(model, tier, response, latency, attempts)
+            self.limiter.settle(permit, actual_tokens=generation.usage.prompt_tokens, ok=True)
+            u = generation.usage
+            self._ledger_row(
+                model=model, operation="generate", tier_asked=tier,
+                tier_served=generation.tier_served, prompt_tokens=u.prompt_tokens,
+                cached_tokens=u.cached_tokens, candidate_tokens=u.output_tokens,
+                thought_tokens=u.thought_tokens,
+                total_tokens=u.prompt_tokens + u.output_tokens + u.thought_tokens,
+                latency_ms=latency, status=200, attempt=attempts, cost=generation.cost,
+                standard_cost=generation.standard_cost, source=source,
+                cached_content=cached_content, prefix_hash=group, request_key=request_key,
+            )
+            return generation
+
+        try:
+            async for attempt_state in retrying(
+                retry or self.retry_policy, classify, sleep=self.sleep, on_retry=on_retry
+            ):
+                with attempt_state:
+                    generation = await attempt()
+        except (CircuitOpen, QuotaExhausted):
+            raise
+        except BaseException as error:
+            if classify(error) is None:
+                raise
+            raise _as_gateway_error("generate", error) from error
+        for observe in self.observers:
+            observe(Exchange(model, tier, source, contents, config, generation))
+        return generation
+
+    def _generation(
+        self, model: str, tier: str, response: Any, latency_ms: float, attempts: int
+    ) -> Generation:
+        headers = (response.sdk_http_response.headers or {}) if response.sdk_http_response else {}
+        served = headers.get("x-gemini-service-tier") or tier
+        meta = response.usage_metadata
+        images: list[tuple[str, bytes]] = []
+        texts: list[str] = []
+        finish = None
+        if response.candidates:
+            candidate = response.candidates[0]
+            finish = candidate.finish_reason.value if candidate.finish_reason else None
+            for part in (candidate.content.parts if candidate.content else None) or []:
+                if part.text and not part.thought:
+                    texts.append(part.text)
+                elif part.inline_data and part.inline_data.data:
+                    images.append((part.inline_data.mime_type or "", part.inline_data.data))
+        usage = Usage(
+            prompt_tokens=(meta.prompt_token_count or 0) if meta else 0,
+            cached_tokens=(meta.cached_content_token_count or 0) if meta else 0,
+            output_tokens=(meta.candidates_token_count or 0) if meta else 0,
+            thought_tokens=(meta.thoughts_token_count or 0) if meta else 0,
+            images_out=len(images),
+        )
+        if images:
+            # Images are priced per image; their tokens are not billed again as text.
+            usage = Usage(usage.prompt_tokens, usage.cached_tokens, 0, usage.thought_tokens,
+                          len(images))
+        cost, standard = self._price(model, usage, served, batch=False)
+        return Generation(
+            model=model, text="".join(texts), tier_asked=tier, tier_served=served, usage=usage,
+            cost=cost, standard_cost=standard, latency_ms=latency_ms, attempts=attempts,
+            finish_reason=finish, images=tuple(images),
+        )
+
+    async def count_tokens(self, model: str, contents: Any) -> int:
+        response = await self._plain("count_tokens", lambda: self.client.aio.models.count_tokens(
+            model=model, contents=contents))
+        return response.total_tokens or 0
+
+    # -- everything else: retried, ledgered as operations --------------------------------
+
+    async def _plain(
+        self,
+        operation: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        model: str = "",
+        record: bool = True,
+        cost: float = 0.0,
+    ) -> T:
+        attempts = 0
+        try:
+            async for attempt_state in retrying(self.retry_policy, classify, sleep=self.sleep):
+                with attempt_state:
+                    attempts += 1
+                    started = time.perf_counter()
+                    try:
+                        result = await call()
+                    except BaseException as error:
+                        failure = classify(error)
+                        if record:
+                            self._ledger_row(
+                                model=model, operation=operation,
+                                latency_ms=(time.perf_counter() - started) * 1000,
+                                status=(failure.status or 0) if failure else 0,
+                                error=_short(error), attempt=attempts,
+                            )
+                        raise
+                    if record:
+                        self._ledger_row(
+                            model=model, operation=operation, status=200, attempt=attempts,
+                            latency_ms=(time.perf_counter() - started) * 1000, cost=cost,
+                        )
+                    return result
+        except BaseException as error:
+            if classify(error) is None:
+                raise
+            raise _as_gateway_error(operation, error) from error
+        raise AssertionError("unreachable")  # the retry loop returns or raises
+
+    async def raw_list(self, collection: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
+        """Every item of a paged collection as raw JSON, keeping fields the SDK would drop
+        (batchStats). The SDK's own transport is used; only the parsing is ours."""
+        key = {"batches": "operations"}.get(collection, collection)
+        items: list[dict[str, Any]] = []
+        token = None
+        while True:
+            query = {"pageSize": page_size} | ({"pageToken": token} if token else {})
+            path = f"{collection}?{urlencode(query)}"
+            response = await self._plain(
+                f"list_{collection}",
+                lambda path=path: self.client.aio._api_client.async_request("get", path, {}),
+                record=False,
+            )
+            page = orjson.loads(response.body or "{}")
+            items.extend(page.get(key) or [])
+            token = page.get("nextPageToken")
+            if not token:
+                return items
+
+    async def raw_get(self, name: str) -> dict[str, Any]:
+        response = await self._plain(
+            "get", lambda: self.client.aio._api_client.async_request("get", name, {}), record=False
+        )
+        return orjson.loads(response.body or "{}")
+
+    # caches
+    async def create_cache(self, model: str, config: dict[str, Any]) -> Any:
+        return await self._plain("create_cache", lambda: self.client.aio.caches.create(
+            model=model, config=config), model=model)
+
+    async def update_cache(self, name: str, config: dict[str, Any]) -> Any:
+        return await self._plain("update_cache", lambda: self.client.aio.caches.update(
+            name=name, config=config))
+
+    async def delete_cache(self, name: str) -> None:
+        await self._plain("delete_cache", lambda: self.client.aio.caches.delete(name=name))
+
+    # files
+    async def upload_file(self, path: Path, *, mime_type: str | None = None,
+                          display_name: str | None = None) -> Any:
+        config: dict[str, Any] = {"display_name": display_name or path.name}
+        if mime_type:
+            config["mime_type"] = mime_type
+        return await self._plain("upload_file", lambda: self.client.aio.files.upload(
+            file=path, config=config))
+
+    async def download_file(self, name: str) -> bytes:
+        return await self._plain("download_file", lambda: self.client.aio.files.download(
+            file=name), record=False)
+
+    async def delete_file(self, name: str) -> None:
+        await self._plain("delete_file", lambda: self.client.aio.files.delete(name=name))
+
+    # batches
+    async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> Any:
+        return await self._plain("create_batch", lambda: self.client.aio.batches.create(
+            model=model, src=src, config=config), model=model)
+
+    async def get_batch(self, name: str) -> Any:
+        return await self._plain("get_batch", lambda: self.client.aio.batches.get(name=name),
+                                 record=False)
+
+    async def cancel_batch(self, name: str) -> None:
+        await self._plain("cancel_batch", lambda: self.client.aio.batches.cancel(name=name))
+
+    async def delete_batch(self, name: str) -> None:
+        await self._plain("delete_batch", lambda: self.client.aio.batches.delete(name=name))
+
+    def batch_cost(self, model: str, usage: Usage) -> tuple[float, float]:
+        return self._price(model, usage, "standard", batch=True)
+
+    def record_batch_result(self, *, model: str, usage: Usage, status: int, error: str | None,
+                            request_key: str | None, source: str) -> tuple[float, float]:
+        """A batch result becomes a ledger row at the batch-discounted price."""
+        cost, standard = self.batch_cost(model, usage) if status == 200 else (0.0, 0.0)
+        self._ledger_row(
+            model=model.removeprefix("models/"), operation="batch_result", tier_asked="batch",
+            tier_served="batch", prompt_tokens=usage.prompt_tokens,
+            cached_tokens=usage.cached_tokens, candidate_tokens=usage.output_tokens,
+            thought_tokens=usage.thought_tokens,
+            total_tokens=usage.prompt_tokens + usage.output_tokens + usage.thought_tokens,
+            status=status, error=error, cost=cost, standard_cost=standard, batch=True,
+            source=source, request_key=request_key,
+        )
+        return cost, standard
+
+
+def _will_retry(policy: RetryPolicy, attempts: int) -> bool:
+    return attempts < policy.attempts
+
+
+def _short(error: BaseException) -> str:
+    if isinstance(error, genai_errors.APIError):
+        return f"{error.code} {error.status}: {(error.message or '')[:300]}"
+    return f"{type(error).__name__}: {str(error)[:300]}"

@@ -1,0 +1,560 @@
+"""PII redaction: find emails, phones, cards, SSNs, IBANs, IPs and secrets in one scan and mask them."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, TextIO
+
+import phonenumbers
+
+__all__ = [
+    "EntityType",
+    "Finding",
+    "RedactionResult",
+    "Redactor",
+    "redact",
+    "redact_lines",
+    "redact_stream",
+]
+
+
+class EntityType(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    CARD = "card"
+    SSN = "ssn"
+    IBAN = "iban"
+    IP = "ip"
+    SECRET = "secret"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Where an entity was found; spans index the original text. The value itself is never kept."""
+
+    type: EntityType
+    start: int
+    end: int
+    kind: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"type": self.type.value, "start": self.start, "end": self.end, "kind": self.kind}
+
+
+@dataclass(slots=True)
+class RedactionResult:
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+# --- the scan -------------------------------------------------------------------------------
+#
+# The whole text is searched once by _SCAN. Python's `re` only skips ahead quickly when a pattern
+# starts with a plain character class, so the pattern first consumes one "lead" character from a
+# small set (digits, + ( @ : A J _ -), and every branch then looks *behind* to check which
+# entity that lead character can belong to. Ordinary prose (lower-case letters, spaces) never
+# enters the branches, which is what makes a single pass fast. Entities whose natural first
+# character is common in prose (emails, `eyJ…`, `ghp_…`, `sk-…`, IPv6 starting with a-f) are
+# anchored on a rarer character inside them and extended backwards by their handler.
+#
+# Branches only say "a candidate of this shape starts near here"; handlers then match the exact
+# shape at that position and validate it (Luhn, mod-97, SSN ranges, octets, libphonenumber).
+
+_SCAN = re.compile(
+    r"[0-9(+@:AJ_\-]"
+    r"(?:"
+    # IBAN, anchored on its first check digit: two capitals behind, no letter or digit before them.
+    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9](?P<iban>)"
+    # Numbers (SSN, IPv4, card, phone): not glued to a word, price, order number, or decimal.
+    r"|(?<![\w.,$#/+@\-\u00a3\u20ac\u00a5][0-9(+])"
+    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})(?P<number>)"
+    # Email, anchored on '@'; the local part is found by walking backwards.
+    r"|(?<=[A-Za-z0-9._%+\-]@)"
+    r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+    r"(?P<email>)"
+    # scheme://user:password@ — only the password is masked.
+    r"|(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@(?P<url_password>)"
+    # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
+    r"|(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<![\w:]:):[0-9A-Fa-f])(?P<ipv6>)"
+    # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
+    r"|(?<![\w\-]A)(?:Iza[0-9A-Za-z_\-]{35}|(?:KIA|SIA)[A-Z0-9]{16})(?![\w\-])(?P<a_key>)"
+    # JWT, anchored on the J of its eyJ header.
+    r"|(?<=eyJ)(?<![\w\-]eyJ)[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(?P<jwt>)"
+    # GitHub tokens, anchored on their underscore.
+    r"|(?<=gh[pousr]_)(?<![A-Za-z0-9]gh[pousr]_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])(?P<github>)"
+    r"|(?<=github_)(?<![A-Za-z0-9]github_)pat_[A-Za-z0-9_]{22,}(?P<github_pat>)"
+    # PEM private key blocks (the END line is found by the handler).
+    r"|----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<pem>)"
+    # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their first hyphen.
+    r"|(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}(?P<slack>)"
+    r"|(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}(?P<openai>)"
+    r")",
+    re.ASCII,
+)
+
+# Exact shapes, matched at a candidate's start. The tail guard refuses a match glued to a word
+# or continuing as another number (e.g. '123-45-6789-0', '4111…1111.5').
+_NUM_END = r"(?![0-9A-Za-z_@]|[.,:/\-][0-9])"
+_SSN = re.compile(r"([0-9]{3})-([0-9]{2})-([0-9]{4})" + _NUM_END, re.ASCII)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?![0-9A-Za-z_@]|\.[0-9])", re.ASCII)
+_CARD = re.compile(
+    r"(?:[0-9]{4}([ \-]?)[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"
+    r"|[0-9]{4}([ \-]?)[0-9]{6}\2[0-9]{4,5}"
+    r"|[0-9]{13,19})" + _NUM_END,
+    re.ASCII,
+)
+_PHONE = re.compile(
+    r"(?:"
+    # international: +CC then groups, or E.164 without separators
+    r"\+(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .\-]?\([0-9]{1,4}\))?(?:[ .\-]?[0-9]{1,12})?"
+    r"(?:[ .\-][0-9]{1,12}){1,6})"
+    # North American: (415) 555-2671, 415-555-2671, 1 415 555 2671
+    r"|(?:1[ .\-])?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
+    # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456
+    r"|\(?0[0-9]{1,4}\)?(?:[ .\-/][0-9]{2,8}){1,4}"
+    r"|0[0-9]{8,11}"
+    r")" + _NUM_END,
+    re.ASCII,
+)
+# Numbers shaped like dates are never phones, whatever libphonenumber thinks of the digits.
+_DATE_LIKE = re.compile(
+    r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}", re.ASCII
+)
+# An IPv4-shaped number right after one of these words is a version or build number.
+_VERSION_BEFORE = re.compile(
+    r"(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
+    r"\bpython|\bnode|\bsdk|\bchrome|\bwindows)\s*:?\s*$",
+    re.ASCII | re.IGNORECASE,
+)
+_IPV6 = re.compile(
+    rf"(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:{_OCTET}(?:\.{_OCTET}){{3}}|[0-9A-Fa-f]{{1,4}})?"
+    r"(?:%[0-9A-Za-z._\-]+)?",
+    re.ASCII,
+)
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_IBAN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_DIGITS = frozenset("0123456789")
+
+# IBAN length per country (ISO 13616 registry); an unknown country code is not an IBAN.
+_IBAN_LENGTH = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+
+# A hit is (start, end, type, kind, identity, resume): `identity` is what pseudonyms key on (a
+# normalised value or a parsed phone number); `resume` is where the scan continues.
+_Hit = tuple[int, int, EntityType, str | None, object, int]
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i & 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _card_brand(digits: str) -> str | None:
+    """The issuer for a known IIN and length; random Luhn-valid digits (one in ten) are not cards."""
+    n = len(digits)
+    two, three, four = int(digits[:2]), int(digits[:3]), int(digits[:4])
+    if digits[0] == "4":
+        return "visa" if n in (13, 16, 19) else None
+    if 51 <= two <= 55 or 2221 <= four <= 2720:
+        return "mastercard" if n == 16 else None
+    if two in (34, 37):
+        return "amex" if n == 15 else None
+    if four == 6011 or 644 <= three <= 649 or two == 65:
+        return "discover" if n >= 16 else None
+    if 3528 <= four <= 3589:
+        return "jcb" if n >= 16 else None
+    if 300 <= three <= 305 or two in (36, 38, 39):
+        return "diners" if n >= 14 else None
+    if two == 62:
+        return "unionpay" if n >= 16 else None
+    if two == 50 or 56 <= two <= 69:
+        return "maestro"
+    return None
+
+
+def _iban_valid(compact: str) -> bool:
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def _line_end(text: str) -> int:
+    """End of text without its line terminator, so a masked tail keeps the line structure."""
+    end = len(text)
+    if end and text[end - 1] == "\n":
+        end -= 1
+        if end and text[end - 1] == "\r":
+            end -= 1
+    return end
+
+
+class Redactor:
+    """Finds PII in text and replaces it.
+
+    Replacement tokens: ``[EMAIL_REDACTED]``, ``[PHONE_REDACTED]``, ``[CARD_REDACTED]``,
+    ``[SSN_REDACTED]``, ``[IBAN_REDACTED]``, ``[IP_REDACTED]`` and ``[SECRET_REDACTED]`` for every
+    secret (the kind of secret is in ``Finding.kind``: google_api_key, aws_access_key,
+    github_token, slack_token, openai_key, jwt, private_key, url_password).
+
+    With ``mode="pseudonym"`` each distinct value gets ``[EMAIL_1]``, ``[EMAIL_2]``… and the same
+    value (after normalisation: case of emails, phone formatting, card separators…) keeps its
+    pseudonym for as long as this redactor lives. Use one redactor per interaction: ``scope()``
+    hands out a fresh one, ``new_interaction()`` forgets the mapping. The mapping holds only
+    salted hashes, lives in memory and is never persisted.
+    """
+
+    def __init__(
+        self,
+        mode: Literal["token", "pseudonym"] = "token",
+        default_region: str = "US",
+        national_regions: Iterable[str] = ("GB", "DE", "FR", "NL", "IT"),
+    ) -> None:
+        if mode not in ("token", "pseudonym"):
+            raise ValueError(f"unknown redaction mode {mode!r}; use 'token' or 'pseudonym'")
+        self.mode = mode
+        self.default_region = default_region.upper()
+        self.national_regions = tuple(r.upper() for r in national_regions)
+        # A number with a trunk 0 is tried as a national number of these regions, in order.
+        self._trunk_regions = tuple(
+            dict.fromkeys((self.default_region, *self.national_regions))
+        )
+        self._pseudonyms: dict[bytes, str] = {}
+        self._counters: dict[EntityType, int] = {}
+        self._salt = os.urandom(16)
+        self._handlers: dict[str, Callable[[str, re.Match[str]], _Hit | None]] = {
+            "iban": self._iban,
+            "number": self._number,
+            "email": self._email,
+            "url_password": self._url_password,
+            "ipv6": self._ipv6,
+            "a_key": self._a_key,
+            "jwt": self._jwt,
+            "github": self._github,
+            "github_pat": self._github_pat,
+            "pem": self._pem,
+            "slack": self._slack,
+            "openai": self._openai,
+        }
+
+    def __repr__(self) -> str:
+        return f"Redactor(mode={self.mode!r}, default_region={self.default_region!r})"
+
+    # -- interactions ---------------------------------------------------------------------------
+
+    def new_interaction(self) -> None:
+        """Forget every pseudonym: the next interaction numbers its values from 1 again."""
+        self._pseudonyms.clear()
+        self._counters.clear()
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[Redactor]:
+        """A redactor of its own for one interaction (system instruction, turns, response)."""
+        scoped = Redactor(self.mode, self.default_region, self.national_regions)
+        try:
+            yield scoped
+        finally:
+            scoped.new_interaction()
+
+    # -- redaction ------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> RedactionResult:
+        hits = self._scan(text)
+        if not hits:
+            return RedactionResult(text, [])
+        return self._apply(text, hits)
+
+    def find(self, text: str) -> list[Finding]:
+        return [Finding(h[2], h[0], h[1], h[3]) for h in self._scan(text)]
+
+    def _apply(self, text: str, hits: list[_Hit]) -> RedactionResult:
+        pieces: list[str] = []
+        findings: list[Finding] = []
+        last = 0
+        for start, end, etype, kind, identity, _ in hits:
+            pieces.append(text[last:start])
+            pieces.append(self._replacement(etype, identity))
+            findings.append(Finding(etype, start, end, kind))
+            last = end
+        pieces.append(text[last:])
+        return RedactionResult("".join(pieces), findings)
+
+    def _replacement(self, etype: EntityType, identity: object) -> str:
+        if self.mode == "token":
+            return f"[{etype.name}_REDACTED]"
+        if isinstance(identity, phonenumbers.PhoneNumber):
+            identity = phonenumbers.format_number(identity, phonenumbers.PhoneNumberFormat.E164)
+        key = hashlib.blake2b(
+            f"{etype.value}\0{identity}".encode(), digest_size=16, key=self._salt
+        ).digest()
+        name = self._pseudonyms.get(key)
+        if name is None:
+            count = self._counters.get(etype, 0) + 1
+            self._counters[etype] = count
+            name = self._pseudonyms[key] = f"[{etype.name}_{count}]"
+        return name
+
+    def _scan(self, text: str) -> list[_Hit]:
+        hits: list[_Hit] = []
+        search = _SCAN.search
+        handlers = self._handlers
+        pos = 0
+        while (m := search(text, pos)) is not None:
+            hit = handlers[m.lastgroup](text, m)  # type: ignore[index]
+            if hit is None:
+                pos = m.start() + 1
+                continue
+            start, end = hit[0], hit[1]
+            # Spans extended backwards (emails, keys) can overlap an earlier hit: the longer wins.
+            while hits and hits[-1][1] > start:
+                previous = hits[-1]
+                if previous[1] - previous[0] >= end - start:
+                    break
+                hits.pop()
+            else:
+                hits.append(hit)
+            pos = max(hit[5], m.start() + 1)
+        return hits
+
+    # -- handlers: each confirms a candidate found by _SCAN, or returns None ----------------------
+
+    def _number(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start = m.start()
+        if text[start] in _DIGITS:
+            if (mm := _SSN.match(text, start)) is not None:
+                area, group, serial = mm.groups()
+                if (
+                    area != "000"
+                    and area != "666"
+                    and area[0] != "9"
+                    and group != "00"
+                    and serial != "0000"
+                ):
+                    end = mm.end()
+                    return (start, end, EntityType.SSN, None, area + group + serial, end)
+            if (mm := _IPV4.match(text, start)) is not None and not _VERSION_BEFORE.search(
+                text, max(0, start - 16), start
+            ):
+                end = mm.end()
+                return (start, end, EntityType.IP, "ipv4", mm.group(), end)
+            if (mm := _CARD.match(text, start)) is not None:
+                digits = mm.group().replace(" ", "").replace("-", "")
+                if _luhn_valid(digits) and (brand := _card_brand(digits)) is not None:
+                    end = mm.end()
+                    return (start, end, EntityType.CARD, brand, digits, end)
+        if (mm := _PHONE.match(text, start)) is not None:
+            return self._phone(mm)
+        return None
+
+    def _phone(self, mm: re.Match[str]) -> _Hit | None:
+        candidate = mm.group()
+        digits = sum(ch in _DIGITS for ch in candidate)
+        if not 7 <= digits <= 15 or _DATE_LIKE.fullmatch(candidate):
+            return None
+        if candidate[0] == "+":
+            regions: tuple[str | None, ...] = (None,)
+        elif candidate[0] == "0" or candidate.startswith("(0"):
+            regions = self._trunk_regions
+        else:
+            regions = (self.default_region,)
+        for region in regions:
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                kind = phonenumbers.region_code_for_number(number)
+                return (mm.start(), mm.end(), EntityType.PHONE, kind, number, mm.end())
+        return None
+
+    def _iban(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start = m.start() - 2
+        length = _IBAN_LENGTH.get(text[start : start + 2])
+        if length is None:
+            return None
+        # Printed IBANs group by four with single spaces; anything else ends the candidate.
+        chars: list[str] = []
+        i, n = start, len(text)
+        while i < n and len(chars) < length:
+            ch = text[i]
+            if ch in _IBAN_CHARS:
+                chars.append(ch)
+            elif not (ch == " " and chars and len(chars) % 4 == 0 and text[i - 1] != " "):
+                break
+            i += 1
+        if len(chars) != length or (i < n and text[i].isalnum()):
+            return None
+        compact = "".join(chars)
+        if not _iban_valid(compact):
+            return None
+        return (start, i, EntityType.IBAN, compact[:2], compact, i)
+
+    def _email(self, text: str, m: re.Match[str]) -> _Hit | None:
+        at = m.start()
+        start, floor = at, max(0, at - 64)
+        while start > floor and text[start - 1] in _EMAIL_LOCAL:
+            start -= 1
+        while start < at and text[start] in ".-":
+            start += 1
+        if start == at or text[at - 1] == ".":
+            return None
+        end = m.end()
+        identity = text[start:end].lower()
+        return (start, end, EntityType.EMAIL, None, identity, end)
+
+    def _url_password(self, text: str, m: re.Match[str]) -> _Hit | None:
+        userinfo_start = m.start() + 3
+        colon = text.index(":", userinfo_start, m.end())
+        start, end = colon + 1, m.end() - 1
+        # Resume after the '@' so the host is not read as the domain of an email.
+        return (start, end, EntityType.SECRET, "url_password", text[start:end], m.end())
+
+    def _ipv6(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start = colon = m.start()
+        floor = max(0, colon - 4)
+        while start > floor and text[start - 1] in _HEX:
+            start -= 1
+        if start and (text[start - 1].isalnum() or text[start - 1] in "_:."):
+            return None
+        mm = _IPV6.match(text, start)
+        if mm is None:
+            return None
+        end = mm.end()
+        if end < len(text) and (text[end].isalnum() or text[end] in "_:"):
+            return None
+        address = mm.group().partition("%")[0]
+        if address == "::":
+            return None
+        try:
+            identity = ipaddress.IPv6Address(address).compressed
+        except ValueError:
+            return None
+        return (start, end, EntityType.IP, "ipv6", identity, end)
+
+    def _a_key(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start, end = m.start(), m.end()
+        kind = "google_api_key" if text[start + 1] == "I" else "aws_access_key"
+        return (start, end, EntityType.SECRET, kind, text[start:end], end)
+
+    def _jwt(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start, end = m.start() - 2, m.end()
+        return (start, end, EntityType.SECRET, "jwt", text[start:end], end)
+
+    def _github(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start, end = m.start() - 3, m.end()
+        return (start, end, EntityType.SECRET, "github_token", text[start:end], end)
+
+    def _github_pat(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start, end = m.start() - 6, m.end()
+        return (start, end, EntityType.SECRET, "github_token", text[start:end], end)
+
+    def _slack(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start, end = m.start() - 4, m.end()
+        return (start, end, EntityType.SECRET, "slack_token", text[start:end], end)
+
+    def _openai(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start, end = m.start() - 2, m.end()
+        # Real keys are random; a long hyphenated phrase after 'sk-' has no digit in it.
+        if not any(ch in _DIGITS for ch in text[m.end() - 20 : end]):
+            return None
+        return (start, end, EntityType.SECRET, "openai_key", text[start:end], end)
+
+    def _pem(self, text: str, m: re.Match[str]) -> _Hit | None:
+        start = m.start()
+        closing = _PEM_END.search(text, m.end())
+        # A block without its END line (a truncated paste) is masked to the end of the text.
+        end = closing.end() if closing is not None else max(_line_end(text), m.end())
+        return (start, end, EntityType.SECRET, "private_key", text[start:end], end)
+
+
+_DEFAULT = Redactor()
+
+
+def redact(text: str) -> str:
+    """Mask every entity in ``text`` with its ``[TYPE_REDACTED]`` token."""
+    return _DEFAULT.redact(text).text
+
+
+def redact_lines(
+    lines: Iterable[str], redactor: Redactor | None = None
+) -> Iterator[RedactionResult]:
+    """Redact line by line, keeping one result per line.
+
+    A PEM private key spans lines, so once a line opens a block without closing it, the lines
+    that follow are masked whole until the END line.
+    """
+    redactor = redactor or _DEFAULT
+    in_private_key = False
+    for line in lines:
+        offset, head = 0, None
+        if in_private_key:
+            closing = _PEM_END.search(line)
+            stop = closing.end() if closing is not None else _line_end(line)
+            if stop:
+                head = Finding(EntityType.SECRET, 0, stop, "private_key")
+            in_private_key = closing is None
+            offset = stop
+        rest = line[offset:]
+        result = redactor.redact(rest)
+        findings = [Finding(f.type, f.start + offset, f.end + offset, f.kind) for f in result.findings]
+        if findings and findings[-1].kind == "private_key":
+            tail = rest[findings[-1].start - offset : findings[-1].end - offset]
+            in_private_key = _PEM_END.search(tail) is None and bool(_PEM_BEGIN.match(tail))
+        if head is not None:
+            token = redactor._replacement(EntityType.SECRET, line[: head.end])
+            yield RedactionResult(token + result.text, [head, *findings])
+        else:
+            yield RedactionResult(line[:offset] + result.text, findings)
+
+
+def redact_stream(infile: TextIO, outfile: TextIO, *, as_json: bool, mode: str = "token") -> int:
+    """`gemops redact`: copy infile to outfile with PII masked; return how many entities were found.
+
+    The whole stream counts as one interaction, so pseudonyms stay consistent across its lines.
+    With ``as_json`` each input line becomes ``{"text": …, "findings": [{type, start, end,
+    kind}]}`` (spans index the input line without its line ending).
+    """
+    if mode not in ("token", "pseudonym"):
+        raise ValueError(f"unknown redaction mode {mode!r}; use 'token' or 'pseudonym'")
+    redactor = Redactor(mode=mode)  # type: ignore[arg-type]
+    total = 0
+    if as_json:
+        lines: Iterable[str] = (line[: _line_end(line)] for line in infile)
+    else:
+        lines = infile
+    for result in redact_lines(lines, redactor):
+        total += len(result.findings)
+        if as_json:
+            record = {"text": result.text, "findings": [f.as_dict() for f in result.findings]}
+            outfile.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            outfile.write(result.text)
+    return total

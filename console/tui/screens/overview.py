@@ -1,0 +1,60 @@
+"""The overview pane: counts across every area, read from SQLite."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.widgets import Static
+
+from console.services.overview import read_overview
+from console.tui.formatting import money, tokens
+from console.tui.screens.base import PaneScreen
+from store.records import Overview
+
+
+class OverviewCard(Static):
+    DEFAULT_CSS = """
+    OverviewCard { border: round $primary-muted; padding: 0 1; height: 5; }
+    """
+
+
+class OverviewScreen(PaneScreen):
+    TITLE = "Overview"
+    BINDINGS = [Binding("s", "load_samples", "Sample data", id="overview.samples")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="connection")
+        with Grid(id="cards"):
+            for key in ("caches", "batches", "files", "drop", "spend", "savings", "logs", "tiers"):
+                yield OverviewCard("…", id=f"card-{key}")
+        yield Static("", id="hint")
+
+    def refresh_data(self) -> None:
+        self.read_in_thread(lambda: read_overview(self.workspace), self._show, name="overview")
+
+    def _show(self, o: Overview) -> None:
+        cards = {
+            "caches": f"[b]Caches[/b]\n{o.active_caches} active\n{tokens(o.cached_tokens)} tokens cached",
+            "batches": f"[b]Batch jobs[/b]\n{o.running_batches} running\n{o.batches_total} in all",
+            "files": f"[b]Files[/b]\n{o.files} uploaded",
+            "drop": f"[b]Drop folder[/b]\n{o.drop_files} files seen",
+            "spend": f"[b]Spend today[/b]\n{money(o.spend_today)}\n{o.calls_today} calls",
+            "savings": f"[b]Saved today[/b]\n{money(o.savings_today)}\nvs standard, no cache",
+            "logs": f"[b]Interactions[/b]\n{o.interactions} logged",
+            "tiers": f"[b]Tier runs[/b]\n{o.tier_runs} recorded",
+        }
+        for key, text in cards.items():
+            self.query_one(f"#card-{key}", Static).update(text)
+        empty = o.calls_today == 0 and o.batches_total == 0 and o.active_caches == 0
+        hint = ""
+        if empty and self.app.mode_label == "EMULATOR":
+            hint = "Nothing here yet. Press [b]s[/b] to run a sample workload on the emulator."
+        self.query_one("#hint", Static).update(hint)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.query_one("#connection", Static).update(self.app.connection_text)
+
+    def action_load_samples(self) -> None:
+        self.app.load_samples()

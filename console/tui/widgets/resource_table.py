@@ -1,0 +1,56 @@
+"""A DataTable keyed by the database primary key that applies diffs instead of refilling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from textual.widgets import DataTable
+
+
+class ResourceTable(DataTable):
+    """`apply(rows)` adds, updates and removes rows by key, keeping the cursor on its key."""
+
+    DEFAULT_CSS = """
+    ResourceTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._column_keys = [key for key, _ in columns]
+        self._columns_spec = columns
+        self._cells: dict[str, tuple] = {}
+
+    def on_mount(self) -> None:
+        for key, label in self._columns_spec:
+            self.add_column(label, key=key)
+
+    @property
+    def row_keys(self) -> list[str]:
+        return list(self._cells)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._cells or self.cursor_row < 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        except Exception:
+            return None
+
+    def apply(self, rows: Iterable[tuple[str, Sequence[object]]]) -> None:
+        selected = self.selected_key
+        incoming = {key: tuple(cells) for key, cells in rows}
+        for key in [k for k in self._cells if k not in incoming]:
+            self.remove_row(key)
+            del self._cells[key]
+        for key, cells in incoming.items():
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+            elif old != cells:
+                for column, (before, after) in zip(self._column_keys, zip(old, cells, strict=True), strict=True):
+                    if before != after:
+                        self.update_cell(key, column, after)
+            self._cells[key] = cells
+        if selected in self._cells:
+            self.move_cursor(row=self.get_row_index(selected))

@@ -1,0 +1,1 @@
+"""gemops' local state: SQLModel tables on SQLite (WAL), migrations, and repos of detached records."""

@@ -1,0 +1,211 @@
+"""Detached read models handed to callers: plain frozen dataclasses, safe across threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+def record_from(cls: type[R], row: Any) -> R:
+    """Copy a table row (or a mapping) into a record of the same field names."""
+    if isinstance(row, dict):
+        return cls(**{f.name: row.get(f.name) for f in fields(cls)})  # type: ignore[arg-type]
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedContent:
+    name: str
+    display_name: str
+    model: str
+    total_tokens: int
+    created_at: float | None
+    updated_at: float | None
+    expires_at: float | None
+    gone_at: float | None
+    synced_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    name: str
+    display_name: str
+    mime_type: str
+    size_bytes: int
+    state: str
+    source: str
+    uri: str
+    download_uri: str
+    sha256: str
+    created_at: float | None
+    expires_at: float | None
+    gone_at: float | None
+    synced_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJob:
+    name: str
+    display_name: str
+    model: str
+    state: str
+    created_at: float | None
+    updated_at: float | None
+    ended_at: float | None
+    state_since: float | None
+    request_count: int
+    succeeded_count: int
+    failed_count: int
+    pending_count: int
+    input_file: str | None
+    responses_file: str | None
+    drop_file_id: int | None
+    results_path: str | None
+    results_written_at: float | None
+    error: str | None
+    gone_at: float | None
+    synced_at: float
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL_BATCH_STATES
+
+
+TERMINAL_BATCH_STATES = frozenset(
+    {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DropFile:
+    id: int
+    content_hash: str
+    name: str
+    path: str
+    route: str
+    step: str
+    request_count: int
+    done_requests: int
+    remote_file: str | None
+    batch_name: str | None
+    error: str | None
+    claimed_at: float
+    updated_at: float
+    finished_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DropEvent:
+    id: int
+    drop_file_id: int | None
+    at: float
+    kind: str
+    path: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    id: int
+    at: float
+    model: str
+    operation: str
+    tier_asked: str
+    tier_served: str | None
+    prompt_tokens: int
+    cached_tokens: int
+    candidate_tokens: int
+    thought_tokens: int
+    total_tokens: int
+    latency_ms: float
+    status: int
+    error: str | None
+    attempt: int
+    cost: float
+    standard_cost: float
+    batch: bool
+    source: str
+    cached_content: str | None
+    prefix_hash: str | None
+    request_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TierRun:
+    id: int
+    created_at: float
+    finished_at: float | None
+    model: str
+    prompt: str
+    tiers: str
+    runs_per_tier: int
+    run_order: str
+    concurrency: int
+    retry_flex: bool
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TierSample:
+    id: int
+    run_id: int
+    tier_asked: str
+    seq: int
+    ok: bool
+    status: int
+    tier_served: str | None
+    latency_ms: float
+    prompt_tokens: int
+    output_tokens: int
+    thought_tokens: int
+    total_tokens: int
+    cost: float
+    error: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    id: int
+    at: float
+    model: str
+    tier: str
+    source: str
+    prompt_tokens: int
+    output_tokens: int
+    thought_tokens: int
+    cost: float
+    system_instruction: str | None
+    contents_json: str
+    response_text: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    resource: str
+    last_attempt_at: float | None
+    last_success_at: float | None
+    last_error: str | None
+    last_error_at: float | None
+    last_duration_ms: float | None
+    consecutive_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Counts for the overview pane, read in one round trip."""
+
+    active_caches: int
+    cached_tokens: int
+    running_batches: int
+    batches_total: int
+    files: int
+    drop_files: int
+    calls_today: int
+    spend_today: float
+    savings_today: float
+    interactions: int
+    tier_runs: int

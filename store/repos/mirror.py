@@ -1,0 +1,49 @@
+"""Mirror a remote listing into a table: upsert what is seen, mark gone what is not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+
+def mirror(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    now: float,
+    complete: bool = True,
+    keep: Sequence[str] = (),
+) -> int:
+    """Upsert `rows` (keyed by `name`) and, when the listing was complete, stamp `gone_at` on
+    rows no longer listed. Columns in `keep` are never overwritten by the remote view (local
+    annotations such as where results were written). Returns how many rows became gone."""
+    if rows:
+        statement = sqlite_insert(table)
+        local = set(keep) | {"name"}
+        statement = statement.on_conflict_do_update(
+            index_elements=["name"],
+            set_={
+                c.name: statement.excluded[c.name]
+                for c in table.columns
+                if c.name not in local and c.name in rows[0]
+            }
+            | {"gone_at": None},
+        )
+        session.execute(statement, [dict(row, synced_at=now) for row in rows])
+    if not complete:
+        return 0
+    seen = {row["name"] for row in rows}
+    live = session.execute(
+        table.select().with_only_columns(table.c.name).where(table.c.gone_at.is_(None))
+    ).scalars()
+    vanished = [name for name in live if name not in seen]
+    for start in range(0, len(vanished), 500):
+        session.execute(
+            update(table).where(table.c.name.in_(vanished[start : start + 500])).values(gone_at=now)
+        )
+    return len(vanished)

@@ -1,0 +1,224 @@
+"""SQLModel table classes, and nothing else. Times are UTC Unix seconds (REAL): sortable, zone-free."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer
+from sqlmodel import Field, SQLModel
+
+
+class CachedContentRow(SQLModel, table=True):
+    __tablename__ = "cached_contents"
+
+    name: str = Field(primary_key=True)
+    display_name: str = ""
+    model: str
+    total_tokens: int = 0
+    created_at: float | None = None
+    updated_at: float | None = None
+    expires_at: float | None = None
+    # Set when a sync no longer sees it remotely; rows are kept for the ledger's history.
+    gone_at: float | None = None
+    synced_at: float
+
+
+class RemoteFileRow(SQLModel, table=True):
+    __tablename__ = "remote_files"
+
+    name: str = Field(primary_key=True)
+    display_name: str = ""
+    mime_type: str = ""
+    size_bytes: int = 0
+    state: str = ""
+    source: str = ""
+    uri: str = ""
+    download_uri: str = ""
+    sha256: str = ""
+    created_at: float | None = None
+    expires_at: float | None = None
+    gone_at: float | None = None
+    synced_at: float
+
+
+class DropFileRow(SQLModel, table=True):
+    __tablename__ = "drop_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The claim: a file's content is submitted at most once, whatever its name or path.
+    content_hash: str = Field(unique=True)
+    name: str
+    path: str
+    route: str
+    step: str
+    request_count: int = 0
+    done_requests: int = 0
+    remote_file: str | None = None
+    batch_name: str | None = None
+    error: str | None = None
+    claimed_at: float
+    updated_at: float
+    finished_at: float | None = None
+
+
+class DropEventRow(SQLModel, table=True):
+    __tablename__ = "drop_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    drop_file_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("drop_files.id", ondelete="SET NULL"), nullable=True),
+    )
+    at: float = Field(index=True)
+    kind: str
+    path: str
+    detail: str = ""
+
+
+class BatchJobRow(SQLModel, table=True):
+    __tablename__ = "batch_jobs"
+
+    name: str = Field(primary_key=True)
+    display_name: str = ""
+    model: str = ""
+    state: str
+    created_at: float | None = None
+    updated_at: float | None = None
+    ended_at: float | None = None
+    # When the state last changed as seen by sync: "time in state" and stuck-PENDING flags.
+    state_since: float | None = None
+    request_count: int = 0
+    succeeded_count: int = 0
+    failed_count: int = 0
+    pending_count: int = 0
+    input_file: str | None = None
+    responses_file: str | None = None
+    drop_file_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("drop_files.id", ondelete="SET NULL"), nullable=True),
+    )
+    results_path: str | None = None
+    results_written_at: float | None = None
+    error: str | None = None
+    gone_at: float | None = None
+    synced_at: float
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One row per API call attempt: what was asked, what served it, what it cost."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_model_tier_at", "model", "tier_asked", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(index=True)
+    model: str
+    operation: str
+    tier_asked: str = "standard"
+    tier_served: str | None = None
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    candidate_tokens: int = 0
+    thought_tokens: int = 0
+    total_tokens: int = 0
+    latency_ms: float = 0.0
+    status: int = 200
+    error: str | None = None
+    attempt: int = 1
+    cost: float = 0.0
+    standard_cost: float = 0.0
+    batch: bool = False
+    source: str = "console"
+    cached_content: str | None = None
+    # Implicit-cache grouping: a hash of the request's leading content (system + first turn).
+    prefix_hash: str | None = None
+    request_key: str | None = None
+
+
+class TierRunRow(SQLModel, table=True):
+    __tablename__ = "tier_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: float
+    finished_at: float | None = None
+    model: str
+    prompt: str
+    tiers: str = "flex,standard,priority"
+    runs_per_tier: int = 5
+    run_order: str = "interleaved"
+    concurrency: int = 1
+    retry_flex: bool = False
+    status: str = "running"
+
+
+class TierSampleRow(SQLModel, table=True):
+    __tablename__ = "tier_samples"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("tier_runs.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    tier_asked: str
+    seq: int
+    ok: bool
+    status: int = 200
+    tier_served: str | None = None
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    thought_tokens: int = 0
+    total_tokens: int = 0
+    cost: float = 0.0
+    error: str | None = None
+    at: float
+
+
+class InteractionRow(SQLModel, table=True):
+    """A logged prompt/response pair, redacted before it was ever written."""
+
+    __tablename__ = "interactions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(index=True)
+    model: str
+    tier: str = "standard"
+    source: str
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    thought_tokens: int = 0
+    cost: float = 0.0
+    system_instruction: str | None = None
+    contents_json: str
+    response_text: str = ""
+
+
+class InteractionLabelRow(SQLModel, table=True):
+    __tablename__ = "interaction_labels"
+    __table_args__ = (Index("ix_interaction_labels_kv", "key", "value"),)
+
+    interaction_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class SyncStateRow(SQLModel, table=True):
+    __tablename__ = "sync_state"
+
+    resource: str = Field(primary_key=True)
+    last_attempt_at: float | None = None
+    last_success_at: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    last_duration_ms: float | None = None
+    consecutive_errors: int = 0
+
+
+class MetaRow(SQLModel, table=True):
+    __tablename__ = "app_meta"
+
+    key: str = Field(primary_key=True)
+    value: str
