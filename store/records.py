@@ -209,3 +209,47 @@ class Overview:
     savings_today: float
     interactions: int
     tier_runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpendRow:
+    group: str
+    calls: int
+    errors: int
+    prompt_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    cost: float
+    standard_cost: float
+
+    @property
+    def savings(self) -> float:
+        return self.standard_cost - self.cost
+
+
+@dataclass(frozen=True, slots=True)
+class CallWindow:
+    """What one (model, tier) did in a window: for the limits pane's gauges."""
+
+    model: str
+    tier: str
+    requests: int
+    prompt_tokens: int
+    quota_errors: int
+    unavailable: int
+
+
+@dataclass(frozen=True, slots=True)
+class HitRate:
+    """Cache hits for a group of calls: implicit (automatic) or explicit (cachedContents)."""
+
+    group: str
+    kind: str
+    calls: int
+    prompt_tokens: int
+    cached_tokens: int
+    saved: float
+
+    @property
+    def rate(self) -> float:
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0

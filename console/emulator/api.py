@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ from console.emulator.faults import DroppedConnection, DroppedResponse
 
 if TYPE_CHECKING:
     from console.emulator.state import EmulatorState
+
+log = logging.getLogger(__name__)
 
 VERSIONS = frozenset({"v1", "v1beta", "v1alpha"})
 
@@ -52,6 +55,9 @@ def api_route(operation: str, *, auth: bool = True) -> Callable[[Handler], Calla
                 response = error.response()
             except DroppedConnection:
                 response = DroppedResponse()  # type: ignore[assignment]
+            except Exception:
+                log.exception("emulator error in %s", operation)
+                response = ApiError(500, "Internal error encountered.", "INTERNAL").response()
             finally:
                 state.in_flight -= 1
             entry["status"] = response.status_code

@@ -73,7 +73,9 @@ class CacheStore:
                     f"{path}ttl",
                 )
             if seconds <= 0:
-                raise invalid_argument(f"* {_REQUEST}.{path}ttl: ttl must be positive\n", f"{path}ttl")
+                raise invalid_argument(
+                    f"* {_REQUEST}.{path}ttl: ttl must be positive\n", f"{path}ttl"
+                )
             return now + seconds
         if expire is not None:
             try:
@@ -96,13 +98,17 @@ class CacheStore:
         state = self.state
         name = pick(body, "model")
         if not name or not isinstance(name, str):
-            raise invalid_argument(f"* {_REQUEST}.cached_content.model: model is not specified\n", "model")
+            raise invalid_argument(
+                f"* {_REQUEST}.cached_content.model: model is not specified\n", "model"
+            )
         model = lookup(name)
         if model is None or "createCachedContent" not in model.methods:
             raise model_not_found(model_id(name), version, "createCachedContent")
         contents = pick(body, "contents", [])
         if not isinstance(contents, list):
-            raise invalid_argument("Invalid value at 'cached_content.contents' (TYPE_MESSAGE)", "contents")
+            raise invalid_argument(
+                "Invalid value at 'cached_content.contents' (TYPE_MESSAGE)", "contents"
+            )
         for i, content in enumerate(contents):
             check_content(content, f"contents[{i}]", _REQUEST)
         system = pick(body, "systemInstruction")

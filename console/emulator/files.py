@@ -109,7 +109,9 @@ class FileStore:
             "source": "GENERATED" if generated else "UPLOADED",
         }
         if generated:
-            resource["downloadUri"] = f"{base}/download/{version}/files/{file_id}:download?alt=media"
+            resource["downloadUri"] = (
+                f"{base}/download/{version}/files/{file_id}:download?alt=media"
+            )
         resource["_expires_at"] = expires
         self.files[file_id] = resource
         self.data[file_id] = data
@@ -171,15 +173,21 @@ async def upload_start(request: Request, state: EmulatorState, entry: dict) -> R
     body = await json_body(request, required=False)
     meta = pick(body, "file", {}) if isinstance(body, dict) else {}
     if not isinstance(meta, dict):
-        raise invalid_argument('Invalid JSON payload received. Expected an object for "file".', "file")
+        raise invalid_argument(
+            'Invalid JSON payload received. Expected an object for "file".', "file"
+        )
     size_header = request.headers.get("x-goog-upload-header-content-length")
     size = pick(meta, "sizeBytes", size_header)
     try:
         size = int(size) if size is not None else None
     except ValueError:
-        raise invalid_argument(f"Invalid value at 'file.size_bytes' (TYPE_INT64), {size!r}", "file.size_bytes") from None
+        raise invalid_argument(
+            f"Invalid value at 'file.size_bytes' (TYPE_INT64), {size!r}", "file.size_bytes"
+        ) from None
     if size is None or size < 0:
-        raise invalid_argument("Upload size is required: X-Goog-Upload-Header-Content-Length", "file.size_bytes")
+        raise invalid_argument(
+            "Upload size is required: X-Goog-Upload-Header-Content-Length", "file.size_bytes"
+        )
     if size > 2 * 1024**3:
         raise invalid_argument("File size exceeds the 2 GB limit.", "file.size_bytes")
     mime = pick(meta, "mimeType") or request.headers.get("x-goog-upload-header-content-type")
@@ -222,7 +230,9 @@ async def upload_chunk(request: Request, state: EmulatorState, entry: dict) -> R
         error = not_found("Upload session not found or already finalized.")
         error.headers = _upload_status("cancelled")
         raise error
-    command = {c.strip().lower() for c in request.headers.get("x-goog-upload-command", "").split(",")}
+    command = {
+        c.strip().lower() for c in request.headers.get("x-goog-upload-command", "").split(",")
+    }
     if command & {"cancel"}:
         state.files.sessions.pop(session.upload_id, None)
         return json_response({}, 200, _upload_status("cancelled"))
@@ -230,7 +240,10 @@ async def upload_chunk(request: Request, state: EmulatorState, entry: dict) -> R
         return Response(
             b"",
             200,
-            {"x-goog-upload-status": "active", "x-goog-upload-size-received": str(len(session.buffer))},
+            {
+                "x-goog-upload-status": "active",
+                "x-goog-upload-size-received": str(len(session.buffer)),
+            },
         )
     offset = request.headers.get("x-goog-upload-offset")
     chunk = await request.body()

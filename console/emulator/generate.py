@@ -24,7 +24,99 @@ from console.emulator.wire import pick
 IMAGE_TOKENS = 258
 GENERATED_IMAGE_TOKENS = 1290
 
-_WORDS = ["the", "model", "considers", "your", "request", "and", "answers", "with", "care", "while", "keeping", "the", "reply", "short", "clear", "useful", "and", "grounded", "in", "what", "was", "asked", "each", "point", "follows", "from", "the", "previous", "one", "so", "the", "reader", "can", "check", "every", "step", "data", "shows", "that", "simple", "plans", "work", "best", "when", "costs", "stay", "low", "and", "results", "arrive", "on", "time", "caching", "batching", "and", "tiers", "help", "teams", "ship", "faster", "emulated", "output", "stays", "stable", "for", "the", "same", "prompt", "which", "makes", "tests", "repeatable", "across", "runs", "a", "summary", "lists", "the", "key", "facts", "then", "a", "short", "example", "shows", "how", "to", "apply", "them", "in", "practice"]
+_WORDS = [
+    "the",
+    "model",
+    "considers",
+    "your",
+    "request",
+    "and",
+    "answers",
+    "with",
+    "care",
+    "while",
+    "keeping",
+    "the",
+    "reply",
+    "short",
+    "clear",
+    "useful",
+    "and",
+    "grounded",
+    "in",
+    "what",
+    "was",
+    "asked",
+    "each",
+    "point",
+    "follows",
+    "from",
+    "the",
+    "previous",
+    "one",
+    "so",
+    "the",
+    "reader",
+    "can",
+    "check",
+    "every",
+    "step",
+    "data",
+    "shows",
+    "that",
+    "simple",
+    "plans",
+    "work",
+    "best",
+    "when",
+    "costs",
+    "stay",
+    "low",
+    "and",
+    "results",
+    "arrive",
+    "on",
+    "time",
+    "caching",
+    "batching",
+    "and",
+    "tiers",
+    "help",
+    "teams",
+    "ship",
+    "faster",
+    "emulated",
+    "output",
+    "stays",
+    "stable",
+    "for",
+    "the",
+    "same",
+    "prompt",
+    "which",
+    "makes",
+    "tests",
+    "repeatable",
+    "across",
+    "runs",
+    "a",
+    "summary",
+    "lists",
+    "the",
+    "key",
+    "facts",
+    "then",
+    "a",
+    "short",
+    "example",
+    "shows",
+    "how",
+    "to",
+    "apply",
+    "them",
+    "in",
+    "practice",
+]
 
 # Looked up by (file uri) -> (mime type, size in bytes); lets fileData parts be counted.
 FileResolver = Callable[[str], "tuple[str, int] | None"]
@@ -247,7 +339,9 @@ class Synthesizer:
         thoughts = self._thought_tokens(model, config, rng)
         thinking = pick(config, "thinkingConfig", {})
         if thoughts and pick(thinking, "includeThoughts", False):
-            parts.append({"text": "**Planning the answer** " + _sentences(rng, 12), "thought": True})
+            parts.append(
+                {"text": "**Planning the answer** " + _sentences(rng, 12), "thought": True}
+            )
         call = self._function_call(body, rng)
         if call is not None:
             parts.append({"functionCall": call})
@@ -280,7 +374,11 @@ class Synthesizer:
 
     @staticmethod
     def _shape(parts: list[dict], finish: str, index: int) -> dict:
-        return {"content": {"parts": parts, "role": "model"}, "finishReason": finish, "index": index}
+        return {
+            "content": {"parts": parts, "role": "model"},
+            "finishReason": finish,
+            "index": index,
+        }
 
     def _text(self, body: dict, config: dict, rng: random.Random) -> str:
         mime = pick(config, "responseMimeType", "text/plain")
@@ -317,7 +415,9 @@ class Synthesizer:
         ]
         if not declarations:
             return None
-        mode = str(pick(pick(pick(body, "toolConfig", {}), "functionCallingConfig", {}), "mode", "AUTO"))
+        mode = str(
+            pick(pick(pick(body, "toolConfig", {}), "functionCallingConfig", {}), "mode", "AUTO")
+        )
         if mode.upper() == "NONE":
             return None
         contents = pick(body, "contents", ())
@@ -331,7 +431,10 @@ class Synthesizer:
             or {"type": "object"}
         )
         args = _from_schema(schema, rng)
-        return {"name": declaration.get("name", "function"), "args": args if isinstance(args, dict) else {}}
+        return {
+            "name": declaration.get("name", "function"),
+            "args": args if isinstance(args, dict) else {},
+        }
 
 
 def response_id() -> str:

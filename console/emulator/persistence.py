@@ -50,7 +50,9 @@ class Persistence:
 
     def put_blob(self, name: str, data: bytes) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO blobs (name, data) VALUES (?, ?)", (name, data))
+            self._db.execute(
+                "INSERT OR REPLACE INTO blobs (name, data) VALUES (?, ?)", (name, data)
+            )
 
     def get_blob(self, name: str) -> bytes | None:
         with self._lock:

@@ -38,7 +38,17 @@ class Responder:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
 
-    def prepare(self, model: ModelInfo, body: dict[str, Any], *, request_name: str = "GenerateContentRequest") -> Prepared:
+    @staticmethod
+    def check(body: dict[str, Any]) -> None:
+        check_generate_request(body)
+
+    def prepare(
+        self,
+        model: ModelInfo,
+        body: dict[str, Any],
+        *,
+        request_name: str = "GenerateContentRequest",
+    ) -> Prepared:
         check_generate_request(body, request_name)
         state = self.state
         cache_name = pick(body, "cachedContent")
@@ -90,7 +100,9 @@ class Responder:
         }
         if prepared.cached_tokens:
             usage["cachedContentTokenCount"] = prepared.cached_tokens
-            usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": prepared.cached_tokens}]
+            usage["cacheTokensDetails"] = [
+                {"modality": "TEXT", "tokenCount": prepared.cached_tokens}
+            ]
         if generated.thought_tokens:
             usage["thoughtsTokenCount"] = generated.thought_tokens
         if "IMAGE" in generated.output_by_modality:
@@ -184,8 +196,11 @@ def stream_events(response: dict[str, Any], break_after_first: bool) -> list[byt
         }
         events.append(b"data: " + orjson.dumps(event) + b"\r\n\r\n")
         if break_after_first and not last:
-            error = ApiError(500, "An internal error has occurred. Please retry or report in "
-                             "https://developers.generativeai.google/guide/troubleshooting")
+            error = ApiError(
+                500,
+                "An internal error has occurred. Please retry or report in "
+                "https://developers.generativeai.google/guide/troubleshooting",
+            )
             events.append(b"data: " + orjson.dumps(error.body()) + b"\r\n\r\n")
             break
     return events
@@ -210,11 +225,17 @@ async def stream_generate_content(request: Request, state: EmulatorState, entry:
 @api_route("countTokens")
 async def count_tokens(request: Request, state: EmulatorState, entry: dict) -> Response:
     version = request.path_params["version"]
-    model = resolve_model(request.path_params["target"].rpartition(":")[0], version, "countTokens", entry)
+    model = resolve_model(
+        request.path_params["target"].rpartition(":")[0], version, "countTokens", entry
+    )
     body = json_object(await json_body(request), "CountTokensRequest")
     inner = pick(body, "generateContentRequest")
     if inner is not None:
-        prepared = state.responder.prepare(model, json_object(inner, "GenerateContentRequest"), request_name="CountTokensRequest.generate_content_request")
+        prepared = state.responder.prepare(
+            model,
+            json_object(inner, "GenerateContentRequest"),
+            request_name="CountTokensRequest.generate_content_request",
+        )
         count, cached = prepared.count, prepared.cached_tokens
     else:
         contents = pick(body, "contents", [])
@@ -246,7 +267,9 @@ async def get_model(request: Request, state: EmulatorState, entry: dict) -> Resp
     entry["model"] = model_id(name)
     model = lookup(name)
     if model is None:
-        raise not_found(f"models/{model_id(name)} is not found for API version {request.path_params['version']}, or is not supported for GetModel.")
+        raise not_found(
+            f"models/{model_id(name)} is not found for API version {request.path_params['version']}, or is not supported for GetModel."
+        )
     return json_response(model.resource())
 
 

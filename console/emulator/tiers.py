@@ -15,13 +15,15 @@ def normalise_tier(value: object) -> str:
     if value is None or value == "":
         return "standard"
     if not isinstance(value, str):
-        raise invalid_argument(f"Invalid value at 'service_tier' (TYPE_ENUM), {value!r}", "service_tier")
+        raise invalid_argument(
+            f"Invalid value at 'service_tier' (TYPE_ENUM), {value!r}", "service_tier"
+        )
     tier = value.strip().lower().removeprefix("service_tier_")
     if tier in ("unspecified", "default"):
         return "standard"
     if tier not in TIERS:
         raise invalid_argument(
-            f'Invalid value at \'service_tier\' (type.googleapis.com/google.ai.generativelanguage.'
+            f"Invalid value at 'service_tier' (type.googleapis.com/google.ai.generativelanguage."
             f'v1beta.ServiceTier), "{value}"',
             "service_tier",
         )
@@ -52,6 +54,8 @@ class TierRouter:
         latency = self.config.tier_latency.get(tier)
         if latency is None:
             return
-        seconds = latency.base_s + (self.rng.uniform(0, latency.jitter_s) if latency.jitter_s else 0)
+        seconds = latency.base_s + (
+            self.rng.uniform(0, latency.jitter_s) if latency.jitter_s else 0
+        )
         if seconds > 0:
             await asyncio.sleep(seconds)

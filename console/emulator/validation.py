@@ -50,7 +50,9 @@ def _is_integer(value: Any) -> bool:
 
 def check_content(content: Any, path: str, request_name: str, *, need_parts: bool = True) -> None:
     if not isinstance(content, dict):
-        raise _type_error(path, "type.googleapis.com/google.ai.generativelanguage.v1beta.Content", content)
+        raise _type_error(
+            path, "type.googleapis.com/google.ai.generativelanguage.v1beta.Content", content
+        )
     role = pick(content, "role", "")
     if not isinstance(role, str) or role not in _ROLES:
         raise invalid_argument(
@@ -69,18 +71,28 @@ def check_content(content: Any, path: str, request_name: str, *, need_parts: boo
 
 def check_part(part: Any, path: str, request_name: str) -> None:
     if not isinstance(part, dict):
-        raise _type_error(path, "type.googleapis.com/google.ai.generativelanguage.v1beta.Part", part)
+        raise _type_error(
+            path, "type.googleapis.com/google.ai.generativelanguage.v1beta.Part", part
+        )
     if not any(kind in part or snake(kind) in part for kind in _PART_KINDS):
-        raise _missing(request_name, f"{path}.data", "required oneof field 'data' must have one initialized field")
+        raise _missing(
+            request_name,
+            f"{path}.data",
+            "required oneof field 'data' must have one initialized field",
+        )
     text = part.get("text")
     if text is not None and not isinstance(text, str):
         raise _type_error(f"{path}.text", "TYPE_STRING", text)
     inline = pick(part, "inlineData")
     if inline is not None:
         if not isinstance(inline, dict) or not isinstance(pick(inline, "data"), str):
-            raise _missing(request_name, f"{path}.inline_data.data", "inline_data.data must be base64 bytes")
+            raise _missing(
+                request_name, f"{path}.inline_data.data", "inline_data.data must be base64 bytes"
+            )
         if not isinstance(pick(inline, "mimeType"), str):
-            raise _missing(request_name, f"{path}.inline_data.mime_type", "mime_type is not specified")
+            raise _missing(
+                request_name, f"{path}.inline_data.mime_type", "mime_type is not specified"
+            )
     file_data = pick(part, "fileData")
     if file_data is not None and not isinstance(pick(file_data, "fileUri"), str):
         raise _missing(request_name, f"{path}.file_data.file_uri", "file_uri is not specified")

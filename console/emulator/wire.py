@@ -78,9 +78,7 @@ def int64(value: int) -> str:
     return str(int(value))
 
 
-def page(
-    items: list, query: Any, *, default_size: int, max_size: int
-) -> tuple[list, str | None]:
+def page(items: list, query: Any, *, default_size: int, max_size: int) -> tuple[list, str | None]:
     """Slice one page; the token is an opaque offset and is never returned with an empty page."""
     raw_size = query.get("pageSize") or query.get("page_size")
     try:
@@ -118,7 +116,5 @@ class JSONBody(Response):
         return orjson.dumps(content)
 
 
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> JSONBody:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONBody:
     return JSONBody(body, status_code=status, headers=headers)

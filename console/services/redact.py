@@ -74,7 +74,7 @@ _SCAN = re.compile(
     # IBAN, anchored on its first check digit: two capitals behind, no letter or digit before them.
     r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9](?P<iban>)"
     # Numbers (SSN, IPv4, card, phone): not glued to a word, price, order number, or decimal.
-    r"|(?<![\w.,$#/+@\-\u00a3\u20ac\u00a5][0-9(+])"
+    r"|(?<=[0-9(+])(?<![\w.,$#/+@\-\u00a3\u20ac\u00a5][0-9(+])"
     r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})(?P<number>)"
     # Email, anchored on '@'; the local part is found by walking backwards.
     r"|(?<=[A-Za-z0-9._%+\-]@)"
@@ -84,16 +84,16 @@ _SCAN = re.compile(
     # scheme://user:password@ — only the password is masked.
     r"|(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@(?P<url_password>)"
     # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
-    r"|(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<![\w:]:):[0-9A-Fa-f])(?P<ipv6>)"
+    r"|(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<=:)(?<![\w:]:):[0-9A-Fa-f])(?P<ipv6>)"
     # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
-    r"|(?<![\w\-]A)(?:Iza[0-9A-Za-z_\-]{35}|(?:KIA|SIA)[A-Z0-9]{16})(?![\w\-])(?P<a_key>)"
+    r"|(?<=A)(?<![\w\-]A)(?:Iza[0-9A-Za-z_\-]{35}|(?:KIA|SIA)[A-Z0-9]{16})(?![\w\-])(?P<a_key>)"
     # JWT, anchored on the J of its eyJ header.
     r"|(?<=eyJ)(?<![\w\-]eyJ)[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(?P<jwt>)"
     # GitHub tokens, anchored on their underscore.
     r"|(?<=gh[pousr]_)(?<![A-Za-z0-9]gh[pousr]_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])(?P<github>)"
     r"|(?<=github_)(?<![A-Za-z0-9]github_)pat_[A-Za-z0-9_]{22,}(?P<github_pat>)"
     # PEM private key blocks (the END line is found by the handler).
-    r"|----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<pem>)"
+    r"|(?<=-)----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<pem>)"
     # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their first hyphen.
     r"|(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}(?P<slack>)"
     r"|(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}(?P<openai>)"
@@ -101,34 +101,38 @@ _SCAN = re.compile(
     re.ASCII,
 )
 
-# Exact shapes, matched at a candidate's start. The tail guard refuses a match glued to a word
-# or continuing as another number (e.g. '123-45-6789-0', '4111…1111.5').
+# Exact shapes, matched at a number candidate's start, in order of precedence. The tail guard
+# refuses a match glued to a word or continuing as another number ('123-45-6789-0').
 _NUM_END = r"(?![0-9A-Za-z_@]|[.,:/\-][0-9])"
-_SSN = re.compile(r"([0-9]{3})-([0-9]{2})-([0-9]{4})" + _NUM_END, re.ASCII)
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?![0-9A-Za-z_@]|\.[0-9])", re.ASCII)
-_CARD = re.compile(
-    r"(?:[0-9]{4}([ \-]?)[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"
-    r"|[0-9]{4}([ \-]?)[0-9]{6}\2[0-9]{4,5}"
-    r"|[0-9]{13,19})" + _NUM_END,
-    re.ASCII,
+_CARD_SHAPE = (
+    r"[0-9]{4}(?P<sep>[ \-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
+    r"|[0-9]{4}(?P<sep15>[ \-]?)[0-9]{6}(?P=sep15)[0-9]{4,5}"
+    r"|[0-9]{13,19}"
 )
-_PHONE = re.compile(
-    r"(?:"
+_PHONE_SHAPE = (
     # international: +CC then groups, or E.164 without separators
     r"\+(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .\-]?\([0-9]{1,4}\))?(?:[ .\-]?[0-9]{1,12})?"
     r"(?:[ .\-][0-9]{1,12}){1,6})"
     # North American: (415) 555-2671, 415-555-2671, 1 415 555 2671
     r"|(?:1[ .\-])?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
     # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456
-    r"|\(?0[0-9]{1,4}\)?(?:[ .\-/][0-9]{2,8}){1,4}"
+    r"|(?:\(0[0-9]{1,4}\)|0[0-9]{1,4})(?:[ .\-/][0-9]{2,8}){1,4}"
     r"|0[0-9]{8,11}"
-    r")" + _NUM_END,
+)
+_NUMBER = re.compile(
+    rf"(?P<ssn>[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}){_NUM_END}"
+    rf"|(?P<ipv4>{_OCTET}(?:\.{_OCTET}){{3}})(?![0-9A-Za-z_@]|\.[0-9])"
+    rf"|(?P<card>{_CARD_SHAPE}){_NUM_END}"
+    rf"|(?P<phone>{_PHONE_SHAPE}){_NUM_END}",
     re.ASCII,
 )
-# Numbers shaped like dates are never phones, whatever libphonenumber thinks of the digits.
-_DATE_LIKE = re.compile(
-    r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}", re.ASCII
+_PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
+# Dates and US ZIP+4 codes are never phones, whatever libphonenumber thinks of their digits.
+_NOT_PHONE = re.compile(
+    r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
+    r"|[0-9]{5}-[0-9]{4}",
+    re.ASCII,
 )
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
@@ -163,8 +167,11 @@ _IBAN_LENGTH = {
 }  # fmt: skip
 
 # A hit is (start, end, type, kind, identity, resume): `identity` is what pseudonyms key on (a
-# normalised value or a parsed phone number); `resume` is where the scan continues.
+# normalised value or a parsed phone number); `resume` is where the scan continues. A handler
+# returns None to let the scan go on from the next character, or an int to skip a rejected
+# candidate whole, so the groups of a Luhn-invalid card are not read again as a phone number.
 _Hit = tuple[int, int, EntityType, str | None, object, int]
+_Verdict = _Hit | int | None
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -207,6 +214,68 @@ def _iban_valid(compact: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
 
 
+def _phone_region(number: phonenumbers.PhoneNumber, region: str | None) -> str | None:
+    """The region a valid number belongs to, or None for an invalid one.
+
+    Same answer as is_valid_number + region_code_for_number, but checks the likely region first:
+    libphonenumber otherwise tries every region sharing the country code (25 share +1), and
+    that search is most of the cost of validating a candidate.
+    """
+    likely = region
+    if likely is None or phonenumbers.country_code_for_region(likely) != number.country_code:
+        likely = phonenumbers.region_code_for_country_code(number.country_code)
+    if likely in (None, "ZZ"):
+        return None
+    if phonenumbers.is_valid_number_for_region(number, likely):
+        return likely
+    if len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())) < 2:
+        return None
+    if phonenumbers.is_valid_number(number):
+        return phonenumbers.region_code_for_number(number)
+    return None
+
+
+def _national_reading(region: str) -> tuple[str, int, str] | None:
+    """How a national-format number of `region` maps to its national significant number.
+
+    "trunk0": drop a leading 0 (GB 020…, DE 030…, FR 01…); "keep": the 0 is part of the number
+    (IT 06…); "nanp": 10 digits, optionally after a 1 (US, CA); "parse": let libphonenumber work
+    it out. None for an unknown region.
+    """
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return None
+    if metadata.country_code == 1:
+        how = "nanp"
+    elif metadata.national_prefix == "0" and not metadata.national_prefix_transform_rule:
+        how = "trunk0"
+    elif metadata.national_prefix is None:
+        how = "keep"
+    else:
+        how = "parse"
+    return (region, metadata.country_code, how)
+
+
+def _national_number(digits: str, how: str, country_code: int) -> phonenumbers.PhoneNumber | None:
+    if how == "trunk0":
+        if len(digits) < 2 or digits[0] != "0" or digits[1] == "0":
+            return None
+        return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(digits[1:]))
+    if how == "keep":
+        zeros = len(digits) - len(digits.lstrip("0"))
+        return phonenumbers.PhoneNumber(
+            country_code=country_code,
+            national_number=int(digits),
+            italian_leading_zero=True if zeros else None,
+            number_of_leading_zeros=zeros if zeros > 1 else None,
+        )
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10:
+        return None
+    return phonenumbers.PhoneNumber(country_code=1, national_number=int(digits))
+
+
 def _line_end(text: str) -> int:
     """End of text without its line terminator, so a masked tail keeps the line structure."""
     end = len(text)
@@ -243,14 +312,17 @@ class Redactor:
         self.mode = mode
         self.default_region = default_region.upper()
         self.national_regions = tuple(r.upper() for r in national_regions)
-        # A number with a trunk 0 is tried as a national number of these regions, in order.
+        # A national number starting with 0 is tried as a number of these regions, in order; any
+        # other national number is read as one of the default region.
+        readings = [_national_reading(r) for r in (self.default_region, *self.national_regions)]
         self._trunk_regions = tuple(
-            dict.fromkeys((self.default_region, *self.national_regions))
+            dict.fromkeys(r for r in readings if r is not None and r[2] != "nanp")
         )
+        self._plain_regions = tuple(r for r in readings[:1] if r is not None)
         self._pseudonyms: dict[bytes, str] = {}
         self._counters: dict[EntityType, int] = {}
         self._salt = os.urandom(16)
-        self._handlers: dict[str, Callable[[str, re.Match[str]], _Hit | None]] = {
+        self._handlers: dict[str, Callable[[str, re.Match[str]], _Verdict]] = {
             "iban": self._iban,
             "number": self._number,
             "email": self._email,
@@ -332,6 +404,9 @@ class Redactor:
             if hit is None:
                 pos = m.start() + 1
                 continue
+            if isinstance(hit, int):
+                pos = max(hit, m.start() + 1)
+                continue
             start, end = hit[0], hit[1]
             # Spans extended backwards (emails, keys) can overlap an earlier hit: the longer wins.
             while hits and hits[-1][1] > start:
@@ -346,56 +421,65 @@ class Redactor:
 
     # -- handlers: each confirms a candidate found by _SCAN, or returns None ----------------------
 
-    def _number(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _number(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start()
-        if text[start] in _DIGITS:
-            if (mm := _SSN.match(text, start)) is not None:
-                area, group, serial = mm.groups()
-                if (
-                    area != "000"
-                    and area != "666"
-                    and area[0] != "9"
-                    and group != "00"
-                    and serial != "0000"
-                ):
-                    end = mm.end()
-                    return (start, end, EntityType.SSN, None, area + group + serial, end)
-            if (mm := _IPV4.match(text, start)) is not None and not _VERSION_BEFORE.search(
-                text, max(0, start - 16), start
-            ):
-                end = mm.end()
-                return (start, end, EntityType.IP, "ipv4", mm.group(), end)
-            if (mm := _CARD.match(text, start)) is not None:
-                digits = mm.group().replace(" ", "").replace("-", "")
-                if _luhn_valid(digits) and (brand := _card_brand(digits)) is not None:
-                    end = mm.end()
-                    return (start, end, EntityType.CARD, brand, digits, end)
-        if (mm := _PHONE.match(text, start)) is not None:
-            return self._phone(mm)
-        return None
+        mm = _NUMBER.match(text, start)
+        if mm is None:
+            return None
+        shape, end = mm.lastgroup, mm.end()
+        if shape == "phone":
+            return self._phone(mm.group(), start, end)
+        if shape == "ssn":
+            area, group, serial = text[start : start + 3], text[start + 4 : start + 6], text[end - 4 : end]
+            if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+                return end  # an SSN-shaped number outside the issued ranges is nothing else either
+            return (start, end, EntityType.SSN, None, area + group + serial, end)
+        if shape == "ipv4":
+            if _VERSION_BEFORE.search(text, max(0, start - 16), start):
+                return end
+            return (start, end, EntityType.IP, "ipv4", mm.group(), end)
+        digits = mm.group().replace(" ", "").replace("-", "")
+        if len(digits) == 19 and mm.group("sep") is not None and not _luhn_valid(digits):
+            # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
+            digits = digits[:16]
+            end = start + 16 + 3 * len(mm.group("sep"))
+        if _luhn_valid(digits) and (brand := _card_brand(digits)) is not None:
+            return (start, end, EntityType.CARD, brand, digits, end)
+        # Not a card: maybe a long phone number; otherwise skip the digits whole.
+        if (pm := _PHONE.match(text, start)) is not None and (
+            hit := self._phone(pm.group(), start, pm.end())
+        ) is not None:
+            return hit
+        return mm.end()
 
-    def _phone(self, mm: re.Match[str]) -> _Hit | None:
-        candidate = mm.group()
-        digits = sum(ch in _DIGITS for ch in candidate)
-        if not 7 <= digits <= 15 or _DATE_LIKE.fullmatch(candidate):
+    def _phone(self, candidate: str, start: int, end: int) -> _Verdict:
+        digits = "".join(ch for ch in candidate if ch in _DIGITS)
+        if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
         if candidate[0] == "+":
-            regions: tuple[str | None, ...] = (None,)
-        elif candidate[0] == "0" or candidate.startswith("(0"):
-            regions = self._trunk_regions
-        else:
-            regions = (self.default_region,)
-        for region in regions:
             try:
-                number = phonenumbers.parse(candidate, region)
+                number = phonenumbers.parse(candidate, None)
             except phonenumbers.NumberParseException:
+                return None
+            if (kind := _phone_region(number, None)) is not None:
+                return (start, end, EntityType.PHONE, kind, number, end)
+            return None
+        # National formats carry no country code: try the regions that could have written it.
+        # The national number is known from the digits, so libphonenumber only has to validate.
+        regions = self._trunk_regions if digits[0] == "0" else self._plain_regions
+        for region, country_code, how in regions:
+            if how == "parse":
+                try:
+                    number = phonenumbers.parse(candidate, region)
+                except phonenumbers.NumberParseException:
+                    continue
+            elif (number := _national_number(digits, how, country_code)) is None:
                 continue
-            if phonenumbers.is_valid_number(number):
-                kind = phonenumbers.region_code_for_number(number)
-                return (mm.start(), mm.end(), EntityType.PHONE, kind, number, mm.end())
+            if (kind := _phone_region(number, region)) is not None:
+                return (start, end, EntityType.PHONE, kind, number, end)
         return None
 
-    def _iban(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _iban(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start() - 2
         length = _IBAN_LENGTH.get(text[start : start + 2])
         if length is None:
@@ -414,10 +498,10 @@ class Redactor:
             return None
         compact = "".join(chars)
         if not _iban_valid(compact):
-            return None
+            return i
         return (start, i, EntityType.IBAN, compact[:2], compact, i)
 
-    def _email(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _email(self, text: str, m: re.Match[str]) -> _Verdict:
         at = m.start()
         start, floor = at, max(0, at - 64)
         while start > floor and text[start - 1] in _EMAIL_LOCAL:
@@ -430,14 +514,14 @@ class Redactor:
         identity = text[start:end].lower()
         return (start, end, EntityType.EMAIL, None, identity, end)
 
-    def _url_password(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _url_password(self, text: str, m: re.Match[str]) -> _Verdict:
         userinfo_start = m.start() + 3
         colon = text.index(":", userinfo_start, m.end())
         start, end = colon + 1, m.end() - 1
         # Resume after the '@' so the host is not read as the domain of an email.
         return (start, end, EntityType.SECRET, "url_password", text[start:end], m.end())
 
-    def _ipv6(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _ipv6(self, text: str, m: re.Match[str]) -> _Verdict:
         start = colon = m.start()
         floor = max(0, colon - 4)
         while start > floor and text[start - 1] in _HEX:
@@ -451,7 +535,8 @@ class Redactor:
         if end < len(text) and (text[end].isalnum() or text[end] in "_:"):
             return None
         address = mm.group().partition("%")[0]
-        if address == "::":
+        # 'a::b' and 'dead::beef' are code, not addresses; real ones carry at least one digit.
+        if not any(ch in _DIGITS for ch in address):
             return None
         try:
             identity = ipaddress.IPv6Address(address).compressed
@@ -459,35 +544,35 @@ class Redactor:
             return None
         return (start, end, EntityType.IP, "ipv6", identity, end)
 
-    def _a_key(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _a_key(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start(), m.end()
         kind = "google_api_key" if text[start + 1] == "I" else "aws_access_key"
         return (start, end, EntityType.SECRET, kind, text[start:end], end)
 
-    def _jwt(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _jwt(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 2, m.end()
         return (start, end, EntityType.SECRET, "jwt", text[start:end], end)
 
-    def _github(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _github(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 3, m.end()
         return (start, end, EntityType.SECRET, "github_token", text[start:end], end)
 
-    def _github_pat(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _github_pat(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 6, m.end()
         return (start, end, EntityType.SECRET, "github_token", text[start:end], end)
 
-    def _slack(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _slack(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 4, m.end()
         return (start, end, EntityType.SECRET, "slack_token", text[start:end], end)
 
-    def _openai(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _openai(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 2, m.end()
         # Real keys are random; a long hyphenated phrase after 'sk-' has no digit in it.
-        if not any(ch in _DIGITS for ch in text[m.end() - 20 : end]):
+        if not any(ch in _DIGITS for ch in text[m.start() + 1 : end]):
             return None
         return (start, end, EntityType.SECRET, "openai_key", text[start:end], end)
 
-    def _pem(self, text: str, m: re.Match[str]) -> _Hit | None:
+    def _pem(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start()
         closing = _PEM_END.search(text, m.end())
         # A block without its END line (a truncated paste) is masked to the end of the text.

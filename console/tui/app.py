@@ -13,14 +13,20 @@ from textual.reactive import reactive
 from console.services.workspace import Workspace
 from console.tui.commands import PaneCommands
 from console.tui.messages import Connected, ConnectFailed, Flash, StoreChanged, SyncFinished
-from console.tui.screens.batches import BatchesScreen
-from console.tui.screens.caches import CachesScreen
-from console.tui.screens.costs import CostsScreen
 from console.tui.screens.help import HelpScreen
-from console.tui.screens.limits import LimitsScreen
-from console.tui.screens.logs import LogsScreen
 from console.tui.screens.overview import OverviewScreen
-from console.tui.screens.tiers import TiersScreen
+
+
+def _pane(module: str, name: str):
+    """A mode factory importing its screen on first use: only the overview is on the path
+    to the first frame (the tables' DataTable import is not)."""
+
+    def make():
+        from importlib import import_module
+
+        return getattr(import_module(f"console.tui.screens.{module}"), name)()
+
+    return make
 
 
 class GemopsApp(App):
@@ -39,12 +45,12 @@ class GemopsApp(App):
     ]
     MODES = {
         "overview": OverviewScreen,
-        "caches": CachesScreen,
-        "batches": BatchesScreen,
-        "tiers": TiersScreen,
-        "limits": LimitsScreen,
-        "costs": CostsScreen,
-        "logs": LogsScreen,
+        "caches": _pane("caches", "CachesScreen"),
+        "batches": _pane("batches", "BatchesScreen"),
+        "tiers": _pane("tiers", "TiersScreen"),
+        "limits": _pane("limits", "LimitsScreen"),
+        "costs": _pane("costs", "CostsScreen"),
+        "logs": _pane("logs", "LogsScreen"),
     }
     BINDINGS = [
         *(
@@ -80,7 +86,12 @@ class GemopsApp(App):
         self.mode_label = self.workspace.mode.value
         self.switch_mode("overview")
         if self._connect_on_mount:
-            self.run_worker(
+            # After the first frame: connecting imports the SDK and starts the emulator, and a
+            # thread holding the GIL for that would hold the first paint back.
+            self.call_after_refresh(self._start_connecting)
+
+    def _start_connecting(self) -> None:
+        self.run_worker(
                 self._connect,
                 thread=True,
                 group="connect",
@@ -157,7 +168,8 @@ class GemopsApp(App):
     # -- chrome ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        bindings = [active.binding for active in self.screen.active_bindings.values()]
+        # Our bindings all carry ids; the widgets' cursor keys would only bury them.
+        bindings = [a.binding for a in self.screen.active_bindings.values() if a.binding.id]
         self.push_screen(HelpScreen(bindings, getattr(self.screen, "TITLE", "") or "gemops"))
 
     def post_flash(self, text: str, severity: str = "information") -> None:

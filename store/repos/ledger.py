@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import case, func, insert, literal_column, select
 from sqlmodel import Session
 
-from store.records import LedgerRecord, record_from
+from store.records import CallWindow, HitRate, LedgerRecord, SpendRow, record_from
 from store.tables import LedgerEntry
 
 T = LedgerEntry.__table__
@@ -29,22 +28,6 @@ def recent(session: Session, limit: int = 100, since: float | None = None) -> li
 
 def count(session: Session) -> int:
     return session.execute(select(func.count()).select_from(T)).scalar_one()
-
-
-@dataclass(frozen=True, slots=True)
-class SpendRow:
-    group: str
-    calls: int
-    errors: int
-    prompt_tokens: int
-    cached_tokens: int
-    output_tokens: int
-    cost: float
-    standard_cost: float
-
-    @property
-    def savings(self) -> float:
-        return self.standard_cost - self.cost
 
 
 Grouping = Literal["model", "tier", "day", "mode"]
@@ -92,18 +75,6 @@ def spend(
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class CallWindow:
-    """What one (model, tier) did in a window: for the limits pane's gauges."""
-
-    model: str
-    tier: str
-    requests: int
-    prompt_tokens: int
-    quota_errors: int
-    unavailable: int
-
-
 def windows(session: Session, *, since: float) -> list[CallWindow]:
     query = (
         select(
@@ -139,22 +110,6 @@ def per_minute(
         if 0 <= index < minutes:
             counts[int(index)] = int(n)
     return counts
-
-
-@dataclass(frozen=True, slots=True)
-class HitRate:
-    """Cache hits for a group of calls: implicit (automatic) or explicit (cachedContents)."""
-
-    group: str
-    kind: str
-    calls: int
-    prompt_tokens: int
-    cached_tokens: int
-    saved: float
-
-    @property
-    def rate(self) -> float:
-        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
 
 def hit_rates(

@@ -36,7 +36,8 @@ class PaneScreen(Screen):
         return self.app.workspace
 
     def on_screen_resume(self) -> None:
-        self.refresh_data()
+        # Reads start after the frame is painted: the store's first open imports SQLAlchemy.
+        self.call_after_refresh(self.refresh_data)
 
     def refresh_data(self) -> None:
         """Re-read what the pane shows from the store (off the UI thread)."""

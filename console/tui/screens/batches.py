@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from console.services.batches import list_jobs
 from console.tui.formatting import duration
 from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
@@ -29,6 +28,9 @@ class BatchesScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="batches")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.batches import list_jobs
+
         self.read_in_thread(lambda: list_jobs(self.workspace), self._show, name="batches")
 
     def _show(self, jobs: list[BatchJob]) -> None:
@@ -37,7 +39,8 @@ class BatchesScreen(PaneScreen):
         self.query_one("#empty", EmptyState).show(
             not jobs, f"no batch jobs yet — drop a JSONL file into {drop}"
         )
-        self.query_one(ResourceTable).apply(
+        table = self.query_one(ResourceTable)
+        table.apply(
             (
                 j.name,
                 (
@@ -50,3 +53,4 @@ class BatchesScreen(PaneScreen):
             )
             for j in jobs
         )
+        table.display = table.row_count > 0

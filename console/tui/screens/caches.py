@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from console.services.caches import active_caches
 from console.tui.formatting import duration, timestamp, tokens
 from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
@@ -29,12 +28,16 @@ class CachesScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="caches")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.caches import active_caches
+
         self.read_in_thread(lambda: active_caches(self.workspace), self._show, name="caches")
 
     def _show(self, caches: list[CachedContent]) -> None:
         now = self.app.clock()
         self.query_one("#empty", EmptyState).show(not caches)
-        self.query_one(ResourceTable).apply(
+        table = self.query_one(ResourceTable)
+        table.apply(
             (
                 c.name,
                 (
@@ -47,3 +50,4 @@ class CachesScreen(PaneScreen):
             )
             for c in caches
         )
+        table.display = table.row_count > 0

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from console.services.spend import spend_today_and_week
 from console.tui.formatting import money
 from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
-from store.repos.ledger import SpendRow
+from store.records import SpendRow
 
 COLUMNS = [
     ("group", "Model"),
@@ -30,6 +29,9 @@ class CostsScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="spend")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.spend import spend_today_and_week
+
         self.read_in_thread(lambda: spend_today_and_week(self.workspace), self._show, name="costs")
 
     def _show(self, result: tuple[list[SpendRow], list[SpendRow]]) -> None:
@@ -37,7 +39,8 @@ class CostsScreen(PaneScreen):
         week = result[1]
         self.query_one("#empty", EmptyState).show(not week)
         zero = SpendRow("", 0, 0, 0, 0, 0, 0.0, 0.0)
-        self.query_one(ResourceTable).apply(
+        table = self.query_one(ResourceTable)
+        table.apply(
             (
                 w.group,
                 (
@@ -51,3 +54,4 @@ class CostsScreen(PaneScreen):
             )
             for w in week
         )
+        table.display = table.row_count > 0

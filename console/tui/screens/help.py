@@ -21,12 +21,12 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, bindings: list[Binding], pane: str) -> None:
         super().__init__()
-        self._bindings = bindings
+        self._listed = bindings
         self._pane = pane
 
     def compose(self) -> ComposeResult:
         lines = [f"[b]gemops — keys ({self._pane})[/b]", ""]
-        for binding in self._bindings:
+        for binding in self._listed:
             if binding.description:
                 key = binding.key_display or binding.key
                 lines.append(f"  [b]{key:<12}[/b] {binding.description}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 
-from console.services.usage import LimitUsage, limit_usage
 from console.tui.formatting import tokens
 from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
+
+if TYPE_CHECKING:
+    from console.services.usage import LimitUsage
 
 COLUMNS = [
     ("model", "Model"),
@@ -33,11 +37,15 @@ class LimitsScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="limits")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.usage import limit_usage
+
         self.read_in_thread(lambda: limit_usage(self.workspace), self._show, name="limits")
 
     def _show(self, usage: list[LimitUsage]) -> None:
         self.query_one("#empty", EmptyState).show(not usage)
-        self.query_one(ResourceTable).apply(
+        table = self.query_one(ResourceTable)
+        table.apply(
             (
                 f"{u.model}/{u.tier}",
                 (
@@ -52,3 +60,4 @@ class LimitsScreen(PaneScreen):
             )
             for u in usage
         )
+        table.display = table.row_count > 0

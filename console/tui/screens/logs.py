@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from console.services.interactions import recent_interactions
 from console.tui.formatting import timestamp
 from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
@@ -29,6 +28,9 @@ class LogsScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="interactions")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.interactions import recent_interactions
+
         self.read_in_thread(lambda: recent_interactions(self.workspace), self._show, name="logs")
 
     def _show(self, rows: list[Interaction]) -> None:
@@ -37,7 +39,8 @@ class LogsScreen(PaneScreen):
             "" if enabled else " — logging is off (set logging.enabled = true)"
         )
         self.query_one("#empty", EmptyState).show(not rows, text)
-        self.query_one(ResourceTable).apply(
+        table = self.query_one(ResourceTable)
+        table.apply(
             (
                 str(i.id),
                 (
@@ -50,3 +53,4 @@ class LogsScreen(PaneScreen):
             )
             for i in rows
         )
+        table.display = table.row_count > 0

@@ -7,10 +7,20 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Static
 
-from console.services.overview import read_overview
 from console.tui.formatting import money, tokens
 from console.tui.screens.base import PaneScreen
 from store.records import Overview
+
+CARD_TITLES = {
+    "caches": "Caches",
+    "batches": "Batch jobs",
+    "files": "Files",
+    "drop": "Drop folder",
+    "spend": "Spend today",
+    "savings": "Saved today",
+    "logs": "Interactions",
+    "tiers": "Tier runs",
+}
 
 
 class OverviewCard(Static):
@@ -27,10 +37,13 @@ class OverviewScreen(PaneScreen):
         yield Static("", id="connection")
         with Grid(id="cards"):
             for key in ("caches", "batches", "files", "drop", "spend", "savings", "logs", "tiers"):
-                yield OverviewCard("…", id=f"card-{key}")
+                yield OverviewCard(f"[b]{CARD_TITLES[key]}[/b]\n…", id=f"card-{key}")
         yield Static("", id="hint")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.overview import read_overview
+
         self.read_in_thread(lambda: read_overview(self.workspace), self._show, name="overview")
 
     def _show(self, o: Overview) -> None:

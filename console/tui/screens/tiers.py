@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from console.services.tiers import past_runs
 from console.tui.formatting import timestamp
 from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
@@ -29,14 +28,19 @@ class TiersScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="runs")
 
     def refresh_data(self) -> None:
+        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
+        from console.services.tiers import past_runs
+
         self.read_in_thread(lambda: past_runs(self.workspace), self._show, name="tiers")
 
     def _show(self, runs: list[TierRun]) -> None:
         self.query_one("#empty", EmptyState).show(not runs)
-        self.query_one(ResourceTable).apply(
+        table = self.query_one(ResourceTable)
+        table.apply(
             (
                 str(r.id),
                 (timestamp(r.created_at), r.model, r.tiers, str(r.runs_per_tier), r.status),
             )
             for r in runs
         )
+        table.display = table.row_count > 0

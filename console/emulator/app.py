@@ -1,0 +1,193 @@
+"""The Starlette application: the API route table, error rendering and the background ticker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from console.emulator import batches, caches, control, files, serving, webhooks
+from console.emulator.clock import EmulatorClock
+from console.emulator.config import EmulatorConfig
+from console.emulator.errors import ApiError, not_found
+from console.emulator.faults import silence_drop_logs
+from console.emulator.state import EmulatorState
+
+log = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+# POST /{v}/models/{model}:{action}
+_MODEL_ACTIONS: dict[str, Endpoint] = {
+    "generateContent": serving.generate_content,
+    "streamGenerateContent": serving.stream_generate_content,
+    "countTokens": serving.count_tokens,
+    "batchGenerateContent": batches.create_batch,
+}
+
+
+def by_method(**endpoints: Endpoint) -> Endpoint:
+    async def dispatch(request: Request) -> Response:
+        return await endpoints[request.method.lower()](request)
+
+    return dispatch
+
+
+def by_action(actions: dict[str, Endpoint], param: str, fallback: Endpoint) -> Endpoint:
+    """Routes `…/{name}:{action}`, the Google custom-method form, to the action's endpoint."""
+
+    async def dispatch(request: Request) -> Response:
+        action = (
+            request.path_params[param].rpartition(":")[2]
+            if ":" in request.path_params[param]
+            else ""
+        )
+        return await actions.get(action, fallback)(request)
+
+    return dispatch
+
+
+async def models_post(request: Request) -> Response:
+    target = request.path_params["target"]
+    action = target.rpartition(":")[2] if ":" in target else ""
+    return await _MODEL_ACTIONS.get(action, serving.unknown_method)(request)
+
+
+def routes() -> list:
+    return [
+        Mount("/_emulator", routes=control.ROUTES),
+        Route("/{version}/models", serving.list_models, methods=["GET"]),
+        Route(
+            "/{version}/models/{target}",
+            by_method(get=serving.get_model, post=models_post),
+            methods=["GET", "POST"],
+        ),
+        Route("/{version}/tunedModels", serving.list_tuned_models, methods=["GET"]),
+        Route("/{version}/tunedModels/{target}", serving.get_tuned_model, methods=["GET"]),
+        Route(
+            "/{version}/cachedContents",
+            by_method(get=caches.list_caches, post=caches.create_cache),
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/{version}/cachedContents/{cache}",
+            by_method(get=caches.get_cache, patch=caches.patch_cache, delete=caches.delete_cache),
+            methods=["GET", "PATCH", "DELETE"],
+        ),
+        Route("/upload/{version}/files", files.upload, methods=["POST"]),
+        Route("/{version}/files", files.list_files, methods=["GET"]),
+        Route(
+            "/{version}/files/{file}",
+            by_method(get=files.get_file, delete=files.delete_file),
+            methods=["GET", "DELETE"],
+        ),
+        Route("/download/{version}/files/{file}", files.download_file, methods=["GET"]),
+        Route("/{version}/batches", batches.list_batches, methods=["GET"]),
+        Route(
+            "/{version}/batches/{batch}",
+            by_method(
+                get=batches.get_batch,
+                delete=batches.delete_batch,
+                post=by_action({"cancel": batches.cancel_batch}, "batch", serving.unknown_method),
+            ),
+            methods=["GET", "DELETE", "POST"],
+        ),
+        Route(
+            "/{version}/webhooks",
+            by_method(get=webhooks.list_webhooks, post=webhooks.create_webhook),
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/{version}/webhooks/{hook}",
+            by_method(
+                get=webhooks.get_webhook,
+                patch=webhooks.update_webhook,
+                delete=webhooks.delete_webhook,
+                post=by_action(
+                    {
+                        "ping": webhooks.ping_webhook,
+                        "rotateSigningSecret": webhooks.rotate_webhook_secret,
+                    },
+                    "hook",
+                    serving.unknown_method,
+                ),
+            ),
+            methods=["GET", "PATCH", "DELETE", "POST"],
+        ),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = not_found(f"The requested URL {request.url.path} was not found on this server.")
+    elif exc.status_code == 405:
+        error = ApiError(
+            405, f"Method {request.method} is not allowed for {request.url.path}.", "UNIMPLEMENTED"
+        )
+    else:
+        error = ApiError(exc.status_code, str(exc.detail))
+    return error.response()
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("emulator error on %s %s", request.method, request.url.path)
+    return ApiError(500, "Internal error encountered.", "INTERNAL").response()
+
+
+async def _ticker(state: EmulatorState) -> None:
+    while True:
+        await asyncio.sleep(state.config.tick_interval_s)
+        try:
+            state.tick()
+        except Exception:  # a bad record must not stop batches advancing for everyone else
+            log.exception("emulator tick failed")
+
+
+def create_app(
+    config: EmulatorConfig | None = None, clock: EmulatorClock | None = None
+) -> Starlette:
+    """A ready emulator app; `app.state.emulator` is its `EmulatorState`."""
+    state = EmulatorState(config or EmulatorConfig(), clock or EmulatorClock())
+    silence_drop_logs()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.webhooks.loop = asyncio.get_running_loop()
+        state.webhooks.client = httpx.AsyncClient()
+        ticker = asyncio.create_task(_ticker(state))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await state.webhooks.drain()
+            await state.webhooks.client.aclose()
+            state.webhooks.loop = None
+            state.close()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPException: _http_error,
+            ApiError: _api_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.emulator = state
+    return app

@@ -1,0 +1,40 @@
+"""Headless layers never load Textual (Harlequin's test_import_hygiene, adapted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEADLESS = [
+    "store.engine",
+    "store.migrations",
+    "store.repos.ledger",
+    "store.repos.batches",
+    "console.services.gateway",
+    "console.services.sync",
+    "console.services.limits",
+    "console.services.pricing",
+    "console.services.overview",
+    "console.bootstrap",
+    "console.settings",
+]
+
+
+def test_headless_modules_do_not_load_textual():
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in HEADLESS)
+        + "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_services_other_than_the_gateway_do_not_load_the_sdk():
+    code = (
+        "import sys\n"
+        "import console.services.sync, console.services.overview, console.services.pricing\n"
+        "print('google.genai' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
