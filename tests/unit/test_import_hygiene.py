@@ -38,3 +38,22 @@ def test_services_other_than_the_gateway_do_not_load_the_sdk():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_only_the_gateway_imports_google_genai():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in [*root.joinpath("console").rglob("*.py"), *root.joinpath("store").rglob("*.py")]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if any(n == "google.genai" or n.startswith("google.genai.") for n in names):
+                offenders.append(path.relative_to(root).as_posix())
+    assert sorted(set(offenders)) == ["console/services/gateway.py"]
