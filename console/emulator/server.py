@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -17,6 +19,28 @@ from console.emulator.config import EmulatorConfig, FaultProfile
 def _uvicorn_config(app, log_level: str) -> uvicorn.Config:
     # No access log: it costs more than a whole generateContent answer.
     return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", backlog=2048)
+
+
+class _ThreadServer(uvicorn.Server):
+    """uvicorn polls `should_exit` every 0.1 s; this one is also woken at once by `stop()`."""
+
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop may close in between
+                self._loop.call_soon_threadsafe(self._wake.set)
 
 
 class EmulatorServer:
@@ -38,7 +62,7 @@ class EmulatorServer:
         self.port = port
         self.app = create_app(self.config, self.clock)
         self.state = self.app.state.emulator
-        self._server: uvicorn.Server | None = None
+        self._server: _ThreadServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -52,7 +76,7 @@ class EmulatorServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        server = uvicorn.Server(_uvicorn_config(self.app, "warning"))
+        server = _ThreadServer(_uvicorn_config(self.app, "warning"))
         self._server = server
         self._thread = threading.Thread(
             target=server.run,
@@ -72,7 +96,7 @@ class EmulatorServer:
     def stop(self, timeout: float = 10.0) -> None:
         if self._server is None or self._thread is None:
             return
-        self._server.should_exit = True
+        self._server.request_exit()
         self._thread.join(timeout)
         self._server = None
         self._thread = None

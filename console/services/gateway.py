@@ -35,6 +35,14 @@ CHARS_PER_TOKEN = 4
 LEDGER_FLUSH_S = 0.25
 LEDGER_FLUSH_ROWS = 500
 
+LEDGER_DEFAULTS: dict[str, Any] = {
+    "model": "", "operation": "", "tier_asked": "standard", "tier_served": None,
+    "prompt_tokens": 0, "cached_tokens": 0, "candidate_tokens": 0, "thought_tokens": 0,
+    "total_tokens": 0, "latency_ms": 0.0, "status": 200, "error": None, "attempt": 1,
+    "cost": 0.0, "standard_cost": 0.0, "batch": False, "source": "console",
+    "cached_content": None, "prefix_hash": None, "request_key": None,
+}
+
 __all__ = ["CircuitOpen", "Exchange", "Gateway", "GatewayError", "Generation", "QuotaExhausted"]
 
 
@@ -215,7 +223,8 @@ class Gateway:
     # -- accounting ----------------------------------------------------------------------
 
     def _ledger_row(self, **values: Any) -> None:
-        self.ledger.add({"at": self.clock(), **values})
+        # Every row carries every column: the writer inserts them in one executemany.
+        self.ledger.add(LEDGER_DEFAULTS | {"at": self.clock()} | values)
 
     def _price(self, model: str, usage: Usage, tier: str, batch: bool) -> tuple[float, float]:
         try:

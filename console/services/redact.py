@@ -71,49 +71,97 @@ class RedactionResult:
 
 # --- the scan -------------------------------------------------------------------------------
 #
-# The whole text is searched once by _SCAN. Python's `re` only skips ahead quickly when a pattern
-# starts with a plain character class, so the pattern first consumes one "lead" character from a
-# small set (digits, + ( @ : A J _ -), and every branch then looks *behind* to check which
-# entity that lead character can belong to. Ordinary prose (lower-case letters, spaces) never
-# enters the branches, which is what makes a single pass fast. Entities whose natural first
-# character is common in prose (emails, `eyJ…`, `ghp_…`, `sk-…`, IPv6 starting with a-f) are
-# anchored on a rarer character inside them and extended backwards by their handler.
+# The whole text is searched once by _SCAN, which is one alternation whose every branch starts
+# with a literal "lead" character (a digit, + ( @ : A J _ -). Python's `re` turns such a pattern
+# into a character-set prefix and skips everything else (lower-case letters, spaces: most of any
+# prose) without entering the branches; inside, a branch whose literal does not match is skipped
+# just as cheaply. After its lead character each branch looks *behind* to check the context.
+# Entities whose first character is common in prose (emails, `eyJ…`, `ghp_…`, `sk-…`, IPv6
+# starting with a-f) are anchored on a rarer character inside them and extended backwards by
+# their handler.
 #
-# Branches only say "a candidate of this shape starts near here"; handlers then match the exact
-# shape at that position and validate it (Luhn, mod-97, SSN ranges, octets, libphonenumber).
+# Branches only say "a candidate of this shape starts here"; handlers then match the exact shape
+# at that position and validate it (Luhn, mod-97, SSN ranges, octets, libphonenumber).
 
-_SCAN = re.compile(
-    r"[0-9(+@:AJ_\-]"
-    r"(?:"
-    # IBAN, anchored on its first check digit: two capitals behind, no letter or digit before them.
-    r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9](?P<iban>)"
-    # Numbers (SSN, IPv4, card, phone): not glued to a word, price, order number, or decimal.
-    r"|(?<=[0-9(+])(?<![\w.,$#/+@\-\u00a3\u20ac\u00a5][0-9(+])"
-    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})(?P<number>)"
-    # Email, anchored on '@'; the local part is found by walking backwards.
-    r"|(?<=[A-Za-z0-9._%+\-]@)"
-    r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
-    r"(?P<email>)"
-    # scheme://user:password@ — only the password is masked.
-    r"|(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@(?P<url_password>)"
-    # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
-    r"|(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<=:)(?<![\w:]:):[0-9A-Fa-f])(?P<ipv6>)"
-    # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
-    r"|(?<=A)(?<![\w\-]A)(?:Iza[0-9A-Za-z_\-]{35}|(?:KIA|SIA)[A-Z0-9]{16})(?![\w\-])(?P<a_key>)"
-    # JWT, anchored on the J of its eyJ header.
-    r"|(?<=eyJ)(?<![\w\-]eyJ)[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(?P<jwt>)"
-    # GitHub tokens, anchored on their underscore.
-    r"|(?<=gh[pousr]_)(?<![A-Za-z0-9]gh[pousr]_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])(?P<github>)"
-    r"|(?<=github_)(?<![A-Za-z0-9]github_)pat_[A-Za-z0-9_]{22,}(?P<github_pat>)"
-    # PEM private key blocks (the END line is found by the handler).
-    r"|(?<=-)----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<pem>)"
-    # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their first hyphen.
-    r"|(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}(?P<slack>)"
-    r"|(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}(?P<openai>)"
-    r")",
-    re.ASCII,
+# After a lead digit: a number not glued to a word, price, order number or decimal; at least
+# 7 digits, or a dotted quad.
+_NUMBER_AFTER_DIGIT = (
+    r"(?<![\w.,$#/+@\-\u00a3\u20ac\u00a5][0-9])"
+    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
 )
+_LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
+    **{
+        digit: [
+            ("number", _NUMBER_AFTER_DIGIT),
+            # IBAN, anchored on its first check digit: two capitals behind, nothing before them.
+            ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
+        ]
+        for digit in "0123456789"
+    },
+    "(": [("number", r"(?<![\w.,$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
+    "+": [("number", r"(?<![\w.,$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
+    # Email, anchored on '@'; the local part is found by walking backwards.
+    "@": [
+        (
+            "email",
+            r"(?<=[A-Za-z0-9._%+\-]@)"
+            r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}"
+            r"(?![A-Za-z0-9\-])",
+        )
+    ],
+    ":": [
+        # scheme://user:password@ — only the password is masked.
+        ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@"),
+        # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
+        ("ipv6", r"(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<![\w:]:):[0-9A-Fa-f]"),
+    ],
+    # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
+    "A": [
+        (
+            "a_key",
+            r"(?<![\w\-]A)(?:Iza[0-9A-Za-z_\-]{35}|(?:KIA|SIA)[A-Z0-9]{16})(?![\w\-])",
+        )
+    ],
+    # JWT, anchored on the J of its eyJ header.
+    "J": [
+        (
+            "jwt",
+            r"(?<=eyJ)(?<![\w\-]eyJ)"
+            r"[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}",
+        )
+    ],
+    # GitHub tokens, anchored on their (first) underscore.
+    "_": [
+        ("github", r"(?<=gh[pousr]_)(?<![A-Za-z0-9]gh[pousr]_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),
+        ("github_pat", r"(?<=github_)(?<![A-Za-z0-9]github_)pat_[A-Za-z0-9_]{22,}"),
+    ],
+    "-": [
+        # PEM private key blocks (the END line is found by the handler).
+        ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),
+        # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their hyphen.
+        ("slack", r"(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}"),
+        ("openai", r"(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}"),
+    ],
+}
+
+
+def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One alternation, a branch per lead character; each shape ends in an empty marker group
+    (named `<handler>_<n>`, since a group name may appear only once) that tells which matched."""
+    branches: list[str] = []
+    markers: dict[str, str] = {}
+    for lead, shapes in _LEAD_BRANCHES.items():
+        alternatives = []
+        for handler, shape in shapes:
+            marker = f"{handler}_{len(markers)}"
+            markers[marker] = handler
+            alternatives.append(f"(?:{shape})(?P<{marker}>)")
+        branches.append(re.escape(lead) + "(?:" + "|".join(alternatives) + ")")
+    return re.compile("|".join(branches), re.ASCII), markers
+
+
+_SCAN, _SCAN_MARKERS = _build_scan()
 
 # Exact shapes, matched at a number candidate's start, in order of precedence. The tail guard
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
@@ -159,12 +207,15 @@ _IPV6 = re.compile(
     r"(?:%[0-9A-Za-z._\-]+)?",
     re.ASCII,
 )
+# Printed IBANs group by four with single spaces; electronic ones have none.
+_IBAN_SHAPE = re.compile(
+    r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", re.ASCII
+)
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
-_IBAN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _DIGITS = frozenset("0123456789")
 
 # IBAN length per country (ISO 13616 registry); an unknown country code is not an IBAN.
@@ -340,7 +391,7 @@ class Redactor:
         self._pseudonyms: dict[bytes, str] = {}
         self._counters: dict[EntityType, int] = {}
         self._salt = os.urandom(16)
-        self._handlers: dict[str, Callable[[str, re.Match[str]], _Verdict]] = {
+        handlers: dict[str, Callable[[str, re.Match[str]], _Verdict]] = {
             "iban": self._iban,
             "number": self._number,
             "email": self._email,
@@ -354,6 +405,7 @@ class Redactor:
             "slack": self._slack,
             "openai": self._openai,
         }
+        self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
         return f"Redactor(mode={self.mode!r}, default_region={self.default_region!r})"
@@ -500,24 +552,28 @@ class Redactor:
     def _iban(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start() - 2
         length = _IBAN_LENGTH.get(text[start : start + 2])
-        if length is None:
+        if length is None or (mm := _IBAN_SHAPE.match(text, start)) is None:
             return None
-        # Printed IBANs group by four with single spaces; anything else ends the candidate.
-        chars: list[str] = []
-        i, n = start, len(text)
-        while i < n and len(chars) < length:
-            ch = text[i]
-            if ch in _IBAN_CHARS:
-                chars.append(ch)
-            elif not (ch == " " and chars and len(chars) % 4 == 0 and text[i - 1] != " "):
-                break
-            i += 1
-        if len(chars) != length or (i < n and text[i].isalnum()):
+        raw = mm.group()
+        compact = raw.replace(" ", "")
+        if len(compact) < length:
             return None
-        compact = "".join(chars)
+        end = mm.end()
+        if len(compact) > length:
+            # The shape ran on into a following group ('… 7034 ABCD'): cut after `length` chars,
+            # which must fall on a group boundary.
+            seen = 0
+            for i, ch in enumerate(raw):
+                seen += ch != " "
+                if seen == length:
+                    end = start + i + 1
+                    break
+            if raw[end - start] != " ":
+                return None
+            compact = compact[:length]
         if not _iban_valid(compact):
-            return i
-        return (start, i, _IBAN_T, compact[:2], compact, i)
+            return end
+        return (start, end, _IBAN_T, compact[:2], compact, end)
 
     def _email(self, text: str, m: re.Match[str]) -> _Verdict:
         at = m.start()

@@ -93,10 +93,23 @@ def misses(detect: Detector, records: list[dict]) -> list[tuple[str, str, str]]:
     return out
 
 
-def bench_text(records: list[dict], megabytes: int = BENCH_MB) -> str:
-    """Corpus records shuffled and repeated into one large document, as a day of logs would be."""
+def prose_sentences() -> list[str]:
+    """The corpus generator's plain sentences (with their numbers, times and capitals)."""
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS.with_name("make_corpus.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return list(module.FILLER)
+
+
+def bench_text(records: list[dict], megabytes: float = BENCH_MB, prose_per_record: int = 0) -> str:
+    """Corpus records shuffled and repeated into one large document, as a day of logs would be.
+
+    The corpus alone is far denser than real traffic (an entity or look-alike every ~150
+    characters); `prose_per_record` plain sentences after each record dilute it.
+    """
     rng = random.Random(8)
     texts = [r["text"] for r in records]
+    prose = prose_sentences() if prose_per_record else []
     target = megabytes * 1_000_000
     chunks: list[str] = []
     size = 0
@@ -104,8 +117,17 @@ def bench_text(records: list[dict], megabytes: int = BENCH_MB) -> str:
         rng.shuffle(texts)
         for text in texts:
             chunks.append(text)
-            size += len(text) + 1
+            chunks.extend(rng.choice(prose) for _ in range(prose_per_record))
+            size += len(text) + 1 + 76 * prose_per_record
     return "\n".join(chunks)
+
+
+def density(records: list[dict], text: str) -> float:
+    """Labelled entities per KB of `text`, scaled from the corpus."""
+    entities = sum(len(r["entities"]) for r in records)
+    chars = sum(len(r["text"]) + 1 for r in records)
+    corpus_share = sum(len(r["text"]) + 1 for r in records) / chars
+    return round(1000 * entities / chars * corpus_share * _corpus_fraction(records, text), 2)
 
 
 def throughput(fn: Callable[[str], object], text: str, repeats: int = 1) -> float:
