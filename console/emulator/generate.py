@@ -229,15 +229,13 @@ def request_digest(model_id: str, body: dict) -> bytes:
 
 
 def _sentences(rng: random.Random, words: int) -> str:
-    out: list[str] = []
-    sentence: list[str] = []
-    for _ in range(words):
-        sentence.append(rng.choice(_WORDS))
-        if len(sentence) >= 6 and rng.random() < 0.18:
-            out.append(" ".join(sentence).capitalize() + ".")
-            sentence = []
-    if sentence:
-        out.append(" ".join(sentence).capitalize() + ".")
+    picked = rng.choices(_WORDS, k=words)
+    out = []
+    i = 0
+    while i < words:
+        length = 6 + rng.getrandbits(3)  # sentences of 6 to 13 words
+        out.append(" ".join(picked[i : i + length]).capitalize() + ".")
+        i += length
     return " ".join(out)
 
 

@@ -19,15 +19,6 @@ _PART_KINDS = (
 )
 _ROLES = ("", "user", "model", "function", "tool", "system")
 
-# generationConfig fields and the proto type named in the real API's error text.
-_NUMBERS = {
-    "temperature": "TYPE_FLOAT",
-    "topP": "TYPE_FLOAT",
-    "topK": "TYPE_INT32",
-    "presencePenalty": "TYPE_FLOAT",
-    "frequencyPenalty": "TYPE_FLOAT",
-}
-_INTEGERS = {"maxOutputTokens", "candidateCount", "seed", "logprobs"}
 
 
 def _type_error(path: str, proto_type: str, value: Any) -> ApiError:
@@ -133,42 +124,73 @@ def check_generation_config(config: Any) -> None:
             "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig",
             config,
         )
-    for name, proto_type in _NUMBERS.items():
-        value = pick(config, name)
-        if value is not None and not _is_number(value):
-            raise _type_error(f"generation_config.{snake(name)}", proto_type, value)
-    for name in _INTEGERS:
-        value = pick(config, name)
-        if value is not None and not _is_integer(value):
-            raise _type_error(f"generation_config.{snake(name)}", "TYPE_INT32", value)
-    temperature = pick(config, "temperature")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise invalid_argument(
-            "* GenerateContentRequest.generation_config.temperature: temperature must be "
-            "between 0 and 2\n",
-            "generation_config.temperature",
-        )
-    max_tokens = pick(config, "maxOutputTokens")
-    if max_tokens is not None and max_tokens < 1:
-        raise invalid_argument(
-            "* GenerateContentRequest.generation_config.max_output_tokens: max_output_tokens "
-            "must be positive\n",
-            "generation_config.max_output_tokens",
-        )
-    stops = pick(config, "stopSequences")
-    if stops is not None and (
-        not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)
-    ):
-        raise _type_error("generation_config.stop_sequences", "TYPE_STRING", stops)
-    thinking = pick(config, "thinkingConfig")
-    if thinking is not None:
-        if not isinstance(thinking, dict):
-            raise _type_error("generation_config.thinking_config", "TYPE_MESSAGE", thinking)
-        budget = pick(thinking, "thinkingBudget")
-        if budget is not None and not _is_integer(budget):
-            raise _type_error(
-                "generation_config.thinking_config.thinking_budget", "TYPE_INT32", budget
+    # Walk the fields present (usually two or three) rather than probing every known one.
+    for key, value in config.items():
+        name = _CAMEL.get(key, key)
+        if value is None or name not in _CHECKS:
+            continue
+        path = f"generation_config.{snake(name)}"
+        _CHECKS[name](value, path)
+
+
+def _number(proto_type: str, low: float | None = None, high: float | None = None):
+    def check(value: Any, path: str) -> None:
+        if not _is_number(value):
+            raise _type_error(path, proto_type, value)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise invalid_argument(
+                f"* GenerateContentRequest.{path}: {path.rsplit('.', 1)[1]} must be between "
+                f"{low} and {high}\n",
+                path,
             )
-    mime = pick(config, "responseMimeType")
-    if mime is not None and not isinstance(mime, str):
-        raise _type_error("generation_config.response_mime_type", "TYPE_STRING", mime)
+
+    return check
+
+
+def _integer(minimum: int | None = None):
+    def check(value: Any, path: str) -> None:
+        if not _is_integer(value):
+            raise _type_error(path, "TYPE_INT32", value)
+        if minimum is not None and value < minimum:
+            raise invalid_argument(
+                f"* GenerateContentRequest.{path}: {path.rsplit('.', 1)[1]} must be at least "
+                f"{minimum}\n",
+                path,
+            )
+
+    return check
+
+
+def _strings(value: Any, path: str) -> None:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise _type_error(path, "TYPE_STRING", value)
+
+
+def _string(value: Any, path: str) -> None:
+    if not isinstance(value, str):
+        raise _type_error(path, "TYPE_STRING", value)
+
+
+def _thinking(value: Any, path: str) -> None:
+    if not isinstance(value, dict):
+        raise _type_error(path, "TYPE_MESSAGE", value)
+    budget = pick(value, "thinkingBudget")
+    if budget is not None and not _is_integer(budget):
+        raise _type_error(f"{path}.thinking_budget", "TYPE_INT32", budget)
+
+
+_CHECKS = {
+    "temperature": _number("TYPE_FLOAT", 0, 2),
+    "topP": _number("TYPE_FLOAT", 0, 1),
+    "topK": _number("TYPE_INT32", 1),
+    "presencePenalty": _number("TYPE_FLOAT"),
+    "frequencyPenalty": _number("TYPE_FLOAT"),
+    "maxOutputTokens": _integer(1),
+    "candidateCount": _integer(1),
+    "seed": _integer(),
+    "logprobs": _integer(0),
+    "stopSequences": _strings,
+    "responseMimeType": _string,
+    "thinkingConfig": _thinking,
+}
+_CAMEL = {snake(name): name for name in _CHECKS}

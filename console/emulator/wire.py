@@ -25,11 +25,11 @@ def snake(camel: str) -> str:
 
 def pick(obj: Any, camel: str, default: Any = None) -> Any:
     """Read a field by its camelCase name or its snake_case twin, as proto-JSON parsers do."""
-    if not isinstance(obj, dict):
+    if obj.__class__ is not dict:
         return default
     value = obj.get(camel)
     if value is None:
-        value = obj.get(snake(camel))
+        value = obj.get(_snake_cache.get(camel) or snake(camel))
     return default if value is None else value
 
 

@@ -260,10 +260,6 @@ class Gateway:
         cached_content = config.get("cached_content")
         attempts = 0
 
-        def on_retry(failure: Failure, attempt: int, delay: float) -> None:
-            if failure.status == 429:
-                self.limiter.quota_error(model, tier, failure.retry_delay_s)
-
         async def attempt() -> Generation:
             nonlocal attempts
             attempts += 1
@@ -284,9 +280,7 @@ class Gateway:
                     attempt=attempts, source=source, cached_content=cached_content,
                     prefix_hash=group, request_key=request_key,
                 )
-                if failure is not None and failure.status == 429 and not _will_retry(
-                    retry or self.retry_policy, attempts
-                ):
+                if failure is not None and failure.status == 429:
                     self.limiter.quota_error(model, tier, failure.retry_delay_s)
                 raise
             latency = (time.perf_counter() - started) * 1000
@@ -307,7 +301,7 @@ class Gateway:
 
         try:
             async for attempt_state in retrying(
-                retry or self.retry_policy, classify, sleep=self.sleep, on_retry=on_retry
+                retry or self.retry_policy, classify, sleep=self.sleep
             ):
                 with attempt_state:
                     generation = await attempt()
@@ -358,7 +352,7 @@ class Gateway:
 
     async def count_tokens(self, model: str, contents: Any) -> int:
         response = await self._plain("count_tokens", lambda: self.client.aio.models.count_tokens(
-            model=model, contents=contents))
+            model=model, contents=contents), model=model.removeprefix("models/"))
         return response.total_tokens or 0
 
     # -- everything else: retried, ledgered as operations --------------------------------
@@ -488,10 +482,6 @@ class Gateway:
             source=source, request_key=request_key,
         )
         return cost, standard
-
-
-def _will_retry(policy: RetryPolicy, attempts: int) -> bool:
-    return attempts < policy.attempts
 
 
 def _short(error: BaseException) -> str:

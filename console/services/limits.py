@@ -169,13 +169,18 @@ class RateLimiter:
         if bucket.rpd is not None and bucket.day_count >= bucket.rpd:
             raise QuotaExhausted(f"daily limit of {bucket.rpd} requests for {key[0]} on {key[1]} "
                                  "is spent until midnight Pacific")
-        # Reserve the slot synchronously so concurrent callers queue behind each other.
-        interval = 60.0 / bucket.effective_rpm
-        slot = max(now, bucket.next_slot, bucket.cool_until)
-        bucket.next_slot = slot + interval
+        # Reserve the slot synchronously so concurrent callers queue behind each other; a 429
+        # seen while waiting moves the cool-down on, and then the slot is taken again.
+        while True:
+            interval = 60.0 / bucket.effective_rpm
+            slot = max(now, bucket.next_slot, bucket.cool_until)
+            bucket.next_slot = slot + interval
+            if slot > now:
+                await self._sleep(slot - now)
+            now = self._clock()
+            if now >= bucket.cool_until:
+                break
         bucket.day_count += 1
-        if slot > now:
-            await self._sleep(slot - now)
         # TPM: wait until the last minute's tokens plus this request fit.
         tokens = min(tokens, bucket.tpm)
         while True:

@@ -86,7 +86,7 @@ class RedactionResult:
 # After a lead digit: a number not glued to a word, price, order number or decimal; at least
 # 7 digits, or a dotted quad.
 _NUMBER_AFTER_DIGIT = (
-    r"(?<![\w.,$#/+@\-\u00a3\u20ac\u00a5][0-9])"
+    r"(?<![\w.,$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
     r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
 )
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
@@ -98,13 +98,13 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         ]
         for digit in "0123456789"
     },
-    "(": [("number", r"(?<![\w.,$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
-    "+": [("number", r"(?<![\w.,$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
+    "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
+    "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # Email, anchored on '@'; the local part is found by walking backwards.
     "@": [
         (
             "email",
-            r"(?<=[A-Za-z0-9._%+\-]@)"
+            r"(?<![\s@<>()\[\]\"',;:]@)"
             r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
             r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}"
             r"(?![A-Za-z0-9\-])",
@@ -274,7 +274,9 @@ def _card_brand(digits: str) -> str | None:
     return None
 
 
-_IBAN_LETTER_VALUES = str.maketrans({ch: str(10 + i) for i, ch in enumerate(string.ascii_uppercase)})
+_IBAN_LETTER_VALUES = str.maketrans(
+    {ch: str(10 + i) for i, ch in enumerate(string.ascii_uppercase)}
+)
 _PHONE_SEPARATORS = str.maketrans("", "", " .-/()+")
 
 
@@ -379,6 +381,11 @@ class Redactor:
         if mode not in ("token", "pseudonym"):
             raise ValueError(f"unknown redaction mode {mode!r}; use 'token' or 'pseudonym'")
         self.mode = mode
+        # libphonenumber's metadata has more patterns than `re` caches (512), so validating
+        # numbers of several regions recompiles them over and over; keep them compiled.
+        enable_pattern_cache = getattr(phonenumbers, "enable_pattern_cache", None)
+        if enable_pattern_cache is not None:
+            enable_pattern_cache()
         self.default_region = default_region.upper()
         self.national_regions = tuple(r.upper() for r in national_regions)
         # A national number starting with 0 is tried as a number of these regions, in order; any
@@ -500,7 +507,11 @@ class Redactor:
         if shape == "phone":
             return self._phone(mm.group(), start, end)
         if shape == "ssn":
-            area, group, serial = text[start : start + 3], text[start + 4 : start + 6], text[end - 4 : end]
+            area, group, serial = (
+                text[start : start + 3],
+                text[start + 4 : start + 6],
+                text[end - 4 : end],
+            )
             if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
                 return end  # an SSN-shaped number outside the issued ranges is nothing else either
             return (start, end, _SSN_T, None, area + group + serial, end)
@@ -578,7 +589,8 @@ class Redactor:
     def _email(self, text: str, m: re.Match[str]) -> _Verdict:
         at = m.start()
         start, floor = at, max(0, at - 64)
-        while start > floor and text[start - 1] in _EMAIL_LOCAL:
+        # Local parts may be internationalised (RFC 6531): josé.garcía@example.com.
+        while start > floor and ((ch := text[start - 1]) in _EMAIL_LOCAL or ch.isalnum()):
             start -= 1
         while start < at and text[start] in ".-":
             start += 1
@@ -683,7 +695,9 @@ def redact_lines(
             offset = stop
         rest = line[offset:]
         result = redactor.redact(rest)
-        findings = [Finding(f.type, f.start + offset, f.end + offset, f.kind) for f in result.findings]
+        findings = [
+            Finding(f.type, f.start + offset, f.end + offset, f.kind) for f in result.findings
+        ]
         if findings and findings[-1].kind == "private_key":
             tail = rest[findings[-1].start - offset : findings[-1].end - offset]
             in_private_key = _PEM_END.search(tail) is None and bool(_PEM_BEGIN.match(tail))

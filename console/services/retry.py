@@ -71,7 +71,6 @@ def retrying(
     classify: Callable[[BaseException], Failure | None],
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    on_retry: Callable[[Failure, int, float], None] | None = None,
 ) -> AsyncRetrying:
     """An AsyncRetrying for one call. `classify` maps an exception to a Failure, or None for
     errors that are not the API's (bugs), which are never retried."""
@@ -83,10 +82,8 @@ def retrying(
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         failure = classify(error) if error else None
-        delay = policy.wait_for(failure or Failure(None), state.attempt_number)
-        if on_retry is not None and failure is not None:
-            on_retry(failure, state.attempt_number, delay)
-        return delay
+        # Pure: tenacity computes the wait even after the last attempt.
+        return policy.wait_for(failure or Failure(None), state.attempt_number)
 
     return AsyncRetrying(
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.deadline_s),

@@ -51,7 +51,12 @@ def _requests(port: int) -> list[bytes]:
         body = orjson.dumps(
             {
                 "contents": [
-                    {"role": "user", "parts": [{"text": f"Summarise item {i} of the quarterly report in two lines."}]}
+                    {
+                        "role": "user",
+                        "parts": [
+                            {"text": f"Summarise item {i} of the quarterly report in two lines."}
+                        ],
+                    }
                 ],
                 "systemInstruction": {"role": "user", "parts": [{"text": "Be brief."}]},
                 "generationConfig": {"temperature": 0.2, "maxOutputTokens": 256},
@@ -68,7 +73,9 @@ def _requests(port: int) -> list[bytes]:
     return out
 
 
-async def _worker(port: int, payloads: list[bytes], stop_at: float, counts: dict[str, int], measure_from: float) -> None:
+async def _worker(
+    port: int, payloads: list[bytes], stop_at: float, counts: dict[str, int], measure_from: float
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = 0
     try:
@@ -98,7 +105,9 @@ async def _load(port: int) -> dict[str, float]:
     start = time.perf_counter()
     measure_from = start + WARMUP_S
     stop_at = measure_from + MEASURE_S
-    await asyncio.gather(*(_worker(port, payloads, stop_at, counts, measure_from) for _ in range(CONNECTIONS)))
+    await asyncio.gather(
+        *(_worker(port, payloads, stop_at, counts, measure_from) for _ in range(CONNECTIONS))
+    )
     return {"rps": counts["ok"] / MEASURE_S, "ok": counts["ok"], "failed": counts["failed"]}
 
 

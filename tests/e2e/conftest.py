@@ -47,7 +47,7 @@ class HookReceiver:
         self.arrived = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.received.append({"headers": dict(self.headers.items()), "body": body})
                 failing = len(receiver.received) <= receiver.fail_first

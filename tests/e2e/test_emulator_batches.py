@@ -18,7 +18,10 @@ TIMING = {"batch": {"pending_s": 2, "per_request_s": 1}}
 
 def _inline(n: int) -> list[dict]:
     return [
-        {"contents": [{"parts": [{"text": f"question {i}"}], "role": "user"}], "metadata": {"key": f"r{i}"}}
+        {
+            "contents": [{"parts": [{"text": f"question {i}"}], "role": "user"}],
+            "metadata": {"key": f"r{i}"},
+        }
         for i in range(n)
     ]
 
@@ -31,7 +34,9 @@ def _raw(emulator_url: str, name: str) -> dict:
 def test_inline_batch_lifecycle_to_succeeded(
     genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str
 ) -> None:
-    job = genai_client.batches.create(model="gemini-2.5-flash", src=_inline(3), config={"display_name": "three"})
+    job = genai_client.batches.create(
+        model="gemini-2.5-flash", src=_inline(3), config={"display_name": "three"}
+    )
     assert job.name.startswith("batches/") and len(job.name.split("/")[1]) == 36
     assert job.state == types.JobState.JOB_STATE_PENDING and job.display_name == "three"
     assert job.model == "models/gemini-2.5-flash"
@@ -66,9 +71,19 @@ def test_file_batch_results_file_with_per_line_errors(
         json.dumps({"key": "a", "request": {"contents": [{"parts": [{"text": "alpha"}]}]}}),
         "{this is not json",
         json.dumps({"key": "c", "request": {"contents": [{"parts": [{"text": 5}]}]}}),
-        json.dumps({"key": "d", "request": {"contents": [{"parts": [{"text": "delta"}]}], "generation_config": {"max_output_tokens": 2}}}),
+        json.dumps(
+            {
+                "key": "d",
+                "request": {
+                    "contents": [{"parts": [{"text": "delta"}]}],
+                    "generation_config": {"max_output_tokens": 2},
+                },
+            }
+        ),
     ]
-    src = genai_client.files.upload(file=io.BytesIO("\n".join(lines).encode()), config={"mime_type": "jsonl"})
+    src = genai_client.files.upload(
+        file=io.BytesIO("\n".join(lines).encode()), config={"mime_type": "jsonl"}
+    )
     job = genai_client.batches.create(model="gemini-2.5-flash", src=src.name)
     emulator.clock.advance(2 + 4)
     done = genai_client.batches.get(name=job.name)
@@ -77,19 +92,34 @@ def test_file_batch_results_file_with_per_line_errors(
     assert done.dest.file_name == f"files/batch-{batch_id}"
     raw = _raw(emulator_url, job.name)
     assert raw["response"]["responsesFile"] == done.dest.file_name
-    assert raw["metadata"]["batchStats"] == {"requestCount": "4", "successfulRequestCount": "2", "failedRequestCount": "2"}
+    assert raw["metadata"]["batchStats"] == {
+        "requestCount": "4",
+        "successfulRequestCount": "2",
+        "failedRequestCount": "2",
+    }
     output = genai_client.files.get(name=done.dest.file_name)
     assert output.source == types.FileSource.GENERATED and output.download_uri
-    results = [json.loads(line) for line in genai_client.files.download(file=output).decode().splitlines()]
+    results = [
+        json.loads(line) for line in genai_client.files.download(file=output).decode().splitlines()
+    ]
     assert [r.get("key") for r in results] == ["a", None, "c", "d"]
     assert results[0]["response"]["candidates"][0]["content"]["parts"][0]["text"]
-    assert results[1]["error"]["status"] == "INVALID_ARGUMENT" and "Line 2" in results[1]["error"]["message"]
+    assert (
+        results[1]["error"]["status"] == "INVALID_ARGUMENT"
+        and "Line 2" in results[1]["error"]["message"]
+    )
     assert "contents[0].parts[0].text" in results[2]["error"]["message"]
     assert results[3]["response"]["candidates"][0]["finishReason"] == "MAX_TOKENS"
 
 
-@pytest.mark.parametrize("emulator_config", [{"batch": {"pending_s": 1, "per_request_s": 1, "fail_rate": 1.0}}], indirect=True)
-def test_batch_failure_mode_ends_failed(genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str) -> None:
+@pytest.mark.parametrize(
+    "emulator_config",
+    [{"batch": {"pending_s": 1, "per_request_s": 1, "fail_rate": 1.0}}],
+    indirect=True,
+)
+def test_batch_failure_mode_ends_failed(
+    genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str
+) -> None:
     job = genai_client.batches.create(model="gemini-2.5-flash", src=_inline(2))
     emulator.clock.advance(3)
     assert genai_client.batches.get(name=job.name).state == types.JobState.JOB_STATE_FAILED
@@ -98,8 +128,12 @@ def test_batch_failure_mode_ends_failed(genai_client: genai.Client, emulator: Em
 
 
 @pytest.mark.parametrize("emulator_config", [TIMING], indirect=True)
-def test_invalid_input_file_ends_failed(genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str) -> None:
-    src = genai_client.files.upload(file=io.BytesIO(b"\xff\xfe binary"), config={"mime_type": "jsonl"})
+def test_invalid_input_file_ends_failed(
+    genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str
+) -> None:
+    src = genai_client.files.upload(
+        file=io.BytesIO(b"\xff\xfe binary"), config={"mime_type": "jsonl"}
+    )
     job = genai_client.batches.create(model="gemini-2.5-flash", src=src.name)
     assert job.state == types.JobState.JOB_STATE_PENDING
     emulator.clock.advance(2)
@@ -119,8 +153,12 @@ def test_cancel_running_batch(genai_client: genai.Client, emulator: EmulatorServ
     genai_client.batches.cancel(name=job.name)  # cancelling twice is harmless
 
 
-@pytest.mark.parametrize("emulator_config", [{"batch": {"pending_s": 3600, "per_request_s": 30000}}], indirect=True)
-def test_unfinished_batch_expires_after_48h(genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str) -> None:
+@pytest.mark.parametrize(
+    "emulator_config", [{"batch": {"pending_s": 3600, "per_request_s": 30000}}], indirect=True
+)
+def test_unfinished_batch_expires_after_48h(
+    genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str
+) -> None:
     job = genai_client.batches.create(model="gemini-2.5-flash", src=_inline(10))
     emulator.clock.advance(47 * 3600)
     assert genai_client.batches.get(name=job.name).state == types.JobState.JOB_STATE_RUNNING
@@ -135,7 +173,9 @@ def test_unfinished_batch_expires_after_48h(genai_client: genai.Client, emulator
 
 
 def test_list_pages_and_delete(genai_client: genai.Client, emulator: EmulatorServer) -> None:
-    names = [genai_client.batches.create(model="gemini-2.5-flash", src=_inline(1)).name for _ in range(5)]
+    names = [
+        genai_client.batches.create(model="gemini-2.5-flash", src=_inline(1)).name for _ in range(5)
+    ]
     pager = genai_client.batches.list(config={"page_size": 2})
     assert len(pager.page) == 2
     assert [j.name for j in pager] == names[::-1]  # newest first
@@ -154,11 +194,24 @@ def test_list_omits_inlined_responses(genai_client: genai.Client, emulator: Emul
     assert genai_client.batches.get(name=job.name).dest.inlined_responses
 
 
-def test_inline_errors_have_string_details_or_none(genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str) -> None:
-    body = {"batch": {"inputConfig": {"requests": {"requests": [
-        {"request": {"contents": [{"parts": [{"text": "ok"}]}]}, "metadata": {"key": "good"}},
-        {"request": {"contents": []}, "metadata": {"key": "bad"}},
-    ]}}}}
+def test_inline_errors_have_string_details_or_none(
+    genai_client: genai.Client, emulator: EmulatorServer, emulator_url: str
+) -> None:
+    body = {
+        "batch": {
+            "inputConfig": {
+                "requests": {
+                    "requests": [
+                        {
+                            "request": {"contents": [{"parts": [{"text": "ok"}]}]},
+                            "metadata": {"key": "good"},
+                        },
+                        {"request": {"contents": []}, "metadata": {"key": "bad"}},
+                    ]
+                }
+            }
+        }
+    }
     created = httpx.post(
         f"{emulator_url}/v1beta/models/gemini-2.5-flash:batchGenerateContent",
         headers={"x-goog-api-key": "k"},
@@ -173,7 +226,9 @@ def test_inline_errors_have_string_details_or_none(genai_client: genai.Client, e
 
 def test_batch_validation(emulator_url: str, genai_client: genai.Client) -> None:
     url = f"{emulator_url}/v1beta/models/gemini-2.5-flash:batchGenerateContent"
-    response = httpx.post(url, headers={"x-goog-api-key": "k"}, json={"batch": {"displayName": "x"}})
+    response = httpx.post(
+        url, headers={"x-goog-api-key": "k"}, json={"batch": {"displayName": "x"}}
+    )
     assert response.status_code == 400 and "input_config" in response.json()["error"]["message"]
     with pytest.raises(errors.ClientError) as caught:
         genai_client.batches.create(model="gemini-0-nope", src=_inline(1))

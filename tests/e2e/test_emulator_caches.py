@@ -41,7 +41,9 @@ def test_create_get_update_delete(genai_client: genai.Client, emulator: Emulator
     same = genai_client.caches.get(name=cache.name)
     assert same.name == cache.name and same.expire_time == cache.expire_time
     longer = genai_client.caches.update(name=cache.name, config={"ttl": "7200s"})
-    assert (longer.expire_time - longer.update_time).total_seconds() == pytest.approx(7200, abs=0.01)
+    assert (longer.expire_time - longer.update_time).total_seconds() == pytest.approx(
+        7200, abs=0.01
+    )
     when = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
     fixed = genai_client.caches.update(name=cache.name.split("/")[1], config={"expire_time": when})
     assert fixed.expire_time == when
@@ -51,7 +53,9 @@ def test_create_get_update_delete(genai_client: genai.Client, emulator: Emulator
     assert caught.value.code == 403 and caught.value.status == "PERMISSION_DENIED"
 
 
-def test_default_ttl_is_one_hour_and_caches_expire(genai_client: genai.Client, emulator: EmulatorServer) -> None:
+def test_default_ttl_is_one_hour_and_caches_expire(
+    genai_client: genai.Client, emulator: EmulatorServer
+) -> None:
     cache = _create(genai_client)
     assert (cache.expire_time - cache.create_time).total_seconds() == pytest.approx(3600, abs=0.01)
     emulator.clock.advance(3599)
@@ -92,7 +96,10 @@ def test_cache_for_another_model_is_rejected(genai_client: genai.Client) -> None
             model="gemini-2.5-flash-lite", contents="q", config={"cached_content": cache.name}
         )
     assert caught.value.code == 400
-    assert "models/gemini-2.5-flash-lite" in caught.value.message and "models/gemini-2.5-flash)" in caught.value.message
+    assert (
+        "models/gemini-2.5-flash-lite" in caught.value.message
+        and "models/gemini-2.5-flash)" in caught.value.message
+    )
 
 
 def test_cache_with_system_instruction_in_request_is_rejected(genai_client: genai.Client) -> None:
@@ -116,13 +123,18 @@ def test_patch_rejects_bad_ttl(emulator_url: str, genai_client: genai.Client) ->
 
 def test_implicit_caching_reports_a_repeated_long_prefix(genai_client: genai.Client) -> None:
     def ask(question: str):
-        return genai_client.models.generate_content(model="gemini-2.5-flash", contents=[DOC, question])
+        return genai_client.models.generate_content(
+            model="gemini-2.5-flash", contents=[DOC, question]
+        )
 
     first = ask("first question?")
     second = ask("another question?")
     assert first.usage_metadata.cached_content_token_count is None
     assert second.usage_metadata.cached_content_token_count == -(-len(DOC) // 4)
-    short = [genai_client.models.generate_content(model="gemini-2.5-flash", contents=["tiny", q]) for q in "ab"]
+    short = [
+        genai_client.models.generate_content(model="gemini-2.5-flash", contents=["tiny", q])
+        for q in "ab"
+    ]
     assert short[1].usage_metadata.cached_content_token_count is None  # below the minimum
 
 

@@ -29,24 +29,34 @@ def test_health_and_clock(control: httpx.Client, emulator: EmulatorServer) -> No
     assert control.post("/clock", json={"advance_seconds": -1}).status_code == 400
 
 
-def test_request_log_never_records_keys(genai_client: genai.Client, control: httpx.Client, emulator_url: str) -> None:
+def test_request_log_never_records_keys(
+    genai_client: genai.Client, control: httpx.Client, emulator_url: str
+) -> None:
     _ask(genai_client)
     httpx.get(f"{emulator_url}/v1beta/models?key=secret-key&pageSize=2")
     rows = control.get("/requests").json()["requests"]
-    assert [(r["operation"], r["status"]) for r in rows] == [("generateContent", 200), ("models.list", 200)]
+    assert [(r["operation"], r["status"]) for r in rows] == [
+        ("generateContent", 200),
+        ("models.list", 200),
+    ]
     first = rows[0]
     assert first["model"] == "gemini-2.5-flash" and first["method"] == "POST"
     assert first["tier_requested"] == first["tier_served"] == "standard"
     assert first["path"] == "/v1/models/gemini-2.5-flash:generateContent"
     assert rows[1]["query"] == {"pageSize": "2"}
-    assert "secret-key" not in control.get("/requests").text and "test-key" not in control.get("/requests").text
+    assert (
+        "secret-key" not in control.get("/requests").text
+        and "test-key" not in control.get("/requests").text
+    )
     only = control.get("/requests", params={"operation": "models.list"}).json()["requests"]
     assert len(only) == 1
     assert control.get("/requests", params={"since_id": rows[-1]["id"]}).json()["requests"] == []
 
 
 def test_reset_forgets_everything(genai_client: genai.Client, control: httpx.Client) -> None:
-    genai_client.batches.create(model="gemini-2.5-flash", src=[{"contents": [{"parts": [{"text": "x"}]}]}])
+    genai_client.batches.create(
+        model="gemini-2.5-flash", src=[{"contents": [{"parts": [{"text": "x"}]}]}]
+    )
     assert control.get("/health").json()["counts"]["batches"] == 1
     control.post("/reset")
     health = control.get("/health").json()
@@ -54,16 +64,23 @@ def test_reset_forgets_everything(genai_client: genai.Client, control: httpx.Cli
 
 
 def test_faults_put_and_get(genai_client: genai.Client, control: httpx.Client) -> None:
-    put = control.put("/faults", json={"error_rates": {"500": 1.0}, "operations": ["generateContent"]})
+    put = control.put(
+        "/faults", json={"error_rates": {"500": 1.0}, "operations": ["generateContent"]}
+    )
     assert put.json()["error_rates"] == {"500": 1.0}
     with pytest.raises(errors.ServerError) as caught:
         _ask(genai_client)
     assert caught.value.code == 500 and caught.value.status == "INTERNAL"
-    assert genai_client.models.count_tokens(model="gemini-2.5-flash", contents="x").total_tokens == 1
+    assert (
+        genai_client.models.count_tokens(model="gemini-2.5-flash", contents="x").total_tokens == 1
+    )
     control.put("/faults", json={"error_rates": {"429": 1.0}})
     with pytest.raises(errors.ClientError) as quota:
         _ask(genai_client)
-    assert quota.value.code == 429 and quota.value.details["error"]["details"][-1]["retryDelay"] == "1s"
+    assert (
+        quota.value.code == 429
+        and quota.value.details["error"]["details"][-1]["retryDelay"] == "1s"
+    )
     control.put("/faults", json={})
     assert _ask(genai_client).text
     assert control.put("/faults", json={"nonsense": 1}).status_code == 400
@@ -90,7 +107,9 @@ def test_stream_breaks_mid_way(genai_client: genai.Client, control: httpx.Client
     control.put("/faults", json={"stream_error_rate": 1.0})
     seen = []
     with pytest.raises(errors.ServerError) as caught:
-        for chunk in genai_client.models.generate_content_stream(model="gemini-2.5-flash", contents="x"):
+        for chunk in genai_client.models.generate_content_stream(
+            model="gemini-2.5-flash", contents="x"
+        ):
             seen.append(chunk.text)
     assert len(seen) == 1 and caught.value.code == 500
 
@@ -117,13 +136,20 @@ def test_config_patch_and_get(control: httpx.Client, emulator: EmulatorServer) -
 def test_unknown_routes_get_the_error_envelope(emulator_url: str) -> None:
     response = httpx.get(f"{emulator_url}/v1beta/nothing/here")
     assert response.status_code == 404 and response.json()["error"]["status"] == "NOT_FOUND"
-    wrong = httpx.post(f"{emulator_url}/v1beta/models/gemini-2.5-flash:explode", headers={"x-goog-api-key": "k"}, json={})
+    wrong = httpx.post(
+        f"{emulator_url}/v1beta/models/gemini-2.5-flash:explode",
+        headers={"x-goog-api-key": "k"},
+        json={},
+    )
     assert wrong.status_code == 404
 
 
 def test_fixture_profiles_load() -> None:
     flaky = FaultProfile.from_toml(FIXTURES / "flaky.toml")
-    assert flaky.error_rates == {503: 0.05, 500: 0.01, 429: 0.02} and flaky.drop_connection_rate == 0.01
+    assert (
+        flaky.error_rates == {503: 0.05, 500: 0.01, 429: 0.02}
+        and flaky.drop_connection_rate == 0.01
+    )
     outage = FaultProfile.from_toml(FIXTURES / "outage.toml")
     assert outage.operations == ["generateContent", "streamGenerateContent"]
     config = EmulatorConfig.from_toml(FIXTURES / "realistic.toml")
@@ -140,4 +166,6 @@ def test_outage_profile_at_start(tmp_path: Path) -> None:
         client = genai.Client(api_key="k", http_options={"base_url": server.base_url})
         with pytest.raises(errors.ServerError):
             _ask(client)
-        assert client.models.count_tokens(model="gemini-2.5-flash", contents="abcd").total_tokens == 1
+        assert (
+            client.models.count_tokens(model="gemini-2.5-flash", contents="abcd").total_tokens == 1
+        )

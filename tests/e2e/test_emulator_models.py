@@ -18,7 +18,14 @@ def test_models_list_pages_through_every_model(genai_client: genai.Client) -> No
     assert len(pager.page) == 3
     names = [m.name for m in pager]
     assert len(names) == 10 and len(set(names)) == 10
-    for wanted in ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.5-flash-image", "gemini-3.5-flash"):
+    for wanted in (
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gemini-2.0-flash",
+        "gemini-2.5-flash-image",
+        "gemini-3.5-flash",
+    ):
         assert f"models/{wanted}" in names
 
 
@@ -39,9 +46,15 @@ def test_unknown_model_is_404_not_found(genai_client: genai.Client) -> None:
 
 
 def test_same_request_same_answer_and_consistent_usage(genai_client: genai.Client) -> None:
-    first = genai_client.models.generate_content(model="gemini-2.5-flash", contents="What is a cache?")
-    second = genai_client.models.generate_content(model="gemini-2.5-flash", contents="What is a cache?")
-    other = genai_client.models.generate_content(model="gemini-2.5-flash", contents="What is a batch?")
+    first = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="What is a cache?"
+    )
+    second = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="What is a cache?"
+    )
+    other = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="What is a batch?"
+    )
     assert first.text == second.text != other.text
     usage = first.usage_metadata
     assert usage.prompt_token_count == 4  # 16 characters at 4 characters per token
@@ -55,9 +68,13 @@ def test_same_request_same_answer_and_consistent_usage(genai_client: genai.Clien
     assert first.sdk_http_response.headers["x-gemini-service-tier"] == "standard"
 
 
-def test_thinking_budget_zero_turns_thinking_off_only_where_allowed(genai_client: genai.Client) -> None:
+def test_thinking_budget_zero_turns_thinking_off_only_where_allowed(
+    genai_client: genai.Client,
+) -> None:
     off = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=0))
-    flash = genai_client.models.generate_content(model="gemini-2.5-flash", contents="hi", config=off)
+    flash = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="hi", config=off
+    )
     pro = genai_client.models.generate_content(model="gemini-2.5-pro", contents="hi", config=off)
     old = genai_client.models.generate_content(model="gemini-2.0-flash", contents="hi")
     assert flash.usage_metadata.thoughts_token_count is None
@@ -69,7 +86,9 @@ def test_include_thoughts_returns_a_thought_part(genai_client: genai.Client) -> 
     config = types.GenerateContentConfig(
         thinking_config=types.ThinkingConfig(include_thoughts=True, thinking_budget=128)
     )
-    response = genai_client.models.generate_content(model="gemini-2.5-flash", contents="hi", config=config)
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="hi", config=config
+    )
     parts = response.candidates[0].content.parts
     assert parts[0].thought is True and parts[1].thought is None
     assert 0 < response.usage_metadata.thoughts_token_count <= 128
@@ -77,7 +96,9 @@ def test_include_thoughts_returns_a_thought_part(genai_client: genai.Client) -> 
 
 def test_max_output_tokens_truncates_with_max_tokens(genai_client: genai.Client) -> None:
     config = types.GenerateContentConfig(max_output_tokens=3)
-    response = genai_client.models.generate_content(model="gemini-2.5-flash-lite", contents="hi", config=config)
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash-lite", contents="hi", config=config
+    )
     assert response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
     assert response.usage_metadata.candidates_token_count == 3
 
@@ -85,10 +106,18 @@ def test_max_output_tokens_truncates_with_max_tokens(genai_client: genai.Client)
 def test_json_schema_output_is_valid_json_of_that_shape(genai_client: genai.Client) -> None:
     schema = {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "count": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "name": {"type": "string"},
+            "count": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
     }
-    config = types.GenerateContentConfig(response_mime_type="application/json", response_json_schema=schema)
-    response = genai_client.models.generate_content(model="gemini-2.5-flash", contents="x", config=config)
+    config = types.GenerateContentConfig(
+        response_mime_type="application/json", response_json_schema=schema
+    )
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="x", config=config
+    )
     value = json.loads(response.text)
     assert isinstance(value["name"], str) and isinstance(value["count"], int)
     assert all(isinstance(t, str) for t in value["tags"])
@@ -103,13 +132,17 @@ def test_automatic_function_calling_round_trip(genai_client: genai.Client) -> No
         return "sunny"
 
     config = types.GenerateContentConfig(tools=[get_weather])
-    response = genai_client.models.generate_content(model="gemini-2.5-flash", contents="weather?", config=config)
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="weather?", config=config
+    )
     assert len(calls) == 1 and isinstance(calls[0], str)
     assert response.text and response.automatic_function_calling_history
 
 
 def test_image_model_returns_a_real_png(genai_client: genai.Client) -> None:
-    response = genai_client.models.generate_content(model="gemini-2.5-flash-image", contents="a red fox")
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash-image", contents="a red fox"
+    )
     images = [p.inline_data for p in response.candidates[0].content.parts if p.inline_data]
     assert len(images) == 1 and images[0].mime_type == "image/png"
     data = images[0].data
@@ -118,13 +151,17 @@ def test_image_model_returns_a_real_png(genai_client: genai.Client) -> None:
     assert (width, height) == (64, 64)
     idat_len = struct.unpack(">I", data[33:37])[0]
     assert len(zlib.decompress(data[41 : 41 + idat_len])) == 64 * (1 + 64 * 3)
-    details = {d.modality.value: d.token_count for d in response.usage_metadata.candidates_tokens_details}
+    details = {
+        d.modality.value: d.token_count for d in response.usage_metadata.candidates_tokens_details
+    }
     assert details["IMAGE"] == 1290
 
 
 def test_stream_chunks_join_to_the_unary_text(genai_client: genai.Client) -> None:
     unary = genai_client.models.generate_content(model="gemini-2.5-flash", contents="stream me")
-    chunks = list(genai_client.models.generate_content_stream(model="gemini-2.5-flash", contents="stream me"))
+    chunks = list(
+        genai_client.models.generate_content_stream(model="gemini-2.5-flash", contents="stream me")
+    )
     assert len(chunks) >= 3
     assert "".join(c.text for c in chunks) == unary.text
     assert chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP
@@ -146,7 +183,9 @@ def test_stream_wire_has_no_done_marker(emulator_url: str) -> None:
 
 
 def test_count_tokens(genai_client: genai.Client) -> None:
-    result = genai_client.models.count_tokens(model="gemini-2.5-flash", contents="hello world, twenty chars")
+    result = genai_client.models.count_tokens(
+        model="gemini-2.5-flash", contents="hello world, twenty chars"
+    )
     assert result.total_tokens == 7
 
 
@@ -155,9 +194,16 @@ async def test_async_client_generate_stream_count_list(genai_client: genai.Clien
     response = await aio.models.generate_content(model="gemini-2.5-flash", contents="async hi")
     sync = genai_client.models.generate_content(model="gemini-2.5-flash", contents="async hi")
     assert response.text == sync.text
-    chunks = [c async for c in await aio.models.generate_content_stream(model="gemini-2.5-flash", contents="async hi")]
+    chunks = [
+        c
+        async for c in await aio.models.generate_content_stream(
+            model="gemini-2.5-flash", contents="async hi"
+        )
+    ]
     assert "".join(c.text for c in chunks) == sync.text
-    assert (await aio.models.count_tokens(model="gemini-2.5-flash", contents="abcd")).total_tokens == 1
+    assert (
+        await aio.models.count_tokens(model="gemini-2.5-flash", contents="abcd")
+    ).total_tokens == 1
     names = [m.name async for m in await aio.models.list(config={"page_size": 4})]
     assert len(names) == 10
 
@@ -176,7 +222,9 @@ def test_beta_client_works_too(beta_client: genai.Client) -> None:
 def _post(url: str, body: object, key: str | None = "k") -> httpx.Response:
     headers = {"x-goog-api-key": key} if key is not None else {}
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(f"{url}/v1beta/models/gemini-2.5-flash:generateContent", headers=headers, content=content)
+    return httpx.post(
+        f"{url}/v1beta/models/gemini-2.5-flash:generateContent", headers=headers, content=content
+    )
 
 
 @pytest.mark.parametrize(
@@ -185,13 +233,24 @@ def _post(url: str, body: object, key: str | None = "k") -> httpx.Response:
         ({}, "contents"),
         ({"contents": [{"parts": []}]}, "contents[0].parts"),
         ({"contents": [{"parts": [{"text": 12}]}]}, "contents[0].parts[0].text"),
-        ({"contents": [{"parts": [{"text": "x"}]}], "generationConfig": {"temperature": "hot"}}, "generation_config.temperature"),
-        ({"contents": [{"parts": [{"text": "x"}]}], "generation_config": {"max_output_tokens": 1.5}}, "generation_config.max_output_tokens"),
+        (
+            {"contents": [{"parts": [{"text": "x"}]}], "generationConfig": {"temperature": "hot"}},
+            "generation_config.temperature",
+        ),
+        (
+            {
+                "contents": [{"parts": [{"text": "x"}]}],
+                "generation_config": {"max_output_tokens": 1.5},
+            },
+            "generation_config.max_output_tokens",
+        ),
         ({"contents": [{"parts": [{"text": "x"}]}], "serviceTier": "gold"}, "service_tier"),
         ({"contents": [{"role": "robot", "parts": [{"text": "x"}]}]}, "contents[0].role"),
     ],
 )
-def test_malformed_bodies_are_400_naming_the_field(emulator_url: str, body: dict, field: str) -> None:
+def test_malformed_bodies_are_400_naming_the_field(
+    emulator_url: str, body: dict, field: str
+) -> None:
     response = _post(emulator_url, body)
     assert response.status_code == 400
     error = response.json()["error"]
@@ -236,13 +295,20 @@ def test_accepted_keys_are_enforced(emulator_url: str) -> None:
     client = genai.Client(api_key="other", http_options=types.HttpOptions(base_url=emulator_url))
     with pytest.raises(errors.ClientError) as caught:
         client.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert caught.value.code == 400 and caught.value.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+    assert (
+        caught.value.code == 400
+        and caught.value.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+    )
     good = genai.Client(api_key="good", http_options=types.HttpOptions(base_url=emulator_url))
     assert good.models.generate_content(model="gemini-2.5-flash", contents="hi").text
 
 
 def test_inline_image_and_file_parts_count_tokens(genai_client: genai.Client) -> None:
     image = types.Part.from_bytes(data=base64.b64decode("iVBORw0KGgo="), mime_type="image/png")
-    response = genai_client.models.generate_content(model="gemini-2.5-flash", contents=[image, "what is it"])
-    details = {d.modality.value: d.token_count for d in response.usage_metadata.prompt_tokens_details}
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents=[image, "what is it"]
+    )
+    details = {
+        d.modality.value: d.token_count for d in response.usage_metadata.prompt_tokens_details
+    }
     assert details == {"IMAGE": 258, "TEXT": 3}

@@ -24,13 +24,26 @@ def _client(server: EmulatorServer) -> genai.Client:
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     state = str(tmp_path / "emulator.sqlite")
     config = EmulatorConfig(state_path=state)
-    config.update({"batch": {"pending_s": 10, "per_request_s": 10}, "quotas": {"gemini-2.0-flash": {"rpd": 5}}})
+    config.update(
+        {
+            "batch": {"pending_s": 10, "per_request_s": 10},
+            "quotas": {"gemini-2.0-flash": {"rpd": 5}},
+        }
+    )
     with EmulatorServer(config) as first:
         client = _client(first)
-        uploaded = client.files.upload(file=io.BytesIO(b"persist me"), config={"mime_type": "text/plain"})
-        cache = client.caches.create(model="gemini-2.5-flash", config={"contents": [long_text(1100)]})
-        hook = client.webhooks.create(subscribed_events=["batch.succeeded"], uri="http://127.0.0.1:9/x")
-        job = client.batches.create(model="gemini-2.5-flash", src=[{"contents": [{"parts": [{"text": "x"}]}]}] * 2)
+        uploaded = client.files.upload(
+            file=io.BytesIO(b"persist me"), config={"mime_type": "text/plain"}
+        )
+        cache = client.caches.create(
+            model="gemini-2.5-flash", config={"contents": [long_text(1100)]}
+        )
+        hook = client.webhooks.create(
+            subscribed_events=["batch.succeeded"], uri="http://127.0.0.1:9/x"
+        )
+        job = client.batches.create(
+            model="gemini-2.5-flash", src=[{"contents": [{"parts": [{"text": "x"}]}]}] * 2
+        )
         client.models.generate_content(model="gemini-2.0-flash", contents="count me")
         first.clock.advance(15)  # RUNNING, one of two done
         assert client.batches.get(name=job.name).state == types.JobState.JOB_STATE_RUNNING
@@ -40,12 +53,18 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         client = _client(second)
         assert second.clock.offset >= 15
         assert client.files.download(file=uploaded.name) == b"persist me"
-        assert client.caches.get(name=cache.name).usage_metadata.total_token_count == cache.usage_metadata.total_token_count
+        assert (
+            client.caches.get(name=cache.name).usage_metadata.total_token_count
+            == cache.usage_metadata.total_token_count
+        )
         assert client.webhooks.get(id=hook.id).uri == "http://127.0.0.1:9/x"
         assert client.batches.get(name=job.name).state == types.JobState.JOB_STATE_RUNNING
         second.clock.advance(16)  # created + 10 s pending + 2 x 10 s
         done = client.batches.get(name=job.name)
-        assert done.state == types.JobState.JOB_STATE_SUCCEEDED and len(done.dest.inlined_responses) == 2
+        assert (
+            done.state == types.JobState.JOB_STATE_SUCCEEDED
+            and len(done.dest.inlined_responses) == 2
+        )
         assert second.state.quotas.day_counters()["gemini-2.0-flash"][1] == 1
 
 

@@ -17,7 +17,9 @@ def _details(error: errors.APIError) -> dict:
 
 
 @pytest.mark.parametrize("emulator_config", [RPM2], indirect=True)
-def test_rpm_429_then_success_after_retry_delay(genai_client: genai.Client, emulator: EmulatorServer) -> None:
+def test_rpm_429_then_success_after_retry_delay(
+    genai_client: genai.Client, emulator: EmulatorServer
+) -> None:
     genai_client.models.generate_content(model="gemini-2.5-flash", contents="one")
     emulator.clock.advance(20)
     genai_client.models.generate_content(model="gemini-2.5-flash", contents="two")
@@ -42,8 +44,12 @@ def test_rpm_429_then_success_after_retry_delay(genai_client: genai.Client, emul
     assert genai_client.models.generate_content(model="gemini-2.5-pro", contents="x").text
 
 
-@pytest.mark.parametrize("emulator_config", [{"quotas": {"gemini-2.5-flash": {"tpm": 100}}}], indirect=True)
-async def test_tpm_counts_input_tokens(genai_client: genai.Client, emulator: EmulatorServer) -> None:
+@pytest.mark.parametrize(
+    "emulator_config", [{"quotas": {"gemini-2.5-flash": {"tpm": 100}}}], indirect=True
+)
+async def test_tpm_counts_input_tokens(
+    genai_client: genai.Client, emulator: EmulatorServer
+) -> None:
     aio = genai_client.aio.models
     await aio.generate_content(model="gemini-2.5-flash", contents="x" * 320)  # 80 tokens
     with pytest.raises(errors.ClientError) as caught:
@@ -56,14 +62,21 @@ async def test_tpm_counts_input_tokens(genai_client: genai.Client, emulator: Emu
     assert (await aio.generate_content(model="gemini-2.5-flash", contents="y" * 160)).text
 
 
-@pytest.mark.parametrize("emulator_config", [{"quotas": {"gemini-2.0-flash": {"rpd": 2}}}], indirect=True)
-def test_rpd_resets_at_pacific_midnight(genai_client: genai.Client, emulator: EmulatorServer) -> None:
+@pytest.mark.parametrize(
+    "emulator_config", [{"quotas": {"gemini-2.0-flash": {"rpd": 2}}}], indirect=True
+)
+def test_rpd_resets_at_pacific_midnight(
+    genai_client: genai.Client, emulator: EmulatorServer
+) -> None:
     for _ in range(2):
         genai_client.models.generate_content(model="gemini-2.0-flash", contents="d")
     with pytest.raises(errors.ClientError) as caught:
         genai_client.models.generate_content(model="gemini-2.0-flash", contents="d")
     details = _details(caught.value)
-    assert details["QuotaFailure"]["violations"][0]["quotaId"] == "GenerateRequestsPerDayPerProjectPerModel"
+    assert (
+        details["QuotaFailure"]["violations"][0]["quotaId"]
+        == "GenerateRequestsPerDayPerProjectPerModel"
+    )
     delay = int(details["RetryInfo"]["retryDelay"].removesuffix("s"))
     assert 0 < delay <= 25 * 3600
     emulator.clock.advance(delay)

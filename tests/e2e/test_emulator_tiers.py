@@ -41,7 +41,9 @@ def test_tier_case_and_prefix_are_normalised(emulator_url: str, spelling: str) -
 
 
 @pytest.mark.parametrize("emulator_config", [{"flex_shed_rate": 1.0}], indirect=True)
-def test_flex_is_shed_with_503_unavailable(genai_client: genai.Client, control: httpx.Client) -> None:
+def test_flex_is_shed_with_503_unavailable(
+    genai_client: genai.Client, control: httpx.Client
+) -> None:
     with pytest.raises(errors.ServerError) as caught:
         _ask(genai_client, "flex")
     assert caught.value.code == 503 and caught.value.status == "UNAVAILABLE"
@@ -58,7 +60,12 @@ async def test_flex_is_shed_under_load(genai_client: genai.Client, control: http
     control.patch("/config", json={"tier_latency": {"flex": {"base_s": 0.2}}})
     config = types.GenerateContentConfig(service_tier="flex")
     results = await asyncio.gather(
-        *(genai_client.aio.models.generate_content(model="gemini-2.5-flash", contents="x", config=config) for _ in range(4)),
+        *(
+            genai_client.aio.models.generate_content(
+                model="gemini-2.5-flash", contents="x", config=config
+            )
+            for _ in range(4)
+        ),
         return_exceptions=True,
     )
     shed = [r for r in results if isinstance(r, errors.ServerError)]
@@ -69,7 +76,9 @@ async def test_flex_is_shed_under_load(genai_client: genai.Client, control: http
 @pytest.mark.parametrize(
     "emulator_config", [{"quotas": {"gemini-2.5-flash": {"rpm": 10}}}], indirect=True
 )
-def test_priority_over_its_limit_is_downgraded_to_standard(genai_client: genai.Client, emulator: EmulatorServer) -> None:
+def test_priority_over_its_limit_is_downgraded_to_standard(
+    genai_client: genai.Client, emulator: EmulatorServer
+) -> None:
     # 0.3 x 10 RPM = 3 priority requests a minute; the 4th is served on standard.
     served = [_served(_ask(genai_client, "priority")) for _ in range(4)]
     assert served == ["priority", "priority", "priority", "standard"]
@@ -77,10 +86,14 @@ def test_priority_over_its_limit_is_downgraded_to_standard(genai_client: genai.C
     assert _served(_ask(genai_client, "priority")) == "priority"
 
 
-def test_tier_latency_profiles(emulator: EmulatorServer, genai_client: genai.Client, control: httpx.Client) -> None:
+def test_tier_latency_profiles(
+    emulator: EmulatorServer, genai_client: genai.Client, control: httpx.Client
+) -> None:
     control.patch(
         "/config",
-        json={"tier_latency": {"flex": {"base_s": 0.3, "jitter_s": 0.05}, "priority": {"base_s": 0.0}}},
+        json={
+            "tier_latency": {"flex": {"base_s": 0.3, "jitter_s": 0.05}, "priority": {"base_s": 0.0}}
+        },
     )
     timings = {}
     for tier in ("flex", "priority"):
