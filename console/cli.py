@@ -151,6 +151,18 @@ def cost(model, requests, input_tokens, output_tokens, thought_tokens, shared_co
         click.echo(render_comparison(rows))
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line with the findings")
+@click.option("--pseudonyms", is_flag=True,
+              help="stable [EMAIL_1]-style pseudonyms instead of [EMAIL_REDACTED]")
+def redact(as_json: bool, pseudonyms: bool) -> None:
+    """Remove PII and secrets from stdin, writing the redacted text to stdout."""
+    from console.services.redact import redact_stream
+
+    redact_stream(sys.stdin, sys.stdout, as_json=as_json,
+                  mode="pseudonym" if pseudonyms else "token")
+
+
 def parse_since(text: str | None, now: float) -> float:
     """`7d`, `24h`, `30m` back from now, or a date `YYYY-MM-DD` (UTC); default: 7 days."""
     from datetime import datetime

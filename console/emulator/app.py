@@ -166,6 +166,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.open()
         state.webhooks.loop = asyncio.get_running_loop()
         state.webhooks.client = httpx.AsyncClient()
         ticker = asyncio.create_task(_ticker(state))

@@ -131,6 +131,12 @@ class BatchStore:
                     f"batch.input_config.requests.requests[{i}]",
                 )
             metadata = pick(entry, "metadata")
+            if isinstance(metadata, dict):
+                # The SDK parses echoed metadata as dict[str, str]; anything else breaks it.
+                metadata = {
+                    str(k): v if isinstance(v, str) else orjson.dumps(v).decode()
+                    for k, v in metadata.items()
+                }
             items.append(self._item(pick(entry, "request"), None, metadata))
         return items
 

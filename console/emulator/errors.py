@@ -73,10 +73,6 @@ class ApiError(Exception):
             error["details"] = self.details
         return {"error": error}
 
-    def rpc_body(self) -> dict[str, Any]:
-        """The same error as a google.rpc.Status (inline batch results carry this form)."""
-        return {"code": RPC_CODES.get(self.status, 2), "message": self.message}
-
     def response(self):
         return json_response(self.body(), self.code, self.headers)
 

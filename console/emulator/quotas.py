@@ -119,7 +119,7 @@ class QuotaTracker:
     def admit_priority(self, model: str, now: float) -> bool:
         """True while priority has room (fraction × RPM); False means downgrade to standard."""
         quota = self.config.quota_for(model)
-        if not quota.rpm:
+        if not self.config.quotas_enabled or not quota.rpm:
             return True
         limit = max(1, int(quota.rpm * self.config.priority_limit_fraction))
         window = self.priority_windows.get(model)

@@ -100,6 +100,11 @@ class EmulatorState:
             self.persistence.clear()
         self._saved_days = {}
 
+    def open(self) -> None:
+        """Reconnect the state file after `close()` (a stopped server started again)."""
+        if self.persistence is None and self.config.state_path:
+            self.persistence = Persistence(self.config.state_path)
+
     def close(self) -> None:
         self.save_counters()
         if self.persistence is not None:

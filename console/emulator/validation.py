@@ -20,7 +20,6 @@ _PART_KINDS = (
 _ROLES = ("", "user", "model", "function", "tool", "system")
 
 
-
 def _type_error(path: str, proto_type: str, value: Any) -> ApiError:
     return invalid_argument(f"Invalid value at '{path}' ({proto_type}), {value!r}", path)
 

@@ -1,8 +1,9 @@
-"""PII redaction: find emails, phones, cards, SSNs, IBANs, IPs and secrets in one scan and mask them."""
+"""PII redaction: one scan finds emails, phones, cards, SSNs, IBANs, IPs and secrets to mask."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import ipaddress
 import json
@@ -212,7 +213,6 @@ _IBAN_SHAPE = re.compile(
     r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", re.ASCII
 )
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
@@ -666,12 +666,15 @@ class Redactor:
         return (start, end, _SECRET, "private_key", text[start:end], end)
 
 
-_DEFAULT = Redactor()
+@functools.cache
+def _default_redactor() -> Redactor:
+    # Built on first use, not at import: it loads libphonenumber metadata for several regions.
+    return Redactor()
 
 
 def redact(text: str) -> str:
     """Mask every entity in ``text`` with its ``[TYPE_REDACTED]`` token."""
-    return _DEFAULT.redact(text).text
+    return _default_redactor().redact(text).text
 
 
 def redact_lines(
@@ -680,32 +683,32 @@ def redact_lines(
     """Redact line by line, keeping one result per line.
 
     A PEM private key spans lines, so once a line opens a block without closing it, the lines
-    that follow are masked whole until the END line.
+    that follow are masked whole (with the same token or pseudonym) until its END line.
     """
-    redactor = redactor or _DEFAULT
-    in_private_key = False
+    redactor = redactor or _default_redactor()
+    open_block: str | None = None  # the BEGIN line of a private key still being read
     for line in lines:
-        offset, head = 0, None
-        if in_private_key:
+        offset, head, token = 0, None, ""
+        if open_block is not None:
             closing = _PEM_END.search(line)
-            stop = closing.end() if closing is not None else _line_end(line)
-            if stop:
-                head = Finding(_SECRET, 0, stop, "private_key")
-            in_private_key = closing is None
-            offset = stop
+            offset = closing.end() if closing is not None else _line_end(line)
+            if offset:
+                head = Finding(_SECRET, 0, offset, "private_key")
+                token = redactor._replacement(_SECRET, open_block)
+            if closing is not None:
+                open_block = None
         rest = line[offset:]
         result = redactor.redact(rest)
         findings = [
             Finding(f.type, f.start + offset, f.end + offset, f.kind) for f in result.findings
         ]
         if findings and findings[-1].kind == "private_key":
-            tail = rest[findings[-1].start - offset : findings[-1].end - offset]
-            in_private_key = _PEM_END.search(tail) is None and bool(_PEM_BEGIN.match(tail))
+            block = rest[findings[-1].start - offset : findings[-1].end - offset]
+            if _PEM_END.search(block) is None:
+                open_block = block
         if head is not None:
-            token = redactor._replacement(_SECRET, line[: head.end])
-            yield RedactionResult(token + result.text, [head, *findings])
-        else:
-            yield RedactionResult(line[:offset] + result.text, findings)
+            findings.insert(0, head)
+        yield RedactionResult(token + result.text, findings)
 
 
 def redact_stream(infile: TextIO, outfile: TextIO, *, as_json: bool, mode: str = "token") -> int:

@@ -34,7 +34,10 @@ class SyncFinished(Message):
 
     at: float
     error: str | None = None
-    can_replace = True
+
+    def can_replace(self, message: Message) -> bool:
+        # Latest value wins: an older tick's result still queued is stale.
+        return isinstance(message, SyncFinished)
 
 
 @dataclass
@@ -42,4 +45,6 @@ class StoreChanged(Message):
     """Rows changed in SQLite (after a sync or an action): panes re-read what they show."""
 
     area: str = "all"
-    can_replace = True
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoreChanged) and message.area == self.area

@@ -190,9 +190,9 @@ def run() -> BenchResult:
         value=emulator["rps"],
         unit="req/s",
         baseline=baseline["rps"],
-        baseline_label="starlette {} floor",
         target=">= 1,000 req/s",
         extra={
+            "baseline_is": "bare Starlette/uvicorn endpoint returning {} (same load)",
             "connections": CONNECTIONS,
             "measure_seconds": MEASURE_S,
             "ok": emulator["ok"],

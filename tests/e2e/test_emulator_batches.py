@@ -204,7 +204,7 @@ def test_inline_errors_have_string_details_or_none(
                     "requests": [
                         {
                             "request": {"contents": [{"parts": [{"text": "ok"}]}]},
-                            "metadata": {"key": "good"},
+                            "metadata": {"key": "good", "n": 3},
                         },
                         {"request": {"contents": []}, "metadata": {"key": "bad"}},
                     ]
@@ -221,6 +221,7 @@ def test_inline_errors_have_string_details_or_none(
     job = genai_client.batches.get(name=created["name"])
     good, bad = job.dest.inlined_responses
     assert good.response.text and good.error is None
+    assert good.metadata == {"key": "good", "n": "3"}  # echoed as the strings the SDK expects
     assert bad.error.code == 3 and "contents" in bad.error.message and bad.error.details is None
 
 

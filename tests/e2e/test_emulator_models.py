@@ -312,3 +312,17 @@ def test_inline_image_and_file_parts_count_tokens(genai_client: genai.Client) ->
         d.modality.value: d.token_count for d in response.usage_metadata.prompt_tokens_details
     }
     assert details == {"IMAGE": 258, "TEXT": 3}
+
+
+def test_tuned_models_list_is_empty(genai_client: genai.Client) -> None:
+    assert list(genai_client.models.list(config={"query_base": False})) == []
+
+
+def test_candidate_count_gives_distinct_candidates(genai_client: genai.Client) -> None:
+    config = types.GenerateContentConfig(candidate_count=2)
+    response = genai_client.models.generate_content(
+        model="gemini-2.5-flash", contents="two", config=config
+    )
+    first, second = response.candidates
+    assert (first.index, second.index) == (0, 1)
+    assert first.content.parts[0].text != second.content.parts[0].text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import httpx
 import pytest
@@ -105,7 +106,12 @@ def test_failed_delivery_is_retried_with_backoff(
             flaky.received[-1]["body"], flaky.received[-1]["headers"]
         )
         assert event["type"] == "batch.failed" and event["data"]["error_code"] == 13
-        [record] = control.get("/webhook-deliveries").json()["deliveries"]
+        # The receiver answers before the emulator records the outcome: poll briefly.
+        for _ in range(100):
+            [record] = control.get("/webhook-deliveries").json()["deliveries"]
+            if record["status"] != "pending":
+                break
+            time.sleep(0.01)
         assert record["status"] == "delivered" and record["attempts"] == 3
     finally:
         flaky.close()

@@ -393,6 +393,9 @@ def test_redact_lines_masks_a_pem_block_spread_over_lines() -> None:
         "after [EMAIL_REDACTED]\n",
     ]
     assert all(r.findings[0].kind == "private_key" for r in results[1:5])
+    pseudonymised = list(redact_lines(lines, Redactor(mode="pseudonym")))
+    assert [r.text for r in pseudonymised[1:5]] == ["[SECRET_1]\n"] * 4
+    assert pseudonymised[5].text == "after [EMAIL_1]\n"
 
 
 def test_redact_stream_writes_text() -> None:
