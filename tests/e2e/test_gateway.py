@@ -4,13 +4,11 @@ ledger. The gateway's sleep advances the emulator's clock, so waits cost no real
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
 
 from console.emulator import EmulatorConfig, EmulatorServer
-from console.emulator.clock import EmulatorClock
 from console.services.gateway import CircuitOpen, Gateway, GatewayError
 from console.services.limits import RateLimiter
 from console.services.pricing import PriceTable
@@ -18,24 +16,12 @@ from console.services.retry import RetryPolicy
 from console.settings import LimitSpec, LimitsSettings
 from store.engine import Store
 from store.repos import ledger
+from tests.simtime import DilatedClock
 
 MODEL = "gemini-2.5-flash"
 
 
 SPEED = 20.0
-
-
-class DilatedClock(EmulatorClock):
-    """Time that runs SPEED times faster than the wall: both the emulator and the gateway
-    read it, and the gateway's sleeps are divided by SPEED, so a minute of quota passes in
-    1.5 s of real time while every request still happens at its own moment."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._origin = time.time()
-
-    def now(self) -> float:
-        return self._origin + (time.time() - self._origin) * SPEED + self.offset
 
 
 class SimulatedTime:
@@ -48,7 +34,7 @@ class SimulatedTime:
 
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        await asyncio.sleep(max(0.0, seconds) / SPEED)
+        await self.server.clock.sleep(seconds)
 
 
 @pytest.fixture
@@ -87,7 +73,7 @@ def make_gateway(tmp_path):
 def emulator_with(**overrides) -> EmulatorServer:
     config = EmulatorConfig(seed=7)
     config.update(overrides)
-    return EmulatorServer(config, clock=DilatedClock()).start()
+    return EmulatorServer(config, clock=DilatedClock(SPEED)).start()
 
 
 def logged(server: EmulatorServer, operation: str = "generateContent") -> list[dict]:

@@ -1,0 +1,26 @@
+"""Dilated time shared by the emulator and the gateway: a minute of quota in a few seconds.
+
+Both sides read the same clock, which runs `speed` times faster than the wall, and the
+gateway's sleeps are divided by `speed`; every request still happens at its own moment, so
+sliding quota windows behave exactly as they would in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from console.emulator.clock import EmulatorClock
+
+
+class DilatedClock(EmulatorClock):
+    def __init__(self, speed: float) -> None:
+        super().__init__()
+        self.speed = speed
+        self._origin = time.time()
+
+    def now(self) -> float:
+        return self._origin + (time.time() - self._origin) * self.speed + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
