@@ -11,7 +11,6 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from console.services.workspace import Workspace
-from console.tui.commands import PaneCommands
 from console.tui.messages import Connected, ConnectFailed, Flash, StoreChanged, SyncFinished
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.overview import OverviewScreen
@@ -29,10 +28,17 @@ def _pane(module: str, name: str):
     return make
 
 
+def _pane_commands():
+    # The palette (textual.command) loads when first opened, not on the way to the first frame.
+    from console.tui.commands import PaneCommands
+
+    return PaneCommands
+
+
 class GemopsApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "gemops"
-    COMMANDS = App.COMMANDS | {PaneCommands}
+    COMMANDS = App.COMMANDS | {_pane_commands}
 
     PANES = [
         ("overview", "Overview"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from textual.app import ComposeResult
@@ -13,6 +14,17 @@ from textual.widgets import Footer
 from console.tui.messages import Flash, StoreChanged
 from console.tui.widgets.flash import FlashLine
 from console.tui.widgets.header import AppHeader
+
+
+def service(path: str) -> Callable[..., Any]:
+    """A service function imported when first called, which is in a worker thread: services
+    pull in SQLAlchemy, and importing it on the UI thread would hold the first frame back."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        module, name = path.rsplit(".", 1)
+        return getattr(import_module(module), name)(*args, **kwargs)
+
+    return call
 
 
 class PaneScreen(Screen):

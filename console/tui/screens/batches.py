@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from console.tui.formatting import duration
-from console.tui.screens.base import PaneScreen
+from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 from store.records import BatchJob
+
+list_jobs = service("console.services.batches.list_jobs")
 
 COLUMNS = [
     ("display_name", "Name"),
@@ -28,9 +30,6 @@ class BatchesScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="batches")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.batches import list_jobs
-
         self.read_in_thread(lambda: list_jobs(self.workspace), self._show, name="batches")
 
     def _show(self, jobs: list[BatchJob]) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from console.tui.formatting import duration, timestamp, tokens
-from console.tui.screens.base import PaneScreen
+from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 from store.records import CachedContent
+
+active_caches = service("console.services.caches.active_caches")
 
 COLUMNS = [
     ("display_name", "Name"),
@@ -28,9 +30,6 @@ class CachesScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="caches")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.caches import active_caches
-
         self.read_in_thread(lambda: active_caches(self.workspace), self._show, name="caches")
 
     def _show(self, caches: list[CachedContent]) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from console.tui.formatting import money
-from console.tui.screens.base import PaneScreen
+from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 from store.records import SpendRow
+
+spend_today_and_week = service("console.services.spend.spend_today_and_week")
 
 COLUMNS = [
     ("group", "Model"),
@@ -29,9 +31,6 @@ class CostsScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="spend")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.spend import spend_today_and_week
-
         self.read_in_thread(lambda: spend_today_and_week(self.workspace), self._show, name="costs")
 
     def _show(self, result: tuple[list[SpendRow], list[SpendRow]]) -> None:

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 
 from console.tui.formatting import tokens
-from console.tui.screens.base import PaneScreen
+from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 
 if TYPE_CHECKING:
     from console.services.usage import LimitUsage
+
+limit_usage = service("console.services.usage.limit_usage")
 
 COLUMNS = [
     ("model", "Model"),
@@ -37,9 +39,6 @@ class LimitsScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="limits")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.usage import limit_usage
-
         self.read_in_thread(lambda: limit_usage(self.workspace), self._show, name="limits")
 
     def _show(self, usage: list[LimitUsage]) -> None:

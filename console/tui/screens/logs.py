@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from console.tui.formatting import timestamp
-from console.tui.screens.base import PaneScreen
+from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 from store.records import Interaction
+
+recent_interactions = service("console.services.interactions.recent_interactions")
 
 COLUMNS = [
     ("at", "Time"),
@@ -28,9 +30,6 @@ class LogsScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="interactions")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.interactions import recent_interactions
-
         self.read_in_thread(lambda: recent_interactions(self.workspace), self._show, name="logs")
 
     def _show(self, rows: list[Interaction]) -> None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Static
 
 from console.tui.formatting import money, tokens
-from console.tui.screens.base import PaneScreen
-from store.records import Overview
+from console.tui.screens.base import PaneScreen, service
+
+if TYPE_CHECKING:
+    from store.records import Overview
+
+read_overview = service("console.services.overview.read_overview")
 
 CARD_TITLES = {
     "caches": "Caches",
@@ -41,12 +47,10 @@ class OverviewScreen(PaneScreen):
         yield Static("", id="hint")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.overview import read_overview
-
         self.read_in_thread(lambda: read_overview(self.workspace), self._show, name="overview")
 
     def _show(self, o: Overview) -> None:
+        self.query_one("#connection", Static).update(self.app.connection_text)
         cards = {
             "caches": f"[b]Caches[/b]\n{o.active_caches} active\n{tokens(o.cached_tokens)} tokens cached",
             "batches": f"[b]Batch jobs[/b]\n{o.running_batches} running\n{o.batches_total} in all",
@@ -64,10 +68,6 @@ class OverviewScreen(PaneScreen):
         if empty and self.app.mode_label == "EMULATOR":
             hint = "Nothing here yet. Press [b]s[/b] to run a sample workload on the emulator."
         self.query_one("#hint", Static).update(hint)
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        self.query_one("#connection", Static).update(self.app.connection_text)
 
     def action_load_samples(self) -> None:
         self.app.load_samples()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from console.tui.formatting import timestamp
-from console.tui.screens.base import PaneScreen
+from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 from store.records import TierRun
+
+past_runs = service("console.services.tiers.past_runs")
 
 COLUMNS = [
     ("created", "Started"),
@@ -28,9 +30,6 @@ class TiersScreen(PaneScreen):
         yield ResourceTable(COLUMNS, id="runs")
 
     def refresh_data(self) -> None:
-        # Imported here: services pull in SQLAlchemy, which must stay off the first frame.
-        from console.services.tiers import past_runs
-
         self.read_in_thread(lambda: past_runs(self.workspace), self._show, name="tiers")
 
     def _show(self, runs: list[TierRun]) -> None:
