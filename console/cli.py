@@ -16,7 +16,43 @@ def _settings(**overrides):
     return load_settings(**overrides)
 
 
-@click.group(invoke_without_command=True)
+class AreaCommands(click.Group):
+    """Sub-commands that live beside their area (`console/commands/<area>.py`), imported only
+    when named, so `gemops --help` and the console's start stay light."""
+
+    LAZY = {
+        "caches": "console.commands.caches:caches",
+        "watch": "console.commands.dropfolder:watch",
+        "batches": "console.commands.batches:batches",
+        "webhooks": "console.commands.webhooks:webhooks",
+        "tiers": "console.commands.tiers:tiers",
+        "export": "console.commands.export:export",
+        "logs": "console.commands.logs:logs",
+    }
+
+    def _lazy(self, name: str) -> click.Command | None:
+        from importlib import import_module
+        from importlib.util import find_spec
+
+        module, attribute = self.LAZY[name].split(":")
+        if find_spec(module) is None:
+            return None
+        return getattr(import_module(module), attribute)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from importlib.util import find_spec
+
+        lazy = [n for n, target in self.LAZY.items() if find_spec(target.split(":")[0])]
+        return sorted(set(super().list_commands(ctx)) | set(lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in self.LAZY:
+            command = self._lazy(name)
+        return command
+
+
+@click.group(cls=AreaCommands, invoke_without_command=True)
 @click.version_option(package_name="gemops")
 @click.pass_context
 def main(ctx: click.Context) -> None:

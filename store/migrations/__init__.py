@@ -1,6 +1,6 @@
 """The migration runner: numbered steps keyed by PRAGMA user_version, run at start-up.
 
-Each step is a module `mNNNN_<what>.py` with `STEPS: list[str]` of SQL statements. A database
+Each step is a module `mNNNN_<what>.py` (numbers increasing, gaps allowed) with `STEPS: list[str]` of SQL statements. A database
 at version N-1 is upgraded in place; a new one runs every step. `create_all` is never used on a
 database that already exists: the steps are the schema's history.
 """
@@ -35,13 +35,14 @@ def steps() -> list[Step]:
         found.append(Step(int(match.group(1)), info.name, tuple(module.STEPS)))
     found.sort(key=lambda s: s.version)
     versions = [s.version for s in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migration steps must be numbered 1..N without gaps: {versions}")
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        raise RuntimeError(f"migration steps must start at 1 and be unique: {versions}")
     return found
 
 
 def latest_version() -> int:
-    return len(steps())
+    found = steps()
+    return found[-1].version if found else 0
 
 
 def current_version(engine: Engine) -> int:
@@ -52,13 +53,12 @@ def current_version(engine: Engine) -> int:
 def migrate(engine: Engine, target: int | None = None) -> int:
     """Bring the database up to `target` (default: latest); returns the version reached."""
     all_steps = steps()
-    target = len(all_steps) if target is None else target
+    latest = all_steps[-1].version if all_steps else 0
+    target = latest if target is None else target
     version = current_version(engine)
-    if version > len(all_steps):
-        raise RuntimeError(
-            f"database schema version {version} is newer than this gemops ({len(all_steps)})"
-        )
-    for step in all_steps[version:target]:
+    if version > latest:
+        raise RuntimeError(f"database schema version {version} is newer than this gemops ({latest})")
+    for step in [s for s in all_steps if version < s.version <= target]:
         # Each step and its version bump commit together, so a crash leaves a clean version.
         with engine.begin() as conn:
             for statement in step.statements:

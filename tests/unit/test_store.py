@@ -29,7 +29,8 @@ def test_file_is_private_and_pragmas_hold_on_every_connection(tmp_path):
 
 def test_migrations_are_numbered_and_reach_latest(tmp_path):
     engine = make_engine(tmp_path / "g.sqlite3")
-    assert [s.version for s in steps()] == list(range(1, latest_version() + 1))
+    versions = [s.version for s in steps()]
+    assert versions == sorted(set(versions)) and versions[0] == 1
     assert migrate(engine) == latest_version()
     assert current_version(engine) == latest_version()
     # Running again is a no-op, never a second create.
@@ -51,7 +52,7 @@ def test_migrated_schema_matches_the_table_classes(tmp_path):
 def test_database_at_previous_version_upgrades_in_place_keeping_rows(tmp_path):
     path = tmp_path / "old.sqlite3"
     engine = make_engine(path)
-    previous = latest_version() - 1
+    previous = steps()[-2].version
     migrate(engine, target=previous)
     with engine.begin() as conn:
         conn.exec_driver_sql(

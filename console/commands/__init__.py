@@ -1,0 +1,1 @@
+"""Sub-commands by area, loaded by `gemops` only when named (see console/cli.py)."""
