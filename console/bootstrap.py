@@ -50,9 +50,7 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
     if settings.mode is Mode.EMULATOR and not base_url:
         emulator = start_embedded_emulator(settings, emulator_config)
         base_url = emulator.base_url
-    prices = (
-        PriceTable.from_toml(settings.prices.file) if settings.prices.file else PriceTable.default()
-    )
+    prices = PriceTable.load(settings.prices.file)
 
     def write_ledger(rows: list[dict[str, Any]]) -> None:
         with ws.session() as session:

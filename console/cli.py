@@ -162,8 +162,7 @@ def cost(model, requests, input_tokens, output_tokens, thought_tokens, shared_co
     )
 
     settings = _settings()
-    price_file = prices or settings.prices.file
-    table = PriceTable.from_toml(price_file) if price_file else PriceTable.default()
+    table = PriceTable.load(prices or settings.prices.file)
     if workload:
         load = Workload.from_toml(workload)
     else:

@@ -324,6 +324,11 @@ class PriceTable:
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: {error}") from error
 
+    @classmethod
+    def load(cls, path: str | Path | None) -> PriceTable:
+        """The table in use: the defaults, with the settings' price file merged over them."""
+        return cls.from_toml(Path(path).expanduser()) if path else cls.default()
+
     @property
     def batch_multiplier(self) -> float:
         return 1.0 - self.batch_discount

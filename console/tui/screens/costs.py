@@ -1,9 +1,15 @@
-"""The costs pane: spend and savings today and over 7 days, from the ledger."""
+"""The costs pane: spend and savings today and over 7 days by model, tier or mode, from the
+ledger; and the what-if calculator: a workload's cost on every lever, the cheapest marked."""
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from console.services.pricing import PriceTable, ScenarioCost, Workload, compare
 from console.tui.formatting import money
 from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
@@ -12,26 +18,86 @@ from store.records import SpendRow
 
 spend_today_and_week = service("console.services.spend.spend_today_and_week")
 
+GROUPINGS = ("model", "tier", "mode", "day")
 COLUMNS = [
-    ("group", "Model"),
+    ("group", "Group"),
     ("today", "Today"),
     ("saved_today", "Saved today"),
     ("week", "7 days"),
     ("saved_week", "Saved 7 days"),
     ("calls", "Calls (7 d)"),
 ]
+WHATIF_FIELDS = [
+    ("requests", "Requests", "1000"),
+    ("input_tokens", "Input tok/req", "500"),
+    ("output_tokens", "Output tok/req", "300"),
+    ("shared_context_tokens", "Shared context tok", "20000"),
+    ("queries_per_context", "Queries/context", "100"),
+    ("cache_hours", "Cache hours", "1"),
+]
 
 
 class CostsScreen(PaneScreen):
     TITLE = "Costs"
     AREA = "costs"
+    BINDINGS = [
+        Binding("g", "cycle_grouping", "Group by", id="costs.group"),
+        Binding("w", "focus_whatif", "What-if", id="costs.whatif"),
+    ]
+    DEFAULT_CSS = """
+    CostsScreen #spend-title, CostsScreen #whatif-title { padding: 0 1; text-style: bold; }
+    CostsScreen #spend { height: 1fr; max-height: 14; }
+    CostsScreen #whatif { height: auto; border-top: solid $primary-muted; }
+    CostsScreen #whatif-form { height: auto; }
+    CostsScreen #whatif-form > Vertical { width: 1fr; height: auto; }
+    CostsScreen #whatif-form > #whatif-model-box { width: 30; }
+    CostsScreen #whatif-form Input { width: 1fr; }
+    CostsScreen #whatif-form Select { width: 1fr; }
+    CostsScreen #whatif-form Label { padding: 0 1; color: $text-muted; }
+    CostsScreen #compare { margin: 1 1 0 1; }
+    CostsScreen #scenarios { height: auto; max-height: 9; }
+    """
 
     def compose_body(self) -> ComposeResult:
+        self._grouping = "model"
+        self._prices = PriceTable.load(self.app.workspace.settings.prices.file)
+        models = sorted(self._prices.models)
+        default = self.app.workspace.settings.gemini.default_model
+        yield Static("", id="spend-title")
         yield EmptyState("no calls recorded yet — every call's cost lands here", id="empty")
         yield ResourceTable(COLUMNS, id="spend")
+        with Vertical(id="whatif"):
+            yield Static("What if — a workload on every lever", id="whatif-title")
+            with Horizontal(id="whatif-form"):
+                with Vertical(id="whatif-model-box"):
+                    yield Label("Model")
+                    yield Select(
+                        [(m, m) for m in models],
+                        value=default if default in models else models[0],
+                        id="whatif-model",
+                        allow_blank=False,
+                    )
+                for key, label, default in WHATIF_FIELDS:
+                    with Vertical():
+                        yield Label(label)
+                        yield Input(default, id=f"whatif-{key}", restrict=r"[0-9.]*")
+                yield Button("Compare", id="compare", variant="primary")
+            yield Static("", id="whatif-error")
+            yield DataTable(id="scenarios", cursor_type="row")
+
+    def on_mount(self) -> None:
+        scenarios = self.query_one("#scenarios", DataTable)
+        scenarios.add_columns("Scenario", "Total", "Savings", "Note")
+        self._show_title()
+        self.action_compare()
+
+    # -- spend --------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        self.read_in_thread(lambda: spend_today_and_week(self.workspace), self._show, name="costs")
+        grouping = self._grouping
+        self.read_in_thread(
+            lambda: spend_today_and_week(self.workspace, by=grouping), self._show, name="costs"
+        )
 
     def _show(self, result: tuple[list[SpendRow], list[SpendRow]]) -> None:
         today = {r.group: r for r in result[0]}
@@ -54,3 +120,56 @@ class CostsScreen(PaneScreen):
             for w in week
         )
         table.display = table.row_count > 0
+        total, saved = sum(w.cost for w in week), sum(w.savings for w in week)
+        self.query_one("#spend-title", Static).update(
+            f"Spend by {self._grouping} — 7 days {money(total)}, saved {money(saved)} "
+            "vs standard with no cache  (g: group by)"
+        )
+
+    def _show_title(self) -> None:
+        self.query_one("#spend-title", Static).update(f"Spend by {self._grouping}  (g: group by)")
+
+    def action_cycle_grouping(self) -> None:
+        self._grouping = GROUPINGS[(GROUPINGS.index(self._grouping) + 1) % len(GROUPINGS)]
+        self.query_one(ResourceTable).clear_rows()
+        self._show_title()
+        self.refresh_data()
+
+    # -- what-if -------------------------------------------------------------------------
+
+    def action_focus_whatif(self) -> None:
+        self.query_one("#whatif-requests", Input).focus()
+
+    @on(Button.Pressed, "#compare")
+    @on(Input.Submitted)
+    def action_compare(self) -> None:
+        error = self.query_one("#whatif-error", Static)
+        try:
+            values = {
+                key: float(self.query_one(f"#whatif-{key}", Input).value or 0)
+                for key, _, _ in WHATIF_FIELDS
+            }
+            workload = Workload(
+                model=str(self.query_one("#whatif-model", Select).value),
+                requests=int(values["requests"]),
+                input_tokens=int(values["input_tokens"]),
+                output_tokens=int(values["output_tokens"]),
+                shared_context_tokens=int(values["shared_context_tokens"]),
+                queries_per_context=max(1, int(values["queries_per_context"])),
+                cache_hours=values["cache_hours"],
+            )
+            rows = compare(self._prices, workload)
+        except (ValueError, LookupError) as problem:
+            error.update(f"[red]{problem}[/red]")
+            return
+        error.update("")
+        self._show_scenarios(rows)
+
+    def _show_scenarios(self, rows: list[ScenarioCost]) -> None:
+        table = self.query_one("#scenarios", DataTable)
+        table.clear()
+        for row in rows:
+            mark = "★ " if row.cheapest else "  "
+            total = money(row.total) if row.possible else "—"
+            savings = f"{row.savings_vs_standard_pct:.1f} %" if row.possible else "—"
+            table.add_row(f"{mark}{row.name}", total, savings, row.notes, key=row.name)

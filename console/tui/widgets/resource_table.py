@@ -37,6 +37,11 @@ class ResourceTable(DataTable):
         except Exception:
             return None
 
+    def clear_rows(self) -> None:
+        """Forget every row: for a change of what the keys mean (e.g. another grouping)."""
+        self.clear()
+        self._cells.clear()
+
     def apply(self, rows: Iterable[tuple[str, Sequence[object]]]) -> None:
         selected = self.selected_key
         incoming = {key: tuple(cells) for key, cells in rows}
