@@ -95,7 +95,6 @@ def emulator(host: str, port: int, faults: str | None, state: str | None,
     """Run the Gemini API emulator standalone (GOOGLE_GEMINI_BASE_URL=http://HOST:PORT)."""
     from console.emulator.server import serve_forever
 
-    click.echo(f"gemini emulator on http://{host}:{port}  (control: /_emulator/)", err=True)
     serve_forever(host, port, faults_path=faults, state_path=state, config_path=config_path)
 
 
