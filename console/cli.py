@@ -63,7 +63,12 @@ def main(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
         from console.bootstrap import make_app
 
-        make_app(_settings()).run()
+        app = make_app(_settings())
+        try:
+            app.run()
+        finally:
+            # Flushes the ledger's last rows and stops the embedded emulator.
+            app.workspace.close()
 
 
 @main.command()

@@ -253,3 +253,31 @@ class HitRate:
     @property
     def rate(self) -> float:
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionFilter:
+    """Which logged interactions a view or an export covers; every given criterion must hold.
+
+    `labels` are (key, value) pairs, all required; `models` and `sources` match any listed;
+    `since` is inclusive and `until` exclusive (UTC Unix seconds); `text` is a substring of the
+    sanitized prompt or response.
+    """
+
+    labels: tuple[tuple[str, str], ...] = ()
+    models: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionTotals:
+    """Count, tokens and cost of the interactions a filter covers."""
+
+    count: int
+    prompt_tokens: int
+    output_tokens: int
+    thought_tokens: int
+    cost: float

@@ -147,10 +147,17 @@ class TierRunRow(SQLModel, table=True):
     concurrency: int = 1
     retry_flex: bool = False
     status: str = "running"
+    # JSON {tier: seconds}: flex needs far longer than the others.
+    timeouts: str = ""
+    # Why a run stopped early ("stopped by the user", an error), shown beside its status.
+    note: str | None = None
 
 
 class TierSampleRow(SQLModel, table=True):
     __tablename__ = "tier_samples"
+    __table_args__ = (
+        Index("ux_tier_samples_run_sample", "run_id", "tier_asked", "seq", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(

@@ -1,33 +1,512 @@
-"""Sanitized logging of prompts and responses, with labels."""
+"""Sanitized logging of prompts and responses, with labels.
+
+Whether a call is logged, decided per call in this order:
+
+1. ``record_interaction(..., log=True/False)``: an explicit per-call choice (True also skips
+   sampling);
+2. the innermost active ``logging_run(ws, source=…)`` for the call's source, then the innermost
+   one for every source (``source=None``): a per-run toggle, e.g. ``with logging_run(ws,
+   source="tiers", labels={"run": "42"}):`` around a tier test, or ``gemops export``'s
+   counterpart for a drop-folder watch;
+3. ``set_session_logging(ws, True/False)``: the console's toggle, for this process only;
+4. ``settings.logging.enabled`` (``GEMOPS_LOGGING__ENABLED=1`` switches it for one command).
+
+Logged calls are sampled (``logging.sample_every``: every Nth) and carry ``logging.labels``,
+then the active runs' labels, then the call's own labels (later ones win on the same key).
+The system instruction, every turn and the response are redacted with one ``Redactor`` scope
+per interaction *before* anything is written; raw text never reaches the database, a log line
+or an exception message.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
 from sqlalchemy import func, select
 
+from console.services.pricing import Usage
+from console.services.redact import Redactor
 from console.services.workspace import Workspace
-from store.records import Interaction
-from store.tables import InteractionLabelRow, InteractionRow
+from store.records import Interaction, InteractionFilter, InteractionTotals
+from store.repos import interactions as repo
+from store.tables import InteractionRow
+
+if TYPE_CHECKING:
+    from console.services.gateway import Exchange
+
+log = logging.getLogger(__name__)
+
+REDACTION_MODES = ("token", "pseudonym")
+# The background writer commits what it has every FLUSH_S, or sooner once BATCH_ROWS wait.
+FLUSH_S = 0.25
+BATCH_ROWS = 500
+# Calls waiting to be redacted and written; past this a burst is dropped (and counted), never
+# allowed to block the gateway or grow memory without bound.
+MAX_PENDING = 20_000
+
+__all__ = [
+    "InteractionLog",
+    "interaction_count",
+    "interaction_totals",
+    "logging_enabled",
+    "logging_run",
+    "recent_interactions",
+    "record_interaction",
+    "sanitize",
+    "set_session_logging",
+]
 
 
-def recent_interactions(ws: Workspace, limit: int = 200) -> list[Interaction]:
+# -- the per-run switches ----------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    source: str | None
+    enabled: bool | None
+    labels: dict[str, str]
+
+
+@dataclass
+class _Switches:
+    """What this process decided about logging, beside the settings: kept per workspace."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    session: bool | None = None
+    runs: list[_Run] = field(default_factory=list)
+    # Calls seen while logging was on: every `sample_every`-th is logged, starting with the first.
+    seen: int = 0
+
+
+_SWITCHES: dict[int, _Switches] = {}
+_SWITCHES_LOCK = threading.Lock()
+
+
+def _switches(ws: Workspace) -> _Switches:
+    # Keyed by identity (a Workspace is not hashable); the entry goes when the workspace does.
+    key = id(ws)
+    with _SWITCHES_LOCK:
+        found = _SWITCHES.get(key)
+        if found is None:
+            found = _SWITCHES[key] = _Switches()
+            weakref.finalize(ws, _SWITCHES.pop, key, None)
+        return found
+
+
+def set_session_logging(ws: Workspace, enabled: bool | None) -> None:
+    """Switch logging on or off for this process (None: follow ``settings.logging.enabled``).
+
+    Nothing is saved: the console's toggle lasts until it quits."""
+    state = _switches(ws)
+    with state.lock:
+        state.session = enabled
+
+
+@contextlib.contextmanager
+def logging_run(
+    ws: Workspace,
+    *,
+    source: str | None = None,
+    enabled: bool | None = True,
+    labels: Mapping[str, str] | None = None,
+) -> Iterator[None]:
+    """While the block runs, calls from `source` (every source when None) are logged or not as
+    `enabled` says (None: leave the decision to the settings) and carry `labels`."""
+    run = _Run(source, enabled, _checked_labels(labels))
+    state = _switches(ws)
+    with state.lock:
+        state.runs.append(run)
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.runs.remove(run)
+
+
+def logging_enabled(ws: Workspace, source: str | None = None) -> bool:
+    """Would a call from `source` be logged (before sampling)?"""
+    state = _switches(ws)
+    with state.lock:
+        return _enabled(ws, state, source)
+
+
+def _enabled(ws: Workspace, state: _Switches, source: str | None) -> bool:
+    for wanted in (source, None):
+        for run in reversed(state.runs):
+            if run.source == wanted and run.enabled is not None:
+                return run.enabled
+        if source is None:
+            break
+    if state.session is not None:
+        return state.session
+    return ws.settings.logging.enabled
+
+
+def _decide(
+    ws: Workspace, source: str, log_call: bool | None, labels: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """The labels to log this call with, or None when it is not to be logged."""
+    state = _switches(ws)
+    settings = ws.settings.logging
+    with state.lock:
+        if log_call is False:
+            return None
+        if log_call is None:
+            if not _enabled(ws, state, source):
+                return None
+            every = max(1, settings.sample_every)
+            state.seen += 1
+            if (state.seen - 1) % every:
+                return None
+        merged = dict(settings.labels)
+        for run in state.runs:
+            if run.source in (None, source):
+                merged.update(run.labels)
+    merged.update(_checked_labels(labels))
+    return merged
+
+
+def _checked_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for key, value in (labels or {}).items():
+        if not isinstance(key, str) or not key.strip() or "=" in key:
+            raise ValueError("label keys must be non-empty strings without '='")
+        checked[key.strip()] = str(value)
+    return checked
+
+
+# -- sanitizing --------------------------------------------------------------------------------
+
+
+@functools.cache
+def _redactor(mode: str) -> Redactor:
+    return Redactor(mode=mode)  # type: ignore[arg-type]
+
+
+def _mode(ws: Workspace) -> str:
+    mode = ws.settings.logging.redaction
+    if mode not in REDACTION_MODES:
+        raise ValueError(f"logging.redaction must be 'token' or 'pseudonym', not {mode!r}")
+    return mode
+
+
+_CAMEL = {
+    "inline_data": "inlineData", "file_data": "fileData", "mime_type": "mimeType",
+    "file_uri": "fileUri", "function_call": "functionCall",
+    "function_response": "functionResponse", "executable_code": "executableCode",
+    "code_execution_result": "codeExecutionResult", "display_name": "displayName",
+    "video_metadata": "videoMetadata", "thought_signature": "thoughtSignature",
+}  # fmt: skip
+# Binary payloads are never kept: an image or a document can hold PII no text scan can find.
+_DROPPED = frozenset({"data", "thoughtSignature"})
+
+
+def _plain(value: Any) -> Any:
+    """SDK objects (pydantic models) as the dicts they serialise to."""
+    dump = getattr(value, "model_dump", None)
+    return dump(exclude_none=True) if callable(dump) else value
+
+
+def _clean(value: Any, redactor: Redactor) -> Any:
+    """A JSON value with every string redacted and binary payloads left out."""
+    value = _plain(value)
+    if isinstance(value, str):
+        return redactor.redact(value).text
+    if isinstance(value, Mapping):
+        cleaned = {}
+        for key, item in value.items():
+            name = _CAMEL.get(str(key), str(key))
+            if name in _DROPPED or isinstance(item, bytes | bytearray):
+                continue
+            cleaned[name] = _clean(item, redactor)
+        return cleaned
+    if isinstance(value, list | tuple):
+        return [_clean(item, redactor) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an image object, a file handle) is named, never serialised.
+    return {"omitted": type(value).__name__}
+
+
+def _part(value: Any, redactor: Redactor) -> dict[str, Any]:
+    value = _plain(value)
+    if isinstance(value, str):
+        return {"text": redactor.redact(value).text}
+    if isinstance(value, Mapping):
+        return _clean(value, redactor)
+    return {"omitted": type(value).__name__}
+
+
+def _is_content(value: Any) -> bool:
+    return isinstance(value, Mapping) and ("parts" in value or "role" in value)
+
+
+def sanitize(contents: Any, redactor: Redactor) -> list[dict[str, Any]]:
+    """`contents` in any shape the SDK takes (a string, a list of strings or parts, Content
+    dicts or objects) as redacted REST-shaped turns: ``[{"role": …, "parts": [...]}]``.
+
+    As in the SDK, consecutive strings and parts make one user turn.
+    """
+    contents = _plain(contents)
+    items = contents if isinstance(contents, list | tuple) else [contents]
+    turns: list[dict[str, Any]] = []
+    loose: list[dict[str, Any]] = []
+    for item in items:
+        item = _plain(item)
+        if _is_content(item):
+            if loose:
+                turns.append({"role": "user", "parts": loose})
+                loose = []
+            role = item.get("role") or "user"
+            parts = item.get("parts") or []
+            if not isinstance(parts, list | tuple):
+                parts = [parts]
+            turns.append(
+                {
+                    "role": role if isinstance(role, str) else "user",
+                    "parts": [_part(p, redactor) for p in parts],
+                }
+            )
+        elif item is not None:
+            loose.append(_part(item, redactor))
+    if loose:
+        turns.append({"role": "user", "parts": loose})
+    return turns
+
+
+def instruction_text(system_instruction: Any) -> str | None:
+    """A system instruction given as text, a part, a Content or a list of them, as text."""
+    value = _plain(system_instruction)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if _is_content(value):
+        value = value.get("parts") or []
+    items = value if isinstance(value, list | tuple) else [value]
+    texts = []
+    for item in items:
+        item = _plain(item)
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
+            texts.append(item["text"])
+    return "\n".join(texts) if texts else None
+
+
+def _row(
+    redactor: Redactor,
+    *,
+    at: float,
+    model: str,
+    tier: str,
+    source: str,
+    contents: Any,
+    system_instruction: Any,
+    response_text: str,
+    usage: Usage,
+    cost: float,
+) -> dict[str, Any]:
+    """One interaction's columns, redacted with one redactor scope so pseudonyms agree across the
+    system instruction, the turns and the response."""
+    with redactor.scope() as scoped:
+        system = instruction_text(system_instruction)
+        return {
+            "at": at,
+            "model": model.removeprefix("models/"),
+            "tier": tier,
+            "source": source,
+            "prompt_tokens": usage.prompt_tokens,
+            "output_tokens": usage.output_tokens,
+            "thought_tokens": usage.thought_tokens,
+            "cost": cost,
+            "system_instruction": None if system is None else scoped.redact(system).text,
+            "contents_json": orjson.dumps(sanitize(contents, scoped)).decode(),
+            "response_text": scoped.redact(response_text or "").text,
+        }
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def record_interaction(
+    ws: Workspace,
+    *,
+    model: str,
+    tier: str,
+    source: str,
+    contents: Any,
+    system_instruction: str | None,
+    response_text: str,
+    usage: Usage,
+    cost: float,
+    labels: dict[str, str] | None = None,
+    log: bool | None = None,
+    at: float | None = None,
+) -> int | None:
+    """Log one interaction now (redacted first); its id, or None when it is not logged.
+
+    `log` overrides the settings and runs for this one call; `at` defaults to the clock."""
+    merged = _decide(ws, source, log, labels)
+    if merged is None:
+        return None
+    row = _row(
+        _redactor(_mode(ws)), at=ws.clock() if at is None else at, model=model, tier=tier,
+        source=source, contents=contents, system_instruction=system_instruction,
+        response_text=response_text, usage=usage, cost=cost,
+    )
     with ws.session() as session:
-        rows = session.execute(
-            select(InteractionRow.__table__).order_by(InteractionRow.id.desc()).limit(limit)
-        ).all()
-        ids = [r.id for r in rows]
-        labels: dict[int, dict[str, str]] = {}
-        if ids:
-            for iid, key, value in session.execute(
-                select(
-                    InteractionLabelRow.interaction_id,
-                    InteractionLabelRow.key,
-                    InteractionLabelRow.value,
-                ).where(InteractionLabelRow.interaction_id.in_(ids))
-            ):
-                labels.setdefault(iid, {})[key] = value
-        return [Interaction(**dict(r._mapping), labels=labels.get(r.id, {})) for r in rows]
+        return repo.insert_many(session, [row], [merged])[0]
 
 
-def interaction_count(ws: Workspace) -> int:
+@dataclass
+class _Pending:
+    at: float
+    exchange: Exchange
+    labels: dict[str, str]
+
+
+# Put on the writer's queue: set once everything queued before it is written.
+_Marker = threading.Event
+_STOP = object()
+
+
+class InteractionLog:
+    """The gateway's observer: decides on the gateway's loop (a lock and a counter), then hands
+    the call to a writer thread that redacts and inserts in batches, so no call waits on it."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.written = 0
+        self.dropped = 0
+        self.failed = 0
+        self._queue: queue.Queue[Any] = queue.Queue(MAX_PENDING)
+        self._thread = threading.Thread(
+            target=self._serve, name="gemops-interactions", daemon=True
+        )
+        self._thread.start()
+
+    @classmethod
+    def attach(cls, ws: Workspace, gateway: Any) -> InteractionLog:
+        """Observe every successful generate of `gateway`."""
+        interaction_log = cls(ws)
+        gateway.observers.append(interaction_log.observe)
+        return interaction_log
+
+    def observe(self, exchange: Exchange) -> None:
+        try:
+            labels = _decide(self.ws, exchange.source, None, None)
+            if labels is None:
+                return
+            self._queue.put_nowait(_Pending(self.ws.clock(), exchange, labels))
+        except queue.Full:
+            self.dropped += 1
+            log.warning("interaction log: %d calls waiting; one was not logged", MAX_PENDING)
+        except Exception as error:  # logging must never fail the call it watches
+            self.failed += 1
+            log.error("interaction log: a call was not logged (%s)", type(error).__name__)
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until every call observed so far is written (or given up on); False on timeout."""
+        if not self._thread.is_alive():
+            return True
+        marker = _Marker()
+        self._queue.put(marker, timeout=timeout)
+        return marker.wait(timeout)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout=30)
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        batch: list[_Pending] = []
+        deadline = 0.0
+        while True:
+            try:
+                wait = max(0.0, deadline - time.monotonic()) if batch else None
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            if isinstance(item, _Pending):
+                if not batch:
+                    deadline = time.monotonic() + FLUSH_S
+                batch.append(item)
+                if len(batch) < BATCH_ROWS and time.monotonic() < deadline:
+                    continue
+            if batch:
+                self._write(batch)
+                batch = []
+            # A marker or the stop: everything queued before it is written by now.
+            if item is _STOP:
+                return
+            if isinstance(item, _Marker):
+                item.set()
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            redactor = _redactor(_mode(self.ws))
+            rows = []
+            for pending in batch:
+                ex = pending.exchange
+                gen = ex.generation
+                rows.append(
+                    _row(
+                        redactor, at=pending.at, model=ex.model, tier=ex.tier, source=ex.source,
+                        contents=ex.contents,
+                        system_instruction=(ex.config or {}).get("system_instruction"),
+                        response_text=gen.text, usage=gen.usage, cost=gen.cost,
+                    )
+                )
+            with self.ws.session() as session:
+                repo.insert_many(session, rows, [p.labels for p in batch])
+        except Exception as error:
+            # Only the type: a driver's message could quote the statement's parameters.
+            self.failed += len(batch)
+            log.error(
+                "interaction log: %d interactions not written (%s)", len(batch),
+                type(error).__name__,
+            )
+            return
+        self.written += len(batch)
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def recent_interactions(
+    ws: Workspace, limit: int = 200, flt: InteractionFilter | None = None
+) -> list[Interaction]:
     with ws.session() as session:
-        return session.execute(select(func.count()).select_from(InteractionRow)).scalar_one()
+        return repo.page(session, flt, limit=limit)
+
+
+def interaction_count(ws: Workspace, flt: InteractionFilter | None = None) -> int:
+    with ws.session() as session:
+        if flt is None:
+            return session.execute(select(func.count()).select_from(InteractionRow)).scalar_one()
+        return repo.count(session, flt)
+
+
+def interaction_totals(ws: Workspace, flt: InteractionFilter | None = None) -> InteractionTotals:
+    with ws.session() as session:
+        return repo.totals(session, flt)
+
+
+def get_interaction(ws: Workspace, interaction_id: int) -> Interaction | None:
+    with ws.session() as session:
+        return repo.get(session, interaction_id)
+
