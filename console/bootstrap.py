@@ -70,8 +70,15 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
         flex_timeout_s=settings.gemini.flex_timeout_s,
     )
 
+    # Sanitized interaction logging watches every successful call; it redacts and writes off
+    # the gateway's loop, and drains what it holds once the gateway has stopped.
+    from console.services.interactions import InteractionLog
+
+    interaction_log = InteractionLog.attach(ws, gateway)
+
     def close() -> None:
         gateway.close()
+        interaction_log.close()
         if emulator is not None:
             emulator.stop()
 

@@ -104,32 +104,72 @@ def emulator(host: str, port: int, faults: str | None, state: str | None,
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="run one tick and exit")
-def sync(once: bool) -> None:
-    """Mirror remote caches, batch jobs and files into SQLite."""
+@click.option("--once", is_flag=True, help="run one tick and exit (status 1 if it failed)")
+@click.option("--status", is_flag=True, help="print the last sync of each resource and exit")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per tick")
+def sync(once: bool, status: bool, as_json: bool) -> None:
+    """Mirror remote caches, batch jobs and files into SQLite, at the configured cadence
+    (faster while a batch runs, backing off after errors) until interrupted."""
+    import signal
+    import threading
+
     from console.bootstrap import make_workspace
-    from console.services.sync import next_interval, sync_once
+    from console.services.sync import SyncLoop
 
     ws = make_workspace(_settings())
+    if status:
+        try:
+            _sync_status(ws, as_json)
+        finally:
+            ws.close()
+        return
+    loop = SyncLoop(ws)
+    stop = threading.Event()
+    # A service manager stops daemons with SIGTERM: finish the tick in hand, then exit.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def report(result) -> None:
+        if as_json:
+            click.echo(json.dumps(result.as_dict()))
+        elif result.ok:
+            click.echo(result.summary())
+        else:
+            click.echo(result.summary(), err=True)
+
     try:
-        while True:
-            result = sync_once(ws)
-            if result.error:
-                click.echo(f"sync failed: {result.error}", err=True)
-                if once:
-                    sys.exit(1)
-            else:
-                click.echo(
-                    f"synced {result.caches} caches, {result.batches} batch jobs, "
-                    f"{result.files} files ({result.gone} gone) in {result.duration_ms:.0f} ms"
-                )
-            if once:
-                return
-            time.sleep(next_interval(ws))
+        loop.run(stop, report, once=once)
     except KeyboardInterrupt:
         pass
     finally:
         ws.close()
+    if once and loop.last is not None and not loop.last.ok:
+        sys.exit(1)
+
+
+def _sync_status(ws, as_json: bool) -> None:
+    from console.services.sync import sync_states
+    from console.tui.formatting import ago
+
+    states = sync_states(ws)
+    if as_json:
+        click.echo(json.dumps([
+            {"resource": s.resource, "last_success_at": s.last_success_at,
+             "last_attempt_at": s.last_attempt_at, "last_error": s.last_error,
+             "last_error_at": s.last_error_at, "consecutive_errors": s.consecutive_errors,
+             "last_duration_ms": s.last_duration_ms}
+            for s in states
+        ], indent=2))
+        return
+    if not states:
+        click.echo("never synced (run `gemops sync --once`)")
+        return
+    now = time.time()
+    for s in states:
+        when = "never" if s.last_success_at is None else ago(now - s.last_success_at)
+        line = f"{s.resource:<8} last success {when}"
+        if s.consecutive_errors:
+            line += f"; failing ({s.consecutive_errors}x): {s.last_error}"
+        click.echo(line)
 
 
 @main.command()

@@ -145,6 +145,8 @@ class TierRun:
     concurrency: int
     retry_flex: bool
     status: str
+    timeouts: str = ""
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,10 @@ class TierSample:
     cost: float
     error: str | None
     at: float
+    cached_tokens: int = 0
+    standard_cost: float = 0.0
+    attempts: int = 1
+    api_latency_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,3 +287,31 @@ class InteractionTotals:
     output_tokens: int
     thought_tokens: int
     cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class CacheUsage:
+    """What the ledger says about one explicit cache: the successful calls that used it."""
+
+    name: str
+    calls: int
+    prompt_tokens: int
+    cached_tokens: int
+    # Cached tokens of calls over the long-context threshold (a dearer input rate there).
+    long_cached_tokens: int
+    cost: float
+    last_used_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HitGroup:
+    """Ledger sums behind a hit rate, split by model so savings can be priced per model."""
+
+    group: str
+    kind: str
+    model: str
+    calls: int
+    prompt_tokens: int
+    cached_tokens: int
+    long_cached_tokens: int
+    last_at: float | None

@@ -178,6 +178,12 @@ class TierSampleRow(SQLModel, table=True):
     cost: float = 0.0
     error: str | None = None
     at: float
+    cached_tokens: int = 0
+    # What the same tokens cost on standard: "cost vs standard" without token noise.
+    standard_cost: float = 0.0
+    attempts: int = 1
+    # The gateway's HTTP time of the last attempt; latency_ms is the caller's wall time.
+    api_latency_ms: float | None = None
 
 
 class InteractionRow(SQLModel, table=True):

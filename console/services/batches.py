@@ -1,12 +1,706 @@
-"""Batch jobs: submit, poll, cancel, and write results keyed back beside their input."""
+"""Batch jobs: submit (a JSONL file through the Files API, or inline requests) exactly once,
+poll, cancel, delete, and write results keyed back beside their input.
+
+A submission is a claim (store/repos/drops.py) that moves through recorded steps:
+claimed -> validated -> uploaded -> submitting -> submitted -> done (or rejected / failed).
+Each step is written before the next action starts, so a process killed at any point resumes
+from where it was and never creates a second job: after `uploaded` the recorded file is
+reused; in `submitting` the job is looked up by its display name (which carries the content
+hash) before another is created.
+
+Results are written as `results/<name>.jsonl`: one line per input key, in input order, with
+the response text, usage and cost, or the error; images are saved as
+`results/<name>/<key>-<n>.png`. Results are matched by key, never by position.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
+import os
+import re
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from console.services import jsonl
+from console.services.pricing import Usage
 from console.services.workspace import Workspace
-from store.records import BatchJob
-from store.repos import batches
+from store.records import BatchJob, DropEvent, DropFile
+from store.repos import batches, drops
+
+# The steps a claim moves through (DropFileRow.step).
+CLAIMED = "claimed"
+VALIDATED = "validated"
+UPLOADED = "uploaded"
+SUBMITTING = "submitting"
+SUBMITTED = "submitted"
+RUNNING = "running"  # concurrent routes: calls in flight
+DONE = "done"
+REJECTED = "rejected"
+FAILED = "failed"
+IN_PROGRESS = (CLAIMED, VALIDATED, UPLOADED, SUBMITTING, RUNNING)
+# Routes of claims made by `gemops batches submit` (the drop folder's are batch, flex,
+# standard and priority).
+CLI_FILE = "cli"
+CLI_INLINE = "cli-inline"
+
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+PENDING = "JOB_STATE_PENDING"
+EXPIRED = "JOB_STATE_EXPIRED"
+
+# The test hook for the exactly-once crash tests: the process SIGKILLs itself right after
+# recording the named step (claimed, validated, uploaded, submitting, submitted) or, for
+# "created", right after the create call returned but before its name was recorded.
+CRASH_ENV = "GEMOPS_TEST_CRASH_AT"
+TAG_PREFIX = "gemops:"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_IMAGE_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+UPLOAD_BUFFER = 1 << 20
+
+Progress = Callable[[int, int], None]
+
+
+def checkpoint(step: str) -> None:
+    """Die here, as kill -9 would, when the crash test asks for this step."""
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- reading -------------------------------------------------------------------------------
 
 
 def list_jobs(ws: Workspace) -> list[BatchJob]:
     with ws.session() as session:
         return batches.listing(session)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the pane and `gemops batches list` show it, flags worked out."""
+
+    job: BatchJob
+    in_state_s: float | None
+    stuck: bool
+    expired: bool
+    drop_name: str | None
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+
+def job_views(ws: Workspace, *, include_gone: bool = False) -> list[JobView]:
+    now = ws.clock()
+    stuck_after = ws.settings.sync.stuck_pending_s
+    with ws.session() as session:
+        jobs = batches.listing(session, include_gone=include_gone)
+        names = {d.id: d.name for d in drops.recent(session, limit=1000)}
+    views = []
+    for job in jobs:
+        since = job.state_since or job.created_at
+        in_state = None if since is None else max(0.0, now - since)
+        views.append(JobView(
+            job=job,
+            in_state_s=in_state,
+            stuck=job.state == PENDING and in_state is not None and in_state > stuck_after,
+            expired=job.state == EXPIRED,
+            drop_name=names.get(job.drop_file_id) if job.drop_file_id else None,
+        ))
+    return views
+
+
+@dataclass(frozen=True)
+class DropActivity:
+    files: list[DropFile]
+    events: list[DropEvent]
+
+
+def drop_activity(ws: Workspace, *, limit: int = 100) -> DropActivity:
+    with ws.session() as session:
+        return DropActivity(drops.recent(session, limit=limit),
+                            drops.recent_events(session, limit=limit))
+
+
+# -- actions on jobs -----------------------------------------------------------------------
+
+
+def refresh_job(ws: Workspace, name: str) -> BatchJob | None:
+    """Sync one job now (a webhook said it changed) and write its results if it finished."""
+    from console.services.sync import batch_row
+
+    raw = ws.gateway.run(ws.gateway.raw_get(name))
+    with ws.session() as session:
+        batches.mirror_remote(session, [batch_row(raw)], now=ws.clock(), complete=False)
+    collect_finished(ws, names=[name])
+    with ws.session() as session:
+        return batches.get(session, name)
+
+
+def cancel_job(ws: Workspace, name: str) -> BatchJob | None:
+    ws.gateway.run(ws.gateway.cancel_batch(name))
+    return refresh_job(ws, name)
+
+
+def delete_job(ws: Workspace, name: str) -> None:
+    """Delete the job remotely; the local row is kept (marked gone) for the ledger's history."""
+    ws.gateway.run(ws.gateway.delete_batch(name))
+    with ws.session() as session:
+        batches.annotate(session, name, gone_at=ws.clock())
+
+
+# -- submission ----------------------------------------------------------------------------
+
+
+def display_name(content_hash: str, name: str) -> str:
+    """The job's display name carries the content hash: the way back to a job whose create
+    was sent but whose name was never recorded."""
+    return f"{name[:80]} {TAG_PREFIX}{content_hash[:20]}"
+
+
+def find_by_display_name(ws: Workspace, content_hash: str) -> dict[str, Any] | None:
+    tag = f"{TAG_PREFIX}{content_hash[:20]}"
+    for raw in ws.gateway.run(ws.gateway.raw_list("batches")):
+        if ((raw.get("metadata") or {}).get("displayName") or "").endswith(tag):
+            return raw
+    return None
+
+
+def _gateway_error() -> type[Exception]:
+    # Imported when needed: the gateway loads the SDK, which reading jobs does not need.
+    from console.services.gateway import GatewayError
+
+    return GatewayError
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth retrying later (network, overload, quota) rather than failing the file."""
+    if isinstance(error, _gateway_error()):
+        return error.status is None or error.status in (408, 429) or error.status >= 500
+    return isinstance(error, OSError | TimeoutError)
+
+
+class _ProgressReader(io.BufferedReader):
+    """A file that reports how far the SDK has read it (the upload's progress)."""
+
+    def __init__(self, path: Path, progress: Progress) -> None:
+        super().__init__(io.FileIO(path, "rb"), buffer_size=UPLOAD_BUFFER)
+        self._progress = progress
+        self._total = path.stat().st_size
+        self._sent = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if chunk:
+            self._sent += len(chunk)
+            self._progress(min(self._sent, self._total), self._total)
+        return chunk
+
+
+def upload_jsonl(
+    ws: Workspace, path: Path, *, display: str, progress: Progress | None = None
+) -> str:
+    """Upload through the Files API (resumable, in chunks); returns the file's name."""
+    opened: list[_ProgressReader] = []
+
+    def open_stream() -> _ProgressReader:
+        reader = _ProgressReader(path, progress or (lambda sent, total: None))
+        opened.append(reader)
+        return reader
+
+    try:
+        uploaded = ws.gateway.run(ws.gateway.upload_stream(
+            open_stream, mime_type="application/jsonl", display_name=display[:128]))
+    finally:
+        for reader in opened:
+            reader.close()
+    return uploaded.name
+
+
+def _created_row(job: Any, *, request_count: int, model: str) -> dict[str, Any]:
+    """The mirror row for a job just created, from what the SDK returned."""
+    state = getattr(job.state, "value", None) or str(job.state or PENDING)
+    created = job.create_time.timestamp() if job.create_time else None
+    return {
+        "name": job.name,
+        "display_name": job.display_name or "",
+        "model": (job.model or model).removeprefix("models/"),
+        "state": state,
+        "created_at": created,
+        "updated_at": job.update_time.timestamp() if job.update_time else created,
+        "ended_at": None,
+        "request_count": request_count,
+        "succeeded_count": 0,
+        "failed_count": 0,
+        "pending_count": request_count,
+        "input_file": None,
+        "responses_file": None,
+        "error": None,
+    }
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a batch submission needs besides its claim; derived again on resume."""
+
+    model: str
+    request_count: int
+    results_path: Path
+    source: str
+    # The JSONL to upload (the input itself, or its normal form); None submits inline.
+    upload_path: Path | None
+    inline_requests: tuple[jsonl.BatchRequest, ...] = ()
+
+
+def record_step(ws: Workspace, drop: DropFile, step: str, *, detail: str = "",
+                **values: Any) -> DropFile:
+    """Write a claim's new step (and an event saying so) before anything else happens."""
+    now = ws.clock()
+    with ws.session() as session:
+        updated = drops.advance(session, drop.id, now=now, step=step, **values)
+        drops.add_event(session, at=now, kind=step, path=drop.path, detail=detail,
+                        drop_file_id=drop.id)
+    checkpoint(step)
+    return updated
+
+
+def push_batch(
+    ws: Workspace, drop: DropFile, submission: Submission, *, progress: Progress | None = None
+) -> DropFile:
+    """Advance a validated claim to `submitted`: upload, record, create, record. Resumable
+    from any of its steps; transient errors propagate with the step left where it was."""
+    gateway = ws.gateway
+    name = display_name(drop.content_hash, drop.name)
+    if drop.step == VALIDATED:
+        if submission.upload_path is None:
+            drop = record_step(ws, drop, UPLOADED, detail="inline requests")
+        else:
+            remote = upload_jsonl(ws, submission.upload_path, display=name, progress=progress)
+            drop = record_step(ws, drop, UPLOADED, detail=remote, remote_file=remote)
+    if drop.step == SUBMITTING:
+        # A create may have been sent before the process died: find it before sending another.
+        raw = find_by_display_name(ws, drop.content_hash)
+        if raw is not None:
+            from console.services.sync import batch_row
+
+            return _record_submitted(ws, drop, batch_row(raw), submission)
+        drop = record_step(ws, drop, UPLOADED, detail="no job found after a restart; creating")
+    if drop.step == UPLOADED:
+        drop = record_step(ws, drop, SUBMITTING, detail=name)
+        config = {"display_name": name}
+        if submission.upload_path is None:
+            src: Any = [_inlined(r) for r in submission.inline_requests]
+        else:
+            src = drop.remote_file
+        try:
+            job = gateway.run(gateway.create_batch(submission.model, src, config))
+        except _gateway_error() as error:
+            if is_transient(error):
+                raise
+            # The API refused it: nothing was created, so the claim can fail for good.
+            return record_step(ws, drop, FAILED, detail=str(error), error=str(error),
+                               finished_at=ws.clock())
+        checkpoint("created")
+        row = _created_row(job, request_count=submission.request_count, model=submission.model)
+        return _record_submitted(ws, drop, row, submission)
+    return drop
+
+
+def _inlined(request: jsonl.BatchRequest) -> dict[str, Any]:
+    contents, config = jsonl.sdk_call(request.request)
+    item: dict[str, Any] = {"contents": contents, "metadata": {"key": request.key}}
+    if config:
+        item["config"] = config
+    return item
+
+
+def _record_submitted(
+    ws: Workspace, drop: DropFile, row: dict[str, Any], submission: Submission
+) -> DropFile:
+    now = ws.clock()
+    with ws.session() as session:
+        batches.record_created(
+            session, row, now=now, drop_file_id=drop.id,
+            results_path=str(submission.results_path),
+        )
+        updated = drops.advance(session, drop.id, now=now, step=SUBMITTED,
+                                batch_name=row["name"])
+        drops.add_event(session, at=now, kind=SUBMITTED, path=drop.path, detail=row["name"],
+                        drop_file_id=drop.id)
+    checkpoint(SUBMITTED)
+    return updated
+
+
+@dataclass
+class SubmitOutcome:
+    """What `submit_file` did: submitted (with the job), a duplicate, or invalid."""
+
+    path: Path
+    validation: jsonl.Validation
+    drop: DropFile | None = None
+    duplicate_of: DropFile | None = None
+    errors: list[jsonl.LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.drop is not None and self.drop.step == SUBMITTED
+
+
+def staging_path(ws: Workspace, content_hash: str) -> Path:
+    """Where a file's normal form is written before upload (deterministic: a restart
+    writes the same bytes to the same place)."""
+    folder = ws.settings.db_path.parent / "staging"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{content_hash}.jsonl"
+
+
+def model_conflicts(path: Path, model: str, *, display: str) -> list[jsonl.LineError]:
+    """Lines naming another model than the batch's: a batch job runs one model."""
+    return [
+        jsonl.LineError(display, r.line, "model", f"{r.model!r} differs from this file's "
+                        f"batch model {model!r}; a batch job runs one model: split the file, or "
+                        "drop it into flex/, standard/ or priority/ for per-line models")
+        for r in jsonl.requests(path, display=display)
+        if r.model and r.model.removeprefix("models/") != model
+    ]
+
+
+def prepare(
+    ws: Workspace, path: Path, report: jsonl.Validation, drop: DropFile, *, results_path: Path,
+    source: str, model: str | None = None, inline: bool = False, display: str | None = None,
+    skip_keys: frozenset[str] = frozenset(),
+) -> Submission:
+    """The Submission for a valid file: its model, and the bytes to upload (the input as it
+    is when the API can read it, else its normal form)."""
+    display = display or path.name
+    batch_model = model or report.model_for(ws.settings.gemini.default_model)
+    if inline:
+        requests = tuple(r for r in jsonl.requests(path, display=display)
+                         if r.key not in skip_keys)
+        return Submission(batch_model, len(requests), results_path, source, None, requests)
+    upload = path
+    count = report.requests
+    if report.needs_rewrite or skip_keys:
+        upload = staging_path(ws, drop.content_hash)
+        count, _ = jsonl.write_normal_form(path, upload, skip_keys=skip_keys, display=display)
+    return Submission(batch_model, count, results_path, source, upload)
+
+
+def submit_file(
+    ws: Workspace, path: Path, *, results_dir: Path | None = None, model: str | None = None,
+    inline: bool = False, again: bool = False, progress: Progress | None = None,
+) -> SubmitOutcome:
+    """Validate and submit one JSONL file as a batch job, exactly once per content: the same
+    content again is reported as a duplicate (unless `again`)."""
+    path = path.resolve()
+    report = jsonl.validate(path)
+    outcome = SubmitOutcome(path, report, errors=list(report.errors))
+    if not report.ok:
+        return outcome
+    batch_model = model or report.model_for(ws.settings.gemini.default_model)
+    conflicts = [] if model else model_conflicts(path, batch_model, display=path.name)
+    if conflicts:
+        outcome.errors = conflicts
+        return outcome
+    if inline:
+        size = sum(len(r.jsonl()) for r in jsonl.requests(path))
+        if size > jsonl.MAX_INLINE_BYTES:
+            outcome.errors = [jsonl.LineError(path.name, 0, "file", f"{size:,} bytes of requests "
+                              "is over the 20 MB inline limit; submit it as a file")]
+            return outcome
+    content_hash = jsonl.content_hash(path)
+    results_path = (results_dir or path.parent / "results") / f"{path.stem}.jsonl"
+    now = ws.clock()
+    attempt = 1
+    while True:
+        key = content_hash if attempt == 1 else f"{content_hash}#{attempt}"
+        with ws.session() as session:
+            drop, made = drops.claim(session, content_hash=key, name=path.stem, path=str(path),
+                                     route=CLI_INLINE if inline else CLI_FILE, step=CLAIMED,
+                                     now=now)
+            if not made and drop.step in (REJECTED, FAILED):
+                drop = drops.reclaim(session, drop.id, name=path.stem, path=str(path),
+                                     route=drop.route, step=CLAIMED, now=now)
+                made = True
+        if made or (drop.step in IN_PROGRESS and drop.path == str(path)):
+            break  # ours: new, or left half-way by an earlier run of this command
+        if not again or drop.step in IN_PROGRESS:
+            outcome.duplicate_of = drop
+            return outcome
+        attempt += 1
+    if drop.step == CLAIMED:
+        drop = record_step(ws, drop, VALIDATED, detail=f"{report.requests} requests",
+                           request_count=report.requests)
+    submission = prepare(ws, path, report, drop, results_path=results_path, source="batch",
+                         model=batch_model, inline=inline)
+    outcome.drop = push_batch(ws, drop, submission, progress=progress)
+    if outcome.drop.step == FAILED:
+        outcome.errors = [jsonl.LineError(path.name, 0, "batch", outcome.drop.error or "failed")]
+    return outcome
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+def safe_name(key: str) -> str:
+    return _UNSAFE.sub("_", key).strip("._") or "request"
+
+
+def save_images(folder: Path, key: str, images: Iterable[tuple[str, bytes]]) -> list[str]:
+    """Write each image as `<folder>/<key>-<n>.<ext>`; returns paths relative to the results
+    file's folder (e.g. `name/key-1.png`)."""
+    saved = []
+    for n, (mime, data) in enumerate(images, start=1):
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{safe_name(key)}-{n}.{_IMAGE_EXT.get(mime, 'png')}"
+        target.write_bytes(data)
+        saved.append(f"{folder.name}/{target.name}")
+    return saved
+
+
+def usage_dict(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens, "cached_tokens": usage.cached_tokens,
+        "output_tokens": usage.output_tokens, "thought_tokens": usage.thought_tokens,
+        "images": usage.images_out,
+    }
+
+
+def ok_entry(key: str, *, model: str, tier: str, text: str, usage: Usage, cost: float,
+             finish_reason: str | None, images: list[str]) -> dict[str, Any]:
+    return {
+        "key": key, "status": "ok", "model": model, "tier": tier, "text": text,
+        "finish_reason": finish_reason, "usage": usage_dict(usage), "cost": round(cost, 8),
+        "images": images,
+    }
+
+
+def error_entry(key: str, *, code: int | None, message: str, model: str = "",
+                tier: str = "") -> dict[str, Any]:
+    return {"key": key, "status": "error", "model": model, "tier": tier,
+            "error": {"code": code, "message": message}}
+
+
+def journal_path(results_path: Path) -> Path:
+    """Where a file's answers are kept as they arrive (concurrent routes), beside its results."""
+    return results_path.with_name(f".{results_path.stem}.journal.jsonl")
+
+
+def read_journal(results_path: Path) -> dict[str, bytes]:
+    path = journal_path(results_path)
+    entries: dict[str, bytes] = {}
+    if not path.exists():
+        return entries
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # a line cut short by a crash: that request is asked again
+            entries[entry["key"]] = raw.rstrip(b"\n")
+    return entries
+
+
+def _response_parts(response: dict[str, Any]) -> tuple[str, list[tuple[str, bytes]], str | None]:
+    texts: list[str] = []
+    images: list[tuple[str, bytes]] = []
+    candidates = response.get("candidates") or []
+    finish = None
+    if candidates:
+        candidate = candidates[0]
+        finish = candidate.get("finishReason") or candidate.get("finish_reason")
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            inline = part.get("inlineData") or part.get("inline_data")
+            if part.get("text") is not None and not part.get("thought"):
+                texts.append(part["text"])
+            elif inline and inline.get("data"):
+                mime = inline.get("mimeType") or inline.get("mime_type") or "image/png"
+                images.append((mime, base64.b64decode(inline["data"])))
+    return "".join(texts), images, finish
+
+
+@dataclass
+class ResultsWritten:
+    """A job whose results were written: where, and how many answers and errors."""
+
+    job: str
+    path: Path
+    ok: int
+    failed: int
+    drop_file_id: int | None
+    state: str
+
+
+def _responses(ws: Workspace, job: BatchJob) -> dict[str, bytes]:
+    """key -> the raw result line (a file's `{"key", "response"|"error"}` or an inlined
+    response rewritten to that shape). Position is never used to pair results."""
+    found: dict[str, bytes] = {}
+    if job.responses_file:
+        data = ws.gateway.run(ws.gateway.download_file(job.responses_file))
+        for raw in data.splitlines():
+            if not raw.strip():
+                continue
+            item = orjson.loads(raw)
+            if item.get("key") is not None:
+                found[str(item["key"])] = raw
+        return found
+    if job.state != SUCCEEDED:
+        return found
+    raw_job = ws.gateway.run(ws.gateway.raw_get(job.name))
+    output = (raw_job.get("metadata") or {}).get("output") or raw_job.get("response") or {}
+    inlined = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
+    for item in inlined:
+        key = (item.get("metadata") or {}).get("key")
+        if key is not None:
+            found[str(key)] = orjson.dumps({k: v for k, v in item.items() if k != "metadata"}
+                                           | {"key": key})
+    return found
+
+
+def _input_order(drop: DropFile | None, responses: dict[str, bytes],
+                 journal: dict[str, bytes]) -> Iterator[tuple[str, jsonl.BatchRequest | None]]:
+    """Keys in input order when the input is still at hand, else as the results came."""
+    if drop is not None and Path(drop.path).is_file():
+        for request in jsonl.requests(Path(drop.path), display=Path(drop.path).name):
+            yield request.key, request
+        return
+    seen = set()
+    for key in [*journal, *responses]:
+        if key not in seen:
+            seen.add(key)
+            yield key, None
+
+
+def _log_interaction(ws: Workspace, request: jsonl.BatchRequest | None, *, model: str,
+                     text: str, usage: Usage, cost: float, source: str) -> None:
+    if request is None or not ws.settings.logging.enabled:
+        return
+    from console.services.interactions import record_interaction
+
+    contents, config = jsonl.sdk_call(request.request)
+    record_interaction(
+        ws, model=model, tier="batch", source=source, contents=contents,
+        system_instruction=config.get("system_instruction"), response_text=text,
+        usage=usage, cost=cost,
+    )
+
+
+def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> ResultsWritten:
+    """Download a finished job's results and write them keyed, in input order; book each
+    result in the ledger (once, even if this runs again after a crash)."""
+    results_path = Path(job.results_path or "")
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    images_dir = results_path.with_suffix("")
+    missing = f"no result: the batch job {job.state.removeprefix('JOB_STATE_').lower()}"
+    try:
+        responses = _responses(ws, job)
+    except _gateway_error() as error:
+        if is_transient(error):
+            raise
+        # Gone for good (responses files live 48 h): say so on every line rather than never.
+        responses = {}
+        missing = f"the results could not be downloaded: {error}"
+    journal = read_journal(results_path)
+    with ws.session() as session:
+        booked = batches.ledgered_keys(session, f"{job.name}/")
+    source = "batch" if drop is None or drop.route.startswith("cli") else "drop"
+    model = job.model
+    state_word = job.state.removeprefix("JOB_STATE_").lower()
+    ok = failed = 0
+    tmp = results_path.with_name(results_path.name + ".part")
+    gateway = ws.gateway
+    with tmp.open("wb") as out:
+        for key, request in _input_order(drop, responses, journal):
+            if key in journal:
+                line = journal[key]
+                ok += b'"status":"ok"' in line
+                failed += b'"status":"ok"' not in line
+                out.write(line + b"\n")
+                continue
+            raw = responses.get(key)
+            ledger_key = f"{job.name}/{key}"
+            if raw is None:
+                message = missing + (f" ({job.error})" if job.error else "")
+                entry = error_entry(key, code=None, message=message, model=model, tier="batch")
+                failed += 1
+            else:
+                item = orjson.loads(raw)
+                if item.get("response") is not None:
+                    response = item["response"]
+                    text, images, finish = _response_parts(response)
+                    usage = Usage.from_metadata(response.get("usageMetadata") or {},
+                                                images_out=len(images))
+                    if ledger_key in booked:
+                        cost, _ = gateway.batch_cost(model, usage)
+                    else:
+                        cost, _ = gateway.record_batch_result(
+                            model=model, usage=usage, status=200, error=None,
+                            request_key=ledger_key, source=source)
+                        _log_interaction(ws, request, model=model, text=text, usage=usage,
+                                         cost=cost, source=source)
+                    entry = ok_entry(key, model=model, tier="batch", text=text, usage=usage,
+                                     cost=cost, finish_reason=finish,
+                                     images=save_images(images_dir, key, images))
+                    ok += 1
+                else:
+                    error = item.get("error") or {}
+                    code = error.get("code")
+                    message = error.get("message") or "failed"
+                    if ledger_key not in booked:
+                        gateway.record_batch_result(
+                            model=model, usage=Usage(0), status=int(code or 500),
+                            error=message[:300], request_key=ledger_key, source=source)
+                    entry = error_entry(key, code=code, message=message, model=model,
+                                        tier="batch")
+                    failed += 1
+            out.write(orjson.dumps(entry) + b"\n")
+    tmp.replace(results_path)
+    gateway.flush_ledger()
+    now = ws.clock()
+    with ws.session() as session:
+        batches.annotate(session, job.name, results_written_at=now)
+        if drop is not None:
+            step = DONE if job.state == SUCCEEDED else FAILED
+            drops.advance(session, drop.id, now=now, step=step, finished_at=now,
+                          done_requests=ok, error=None if step == DONE else
+                          f"batch job {state_word}: {job.error or ''}".strip(": "))
+            drops.add_event(session, at=now, kind="results", path=str(results_path),
+                            detail=f"{ok} ok, {failed} failed", drop_file_id=drop.id)
+    journal_path(results_path).unlink(missing_ok=True)
+    return ResultsWritten(job.name, results_path, ok, failed, job.drop_file_id, job.state)
+
+
+def collect_finished(ws: Workspace, names: Iterable[str] | None = None) -> list[ResultsWritten]:
+    """Write results for every finished job gemops submitted whose results are not yet
+    written. Call it after `sync_once(ws)`; a job whose download fails is tried next time."""
+    with ws.session() as session:
+        jobs = batches.awaiting_results(session, list(names) if names is not None else None)
+        by_id = {j.drop_file_id: drops.get(session, j.drop_file_id)
+                 for j in jobs if j.drop_file_id is not None}
+    written = []
+    for job in jobs:
+        try:
+            written.append(write_job_results(ws, job, by_id.get(job.drop_file_id)))
+        except (_gateway_error(), OSError) as error:
+            if not is_transient(error):
+                raise
+    return written
+
+
+def write_results_for(ws: Workspace, name: str, out: Path) -> ResultsWritten:
+    """Results of any finished job (one gemops did not submit too) written to `out`."""
+    with ws.session() as session:
+        job = batches.get(session, name)
+        if job is None:
+            raise LookupError(f"no batch job {name} (run `gemops sync --once` first?)")
+        batches.annotate(session, name, results_path=str(out))
+        drop = drops.get(session, job.drop_file_id) if job.drop_file_id else None
+        job = batches.get(session, name)
+    assert job is not None
+    if not job.done:
+        raise ValueError(f"{name} is {job.state.removeprefix('JOB_STATE_')}: no results yet")
+    return write_job_results(ws, job, drop)

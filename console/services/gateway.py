@@ -483,6 +483,43 @@ class Gateway:
         )
         return cost, standard
 
+    # uploads with progress, webhooks (issue 6)
+    async def upload_stream(self, open_stream: Callable[[], Any], *, mime_type: str,
+                            display_name: str) -> Any:
+        """Upload from a binary stream opened afresh for every attempt (a retry starts at byte
+        0); callers wrap the stream to report progress as the SDK reads its chunks."""
+        return await self._plain("upload_file", lambda: self.client.aio.files.upload(
+            file=open_stream(), config={"mime_type": mime_type, "display_name": display_name}))
+
+    async def create_webhook(self, uri: str, events: list[str], name: str = "") -> dict[str, Any]:
+        """Register a webhook; the reply carries `new_signing_secret`, shown only this once.
+        Raw JSON: the management API is snake_case and its SDK client raises its own errors."""
+        body: dict[str, Any] = {"uri": uri, "subscribed_events": events}
+        if name:
+            body["name"] = name
+        response = await self._plain("create_webhook", lambda: (
+            self.client.aio._api_client.async_request("post", "webhooks", dict(body))))
+        return orjson.loads(response.body or "{}")
+
+    async def list_webhooks(self) -> list[dict[str, Any]]:
+        hooks: list[dict[str, Any]] = []
+        token = None
+        while True:
+            query = {"page_size": 1000} | ({"page_token": token} if token else {})
+            path = f"webhooks?{urlencode(query)}"
+            response = await self._plain("list_webhooks", lambda path=path: (
+                self.client.aio._api_client.async_request("get", path, {})), record=False)
+            page = orjson.loads(response.body or "{}")
+            hooks.extend(page.get("webhooks") or [])
+            token = page.get("next_page_token")
+            if not token:
+                return hooks
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        path = f"webhooks/{webhook_id.removeprefix('webhooks/')}"
+        await self._plain("delete_webhook", lambda: (
+            self.client.aio._api_client.async_request("delete", path, {})))
+
 
 def _short(error: BaseException) -> str:
     if isinstance(error, genai_errors.APIError):

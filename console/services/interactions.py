@@ -6,8 +6,7 @@ Whether a call is logged, decided per call in this order:
    sampling);
 2. the innermost active ``logging_run(ws, source=…)`` for the call's source, then the innermost
    one for every source (``source=None``): a per-run toggle, e.g. ``with logging_run(ws,
-   source="tiers", labels={"run": "42"}):`` around a tier test, or ``gemops export``'s
-   counterpart for a drop-folder watch;
+   source="tiers", labels={"run": "42"}):`` around one tier test or one drop-folder watch;
 3. ``set_session_logging(ws, True/False)``: the console's toggle, for this process only;
 4. ``settings.logging.enabled`` (``GEMOPS_LOGGING__ENABLED=1`` switches it for one command).
 
@@ -20,14 +19,16 @@ or an exception message.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
+import itertools
 import logging
 import queue
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from store.tables import InteractionRow
 
 if TYPE_CHECKING:
     from console.services.gateway import Exchange
+    from store.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ MAX_PENDING = 20_000
 
 __all__ = [
     "InteractionLog",
+    "flush_interactions",
     "interaction_count",
     "interaction_totals",
     "logging_enabled",
@@ -86,6 +89,8 @@ class _Switches:
     runs: list[_Run] = field(default_factory=list)
     # Calls seen while logging was on: every `sample_every`-th is logged, starting with the first.
     seen: int = 0
+    # The gateway's observer, once connected: `flush_interactions` waits on it.
+    observer: InteractionLog | None = None
 
 
 _SWITCHES: dict[int, _Switches] = {}
@@ -238,13 +243,74 @@ def _clean(value: Any, redactor: Redactor) -> Any:
     return {"omitted": type(value).__name__}
 
 
-def _part(value: Any, redactor: Redactor) -> dict[str, Any]:
-    value = _plain(value)
+def _redact_together(texts: Sequence[str], redactor: Redactor) -> list[str]:
+    """Redact consecutive text parts as the one text the model reads, so an entity split
+    across two parts (a long document sent in chunks) is still found. Each replacement token
+    goes to the part where its entity starts; the entity's remainder in later parts is dropped.
+    """
+    if len(texts) == 1:
+        return [redactor.redact(texts[0]).text]
+    joined = "".join(texts)
+    result = redactor.redact(joined)
+    if not result.findings:
+        return list(texts)
+    starts = list(itertools.accumulate((len(t) for t in texts[:-1]), initial=0))
+    pieces: list[list[str]] = [[] for _ in texts]
+
+    def copy(a: int, b: int) -> None:
+        k = bisect.bisect_right(starts, a) - 1
+        while a < b:
+            upto = min(b, starts[k] + len(texts[k]))
+            if upto > a:
+                pieces[k].append(joined[a:upto])
+                a = upto
+            k += 1
+
+    redacted, cursor, done = result.text, 0, 0
+    for finding in result.findings:
+        copy(done, finding.start)
+        cursor += finding.start - done
+        # Replacements are `[TYPE_REDACTED]` or `[TYPE_N]`: they end at the first ']'.
+        close = redacted.index("]", cursor) + 1
+        pieces[bisect.bisect_right(starts, finding.start) - 1].append(redacted[cursor:close])
+        cursor, done = close, finding.end
+    copy(done, len(joined))
+    return ["".join(p) for p in pieces]
+
+
+def _text_part(value: Any) -> str | None:
     if isinstance(value, str):
-        return {"text": redactor.redact(value).text}
-    if isinstance(value, Mapping):
-        return _clean(value, redactor)
-    return {"omitted": type(value).__name__}
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("text"), str):
+        return value["text"]
+    return None
+
+
+def _parts(parts: Sequence[Any], redactor: Redactor) -> list[dict[str, Any]]:
+    """A turn's parts, redacted: runs of text parts together, anything else value by value."""
+    plain = [_plain(p) for p in parts]
+    cleaned: list[dict[str, Any] | None] = [None] * len(plain)
+    run: list[int] = []
+
+    def flush() -> None:
+        texts = _redact_together([_text_part(plain[i]) or "" for i in run], redactor)
+        for i, text in zip(run, texts, strict=True):
+            rest = plain[i]
+            extra = {k: v for k, v in rest.items() if k != "text"} if isinstance(rest, Mapping) else {}
+            cleaned[i] = {"text": text, **_clean(extra, redactor)}
+        run.clear()
+
+    for i, part in enumerate(plain):
+        if _text_part(part) is not None:
+            run.append(i)
+            continue
+        if run:
+            flush()
+        value = _clean(part, redactor)
+        cleaned[i] = value if isinstance(value, dict) else {"omitted": type(part).__name__}
+    if run:
+        flush()
+    return [c for c in cleaned if c is not None]
 
 
 def _is_content(value: Any) -> bool:
@@ -259,29 +325,24 @@ def sanitize(contents: Any, redactor: Redactor) -> list[dict[str, Any]]:
     """
     contents = _plain(contents)
     items = contents if isinstance(contents, list | tuple) else [contents]
-    turns: list[dict[str, Any]] = []
-    loose: list[dict[str, Any]] = []
+    turns: list[tuple[str, list[Any]]] = []
+    loose: list[Any] = []
     for item in items:
         item = _plain(item)
         if _is_content(item):
             if loose:
-                turns.append({"role": "user", "parts": loose})
+                turns.append(("user", loose))
                 loose = []
             role = item.get("role") or "user"
             parts = item.get("parts") or []
             if not isinstance(parts, list | tuple):
                 parts = [parts]
-            turns.append(
-                {
-                    "role": role if isinstance(role, str) else "user",
-                    "parts": [_part(p, redactor) for p in parts],
-                }
-            )
+            turns.append((role if isinstance(role, str) else "user", list(parts)))
         elif item is not None:
-            loose.append(_part(item, redactor))
+            loose.append(item)
     if loose:
-        turns.append({"role": "user", "parts": loose})
-    return turns
+        turns.append(("user", loose))
+    return [{"role": role, "parts": _parts(parts, redactor)} for role, parts in turns]
 
 
 def instruction_text(system_instruction: Any) -> str | None:
@@ -391,6 +452,8 @@ class InteractionLog:
         self.dropped = 0
         self.failed = 0
         self._queue: queue.Queue[Any] = queue.Queue(MAX_PENDING)
+        # Held once opened: the writer must not need the workspace's lock while it closes.
+        self._store: Store | None = None
         self._thread = threading.Thread(
             target=self._serve, name="gemops-interactions", daemon=True
         )
@@ -401,6 +464,7 @@ class InteractionLog:
         """Observe every successful generate of `gateway`."""
         interaction_log = cls(ws)
         gateway.observers.append(interaction_log.observe)
+        _switches(ws).observer = interaction_log
         return interaction_log
 
     def observe(self, exchange: Exchange) -> None:
@@ -426,9 +490,14 @@ class InteractionLog:
 
     def close(self) -> None:
         """Write what is queued, then stop the writer."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout=30)
+        if not self._thread.is_alive():
+            return
+        if self._store is None and not self._queue.empty():
+            # Workspace.close() calls this holding the workspace's lock, which the writer
+            # thread would need to open the store: open it here, in the lock's owner.
+            self._store = self.ws.store
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -471,7 +540,9 @@ class InteractionLog:
                         response_text=gen.text, usage=gen.usage, cost=gen.cost,
                     )
                 )
-            with self.ws.session() as session:
+            if self._store is None:
+                self._store = self.ws.store
+            with self._store.session() as session:
                 repo.insert_many(session, rows, [p.labels for p in batch])
         except Exception as error:
             # Only the type: a driver's message could quote the statement's parameters.
@@ -482,6 +553,12 @@ class InteractionLog:
             )
             return
         self.written += len(batch)
+
+
+def flush_interactions(ws: Workspace, timeout: float | None = 30.0) -> bool:
+    """Wait until the calls observed so far are written; False if that took over `timeout`."""
+    observer = _switches(ws).observer
+    return observer.flush(timeout) if observer is not None else True
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -510,3 +587,104 @@ def get_interaction(ws: Workspace, interaction_id: int) -> Interaction | None:
     with ws.session() as session:
         return repo.get(session, interaction_id)
 
+
+
+def _part_text(part: Any) -> str:
+    if not isinstance(part, dict):
+        return str(part)
+    if isinstance(part.get("text"), str):
+        return ("(thought) " if part.get("thought") else "") + part["text"]
+    kind = next(iter(part), "part")
+    detail = part.get(kind)
+    if isinstance(detail, dict):
+        brief = detail.get("mimeType") or detail.get("name") or ""
+        rest = {k: v for k, v in detail.items() if k not in ("mimeType", "name")}
+        tail = f" {orjson.dumps(rest).decode()}" if rest else ""
+        return f"[{kind} {brief}{tail}]".replace(" ]", "]")
+    return f"[{kind}]"
+
+
+def render_interaction(interaction: Interaction) -> str:
+    """One logged interaction as plain text: header, labels, system instruction, turns, reply."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(interaction.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    labels = " ".join(f"{k}={v}" for k, v in sorted(interaction.labels.items())) or "(none)"
+    lines = [
+        f"#{interaction.id} · {moment} · {interaction.model} · {interaction.tier} · "
+        f"source {interaction.source}",
+        f"tokens {interaction.prompt_tokens:,} in / {interaction.output_tokens:,} out / "
+        f"{interaction.thought_tokens:,} thought · cost ${interaction.cost:.6f}",
+        f"labels {labels}",
+    ]
+    if interaction.system_instruction is not None:
+        lines += ["", "── system ──", interaction.system_instruction]
+    for turn in orjson.loads(interaction.contents_json):
+        lines += ["", f"── {turn.get('role', 'user')} ──"]
+        lines += [_part_text(p) for p in turn.get("parts") or ()]
+    lines += ["", "── response ──", interaction.response_text]
+    return "\n".join(lines)
+
+
+def prompt_preview(contents_json: str, width: int = 80) -> str:
+    """The last user turn's text on one line, cut to `width` characters."""
+    turns = orjson.loads(contents_json)
+    for turn in reversed(turns):
+        if turn.get("role", "user") == "user":
+            text = " ".join(_part_text(p) for p in turn.get("parts") or ())
+            flat = " ".join(text.split())
+            return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return ""
+
+
+@dataclass(frozen=True)
+class LogView:
+    """What the logs pane shows for one filter: a page of rows, the filter's totals, the values
+    there are to filter on, and whether logging is on."""
+
+    interactions: list[Interaction]
+    previews: dict[int, str]
+    totals: InteractionTotals
+    choices: dict[str, list[str]]
+    logging_on: bool
+    filter: InteractionFilter
+
+
+def split_query(query: str) -> tuple[list[str], str | None]:
+    """`dataset=v2 refund policy` -> labels ['dataset=v2'], text 'refund policy'."""
+    labels, words = [], []
+    for word in query.split():
+        (labels if "=" in word.strip("=") else words).append(word)
+    return labels, " ".join(words) or None
+
+
+def log_view(
+    ws: Workspace,
+    *,
+    query: str = "",
+    model: str | None = None,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 500,
+) -> LogView:
+    """Read the logs pane's view; raises ExportError for a filter that does not parse."""
+    from console.services.export import make_filter
+
+    labels, text = split_query(query)
+    flt = make_filter(
+        labels=labels, models=[model] if model else [], sources=[source] if source else [],
+        since=since or None, until=until or None, text=text, now=ws.clock(),
+    )
+    with ws.session() as session:
+        rows = repo.page(session, flt, limit=limit)
+        totals = repo.totals(session, flt)
+        choices = repo.distinct_values(session)
+    return LogView(
+        interactions=rows,
+        previews={i.id: prompt_preview(i.contents_json) for i in rows},
+        totals=totals,
+        choices=choices,
+        logging_on=logging_enabled(ws),
+        filter=flt,
+    )

@@ -1,17 +1,34 @@
-"""The remote -> SQLite mirror: one `tick()` lists caches, batch jobs and files and upserts
-them in one transaction; rows that vanished remotely are marked gone, never deleted."""
+"""The remote -> SQLite mirror: a tick lists caches, batch jobs and files (largest pages the
+API allows) and upserts them in one transaction; rows that vanished remotely are marked gone,
+never deleted. `SyncLoop` runs ticks one at a time at a steady cadence, for the console and
+for `gemops sync` alike."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import threading
 import time
-import traceback
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from console.services.workspace import Workspace
+from console.settings import SyncSettings
+from store.records import SyncState
 from store.repos import batches, caches, files, sync_state
+
+log = logging.getLogger(__name__)
+
+RESOURCES = ("caches", "batches", "files")
+COLLECTIONS = {"caches": "cachedContents", "batches": "batches", "files": "files"}
+# The largest page each list method serves (cachedContents and batches 1,000, files 100):
+# 10,000 batch jobs are 10 round trips, not 200 at the default size.
+PAGE_SIZES = {"caches": 1000, "batches": 1000, "files": 100}
+# The sync_state row that sums up a whole tick (and drives the back-off).
+ALL = "all"
 
 # The wire says BATCH_STATE_*; the SDK (and everything else in gemops) says JOB_STATE_*.
 _STATE_PREFIX = "BATCH_STATE_"
@@ -19,19 +36,75 @@ _STATE_PREFIX = "BATCH_STATE_"
 
 @dataclass(frozen=True)
 class TickResult:
+    """What one tick did: rows seen per resource, and per resource what went wrong."""
+
     at: float
-    error: str | None
-    caches: int = 0
-    batches: int = 0
-    files: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    # Resources whose listing failed because the API could not be reached (or was down).
+    unreachable: frozenset[str] = frozenset()
     gone: int = 0
+    # Batch jobs pending or running after this tick: the loop ticks faster while there are any.
+    running: int = 0
+    consecutive_errors: int = 0
     duration_ms: float = 0.0
 
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
+    @property
+    def error(self) -> str | None:
+        if not self.errors:
+            return None
+        return "; ".join(f"{resource}: {text}" for resource, text in self.errors.items())
+
+    @property
+    def offline(self) -> bool:
+        """No listing got through because the API is unreachable: the panes show the last state."""
+        return bool(self.unreachable) and self.unreachable >= set(self.counts) | set(self.errors)
+
+    @property
+    def caches(self) -> int:
+        return self.counts.get("caches", 0)
+
+    @property
+    def batches(self) -> int:
+        return self.counts.get("batches", 0)
+
+    @property
+    def files(self) -> int:
+        return self.counts.get("files", 0)
+
+    def summary(self) -> str:
+        if self.offline:
+            return f"offline: {self.error}"
+        text = (
+            f"synced {self.caches:,} caches, {self.batches:,} batch jobs, {self.files:,} files"
+            f" ({self.gone:,} gone) in {self.duration_ms:,.0f} ms"
+        )
+        return text if self.ok else f"{text}; failed: {self.error}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at, "ok": self.ok, "offline": self.offline, "counts": self.counts,
+            "errors": self.errors, "gone": self.gone, "running": self.running,
+            "consecutive_errors": self.consecutive_errors,
+            "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+@functools.lru_cache(maxsize=65_536)
 def parse_time(text: str | None) -> float | None:
+    """RFC 3339 (up to nanoseconds) -> Unix seconds. Memoised: a steady tick sees the same
+    timestamps over and over."""
     if not text:
         return None
-    # RFC 3339 with up to nanoseconds; Python keeps microseconds.
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        pass
+    # Older forms fromisoformat refuses: trim the fraction to microseconds by hand.
     text = text.replace("Z", "+00:00")
     if "." in text:
         head, rest = text.split(".", 1)
@@ -64,6 +137,7 @@ def cache_row(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def batch_row(raw: dict[str, Any]) -> dict[str, Any]:
+    # The progress counters live in metadata.batchStats, which the SDK's BatchJob drops.
     meta = raw.get("metadata") or {}
     stats = meta.get("batchStats") or {}
     state = meta.get("state") or "BATCH_STATE_UNSPECIFIED"
@@ -105,49 +179,168 @@ def file_row(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _list_all(ws: Workspace) -> tuple[list, list, list]:
+_ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "caches": cache_row,
+    "batches": batch_row,
+    "files": file_row,
+}
+_MIRRORS = {
+    "caches": caches.mirror_remote,
+    "batches": batches.mirror_remote,
+    "files": files.mirror_remote,
+}
+
+
+async def _list_all(
+    ws: Workspace, resources: Sequence[str]
+) -> dict[str, list[dict[str, Any]] | BaseException]:
+    """Each collection, concurrently; one failing does not stop the others."""
     gateway = ws.gateway
-    return await asyncio.gather(
-        gateway.raw_list("cachedContents"),
-        gateway.raw_list("batches"),
-        gateway.raw_list("files"),
+    listed = await asyncio.gather(
+        *(gateway.raw_list(COLLECTIONS[r], page_size=PAGE_SIZES[r]) for r in resources),
+        return_exceptions=True,
     )
+    return dict(zip(resources, listed, strict=True))
 
 
-def sync_once(ws: Workspace) -> TickResult:
-    """One tick, from any thread but the gateway's. Errors are recorded, not raised."""
+def _unreachable(error: BaseException) -> bool:
+    """No answer, or the service is down: as opposed to an answer saying no (401, 403, ...)."""
+    from console.services.gateway import GatewayError
+
+    if isinstance(error, GatewayError):
+        return error.status is None or error.status >= 500
+    return isinstance(error, OSError)
+
+
+def _describe(error: BaseException) -> str:
+    from console.services.gateway import GatewayError
+
+    if isinstance(error, GatewayError | OSError):
+        return str(error)
+    # Not the API's doing (a bug, or a response we cannot read): keep the traceback in the log.
+    log.error("sync: unexpected error", exc_info=error)
+    return f"{type(error).__name__}: {error}"
+
+
+def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult:
+    """One tick, from any thread but the gateway's. Failures are recorded per resource (and
+    returned), never raised: what did list is still mirrored. A tick over some `resources`
+    only (a command refreshing what it shows) leaves the whole-tick record alone."""
+    unknown = set(resources) - set(RESOURCES)
+    if unknown:
+        raise ValueError(f"unknown resources {sorted(unknown)}; known: {', '.join(RESOURCES)}")
+    whole = set(resources) == set(RESOURCES)
     now = ws.clock()
     started = time.perf_counter()
+    rows: dict[str, list[dict[str, Any]]] = {}
+    errors: dict[str, str] = {}
+    unreachable: set[str] = set()
     try:
-        raw_caches, raw_batches, raw_files = ws.gateway.run(_list_all(ws))
-        cache_rows = [cache_row(r) for r in raw_caches]
-        batch_rows = [batch_row(r) for r in raw_batches]
-        file_rows = [file_row(r) for r in raw_files]
+        listed: dict[str, Any] = ws.gateway.run(_list_all(ws, resources))
+    except Exception as error:  # no gateway at all: the connection could not be made
+        listed = dict.fromkeys(resources, error)
+        unreachable.update(resources)
+    for resource, outcome in listed.items():
+        if isinstance(outcome, BaseException):
+            errors[resource] = _describe(outcome)
+            if _unreachable(outcome):
+                unreachable.add(resource)
+            continue
+        try:
+            rows[resource] = [_ROWS[resource](raw) for raw in outcome]
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            errors[resource] = _describe(error)
+    try:
         with ws.session() as session:
-            gone = caches.mirror_remote(session, cache_rows, now=now)
-            gone += batches.mirror_remote(session, batch_rows, now=now)
-            gone += files.mirror_remote(session, file_rows, now=now)
+            gone = sum(_MIRRORS[r](session, rows[r], now=now) for r in rows)
+            running = batches.running_count(session)
             duration = (time.perf_counter() - started) * 1000
-            sync_state.record_success(session, "all", at=now, duration_ms=duration)
-    except Exception as error:
-        message = f"{type(error).__name__}: {error}"
-        if not isinstance(error, OSError) and "Gateway" not in type(error).__name__:
-            message += "\n" + traceback.format_exc(limit=3)
-        with ws.session() as session:
-            sync_state.record_error(session, "all", at=now, error=message[:2000])
-        return TickResult(at=now, error=message.splitlines()[0])
+            for resource in resources:
+                if resource in errors:
+                    sync_state.record_error(session, resource, at=now, error=errors[resource])
+                else:
+                    sync_state.record_success(session, resource, at=now, duration_ms=duration)
+            if whole and errors:
+                summary = "; ".join(f"{r}: {t}" for r, t in errors.items())
+                sync_state.record_error(session, ALL, at=now, error=summary[:2000])
+            elif whole:
+                sync_state.record_success(session, ALL, at=now, duration_ms=duration)
+            state = sync_state.get(session, ALL)
+    except Exception as error:  # the store itself failed (disk full, locked past the timeout)
+        log.error("sync: could not write the mirror", exc_info=error)
+        errors["store"] = f"{type(error).__name__}: {error}"
+        return TickResult(
+            at=now, errors=errors, unreachable=frozenset(unreachable),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            consecutive_errors=1,
+        )
     return TickResult(
-        at=now, error=None, caches=len(cache_rows), batches=len(batch_rows),
-        files=len(file_rows), gone=gone, duration_ms=duration,
+        at=now,
+        counts={r: len(v) for r, v in rows.items()},
+        errors=errors,
+        unreachable=frozenset(unreachable),
+        gone=gone,
+        running=running,
+        consecutive_errors=state.consecutive_errors if state else 0,
+        duration_ms=duration,
     )
 
 
-def next_interval(ws: Workspace) -> float:
-    """Steady cadence; faster while a batch runs; exponential back-off after errors."""
-    s = ws.settings.sync
+def sync_states(ws: Workspace) -> list[SyncState]:
+    """The last sync of each resource, and of whole ticks (`all`), as recorded."""
     with ws.session() as session:
-        state = sync_state.get(session, "all")
-        running = batches.running_count(session)
-    if state and state.consecutive_errors:
-        return min(s.max_backoff_s, s.interval_s * 2 ** min(state.consecutive_errors, 6))
-    return s.fast_interval_s if running else s.interval_s
+        return sorted(sync_state.all_states(session), key=lambda s: (s.resource != ALL, s.resource))
+
+
+def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
+    """Steady cadence; faster while a batch runs; exponential back-off after errors."""
+    if last is not None and last.consecutive_errors:
+        backoff = settings.interval_s * 2 ** min(last.consecutive_errors, 6)
+        return min(settings.max_backoff_s, backoff)
+    if last is not None and last.running:
+        return settings.fast_interval_s
+    return settings.interval_s
+
+
+class SyncLoop:
+    """Ticks one at a time: a tick asked for while another runs is dropped, not queued (k9s).
+
+    The console drives it from a timer and a thread worker; `run()` is the headless loop."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.last: TickResult | None = None
+        self._busy = threading.Lock()
+
+    @property
+    def in_flight(self) -> bool:
+        return self._busy.locked()
+
+    def tick(self) -> TickResult | None:
+        """Sync now; None when a tick is already in flight."""
+        if not self._busy.acquire(blocking=False):
+            return None
+        try:
+            self.last = sync_once(self.ws)
+        finally:
+            self._busy.release()
+        return self.last
+
+    def interval(self) -> float:
+        return next_interval(self.ws.settings.sync, self.last)
+
+    def run(
+        self,
+        stop: threading.Event,
+        on_tick: Callable[[TickResult], None] | None = None,
+        *,
+        once: bool = False,
+    ) -> None:
+        """Tick until `stop` is set (or once), sleeping the cadence between ticks."""
+        while not stop.is_set():
+            result = self.tick()
+            if result is not None and on_tick is not None:
+                on_tick(result)
+            if once:
+                return
+            stop.wait(self.interval())

@@ -130,13 +130,29 @@ class GemopsApp(App):
 
     # -- sync -----------------------------------------------------------------------------
 
+    # The header reads these: a tick in flight, which resources failed last, and when the
+    # next attempt is due while the loop is backing off.
+    sync_in_flight: reactive[bool] = reactive(False)
+    sync_problem: reactive[str | None] = reactive(None)
+    sync_retry_at: reactive[float | None] = reactive(None)
+    _sync_loop = None  # a SyncLoop, made by the first tick (its import pulls in SQLAlchemy)
+    _sync_restored = False
+
     def action_sync_now(self) -> None:
+        """Sync now (ctrl+r, the palette, after connecting): skips the wait of the cadence or
+        of the back-off; a press while a tick runs is dropped (k9s)."""
         if not self.workspace.connected:
-            self.post_flash("not connected yet", "warning")
+            if self._connect_on_mount and not any(
+                w.group == "connect" and not w.is_finished for w in self.workers
+            ):
+                self.post_flash("not connected: trying again…", "warning")
+                self._start_connecting()
+            else:
+                self.post_flash("not connected yet", "warning")
             return
-        # k9s: drop a tick while one is running.
-        if any(w.group == "sync" and not w.is_finished for w in self.workers):
+        if self.sync_in_flight:
             return
+        self.sync_in_flight = True
         self.run_worker(
             self._sync_tick,
             thread=True,
@@ -147,29 +163,74 @@ class GemopsApp(App):
         )
 
     def _sync_tick(self) -> None:
-        from console.services.sync import sync_once
+        from console.services.sync import SyncLoop, TickResult
 
-        result = sync_once(self.workspace)
-        self.post_message(SyncFinished(at=result.at, error=result.error))
+        if self._sync_loop is None:
+            self._sync_loop = SyncLoop(self.workspace)
+        try:
+            result = self._sync_loop.tick()
+        except Exception as error:  # a bug must not stop the cadence
+            result = TickResult(at=self.clock(), errors={"sync": str(error)}, consecutive_errors=1)
+            self._sync_loop.last = result
+        if result is not None:
+            self.post_message(SyncFinished(at=result.at, error=result.error))
 
     @on(SyncFinished)
     def _on_sync_finished(self, message: SyncFinished) -> None:
-        self.offline = message.error is not None
+        result = self._sync_loop.last if self._sync_loop else None
+        was = self.sync_problem
+        self.sync_in_flight = False
+        self.offline = result.offline if result is not None else message.error is not None
         if message.error is None:
             self.last_sync_at = message.at
+            self.sync_problem = None
         else:
-            self.post_flash(f"sync failed: {message.error}", "error")
+            failed = ", ".join(result.errors) if result is not None else "sync"
+            self.sync_problem = f"{failed} failed"
+            # Flash a new failure once; the header keeps showing it while it lasts.
+            if was != self.sync_problem:
+                self.post_flash(f"sync failed — {message.error}", "error")
+        if message.error is None and was is not None:
+            self.post_flash("sync recovered")
         self.screen.post_message(StoreChanged("all"))
         self._schedule_sync()
 
     def _schedule_sync(self) -> None:
-        if not self._sync_enabled:
+        if not self._sync_enabled or self._sync_loop is None:
             return
-        from console.services.sync import next_interval
-
         if self._sync_timer is not None:
             self._sync_timer.stop()
-        self._sync_timer = self.set_timer(next_interval(self.workspace), self.action_sync_now)
+        delay = self._sync_loop.interval()
+        last = self._sync_loop.last
+        self.sync_retry_at = self.clock() + delay if last is not None and not last.ok else None
+        self._sync_timer = self.set_timer(delay, self.action_sync_now)
+
+    def restore_sync_state(self) -> None:
+        """The last sync recorded in SQLite, for the header before this session's first tick
+        (an offline start still says how old the panes' data is)."""
+        if self._sync_restored:
+            return
+        self._sync_restored = True
+
+        def read() -> None:
+            from console.services.overview import read_sync_state
+
+            try:
+                state = read_sync_state(self.workspace)
+            except Exception:  # an unreadable store shows up in the panes themselves
+                return
+            if state is not None:
+                self.call_from_thread(self._apply_sync_state, state.last_success_at,
+                                      state.consecutive_errors)
+
+        self.run_worker(read, thread=True, group="sync-state", exit_on_error=False,
+                        description="read the last sync")
+
+    def _apply_sync_state(self, last_success_at: float | None, errors: int) -> None:
+        if self.last_sync_at is None and self.sync_problem is None:
+            self.last_sync_at = last_success_at
+            if errors:
+                self.sync_problem = "last sync failed"
 
     # -- chrome ---------------------------------------------------------------------------
 

@@ -1,0 +1,862 @@
+"""The drop folder: watch DIR, settle, claim, validate, route, submit — each file exactly once.
+
+Layout (made on start):
+
+    DIR/*.jsonl            routed by size: under `drop.batch_threshold` requests run
+                           concurrently on standard, larger files go to the Batch API
+    DIR/batch/             Batch API
+    DIR/flex/ standard/ priority/
+                           concurrent calls through the gateway on that tier (bounded,
+                           rate-limited; when the circuit breaker opens, the rest goes to batch)
+    DIR/submitted/         files that were sent, each with `<name>.status.json` beside it
+    DIR/rejected/          invalid files (or ones the API refused), with `<name>.errors.txt`
+    DIR/duplicates/        content that was already submitted (reported, never sent again)
+    DIR/results/           `<name>.jsonl`, one line per input key in input order; images in
+                           `results/<name>/<key>-<n>.png`
+
+A file is picked up when it is complete: its size and mtime have been still for
+`drop.settle_ms` (an atomic rename in is complete at once if it was written earlier) and its
+last line is whole. `.tmp`, `.part` and hidden files are ignored. Nothing is ever deleted.
+
+Exactly once: the content hash is claimed in SQLite before anything is sent, and every step
+is recorded as it happens (see console/services/batches.py); a restart, even after kill -9,
+resumes each claim from its step. One watcher per folder (a lock file in DIR/.gemops).
+
+Crash tests set GEMOPS_TEST_CRASH_AT=<step> (claimed, validated, uploaded, submitting,
+created, submitted): the watcher SIGKILLs itself right after recording that step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from console.services import batches, jsonl
+from console.services.batches import (
+    CLAIMED,
+    DONE,
+    FAILED,
+    IN_PROGRESS,
+    REJECTED,
+    RUNNING,
+    SUBMITTED,
+    SUBMITTING,
+    UPLOADED,
+    VALIDATED,
+    checkpoint,
+    record_step,
+)
+from console.services.limits import CircuitOpen, QuotaExhausted
+from console.services.workspace import Workspace
+from store.records import DropFile
+from store.repos import batches as batch_repo
+from store.repos import drops
+
+BATCH = "batch"
+CONCURRENT = ("flex", "standard", "priority")
+ROUTES = (BATCH, *CONCURRENT)
+AUTO = "auto"  # a file in DIR itself: routed by its size once validated
+OUTCOMES = ("submitted", "rejected", "duplicates", "results")
+IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
+# A last line cut short this long is not going to be finished: the file is taken as it is.
+INCOMPLETE_GRACE_S = 30.0
+# Files in work at once (each holds a thread while its calls or upload run).
+FILE_WORKERS = 8
+# A claim whose step failed for a transient reason is tried again after this (doubling).
+RETRY_FIRST_S = 2.0
+RETRY_MAX_S = 300.0
+PROGRESS_EVERY_S = 0.5
+
+
+class DropFolderBusy(RuntimeError):
+    """Another gemops already watches this folder."""
+
+
+@dataclass(frozen=True)
+class DropNotice:
+    """Something the watcher did, for a log line or the console's flash."""
+
+    kind: str
+    path: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind:<10} {self.path}" + (f"  {self.detail}" if self.detail else "")
+
+
+@dataclass
+class _Candidate:
+    size: int = -1
+    mtime_ns: int = -1
+    incomplete_since: float | None = None
+    told: bool = False
+
+
+@dataclass
+class _Retry:
+    at: float
+    delay: float
+
+
+def _iso(at: float | None) -> str | None:
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+
+
+def _last_line(path: Path) -> bytes:
+    """The file's last line (without its newline, if it has one), read from the end."""
+    with path.open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        chunk = 64 * 1024
+        tail = b""
+        position = end
+        while position > 0:
+            position = max(0, position - chunk)
+            handle.seek(position)
+            tail = handle.read(min(chunk, end - position)) + tail
+            body = tail[:-1] if tail.endswith(b"\n") else tail
+            cut = body.rfind(b"\n")
+            if cut >= 0:
+                return tail[cut + 1:]
+        return tail
+
+
+def is_complete(path: Path) -> bool:
+    """A writer that stopped mid-line has not finished: the last line must end in a newline
+    or parse as JSON on its own (a file whose last line has no newline)."""
+    last = _last_line(path)
+    if not last.strip() or last.endswith(b"\n"):
+        return True
+    try:
+        orjson.loads(last)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+class DropFolder:
+    """One watched folder. `run()` is the loop; `process(path)` handles one settled file."""
+
+    def __init__(
+        self, ws: Workspace, root: Path, *, notify: Callable[[DropNotice], None] | None = None
+    ) -> None:
+        self.ws = ws
+        self.root = root.expanduser().resolve()
+        self.settings = ws.settings.drop
+        self._notify = notify or (lambda notice: None)
+        self._active: set[str] = set()
+        self._active_lock = threading.Lock()
+        self._retry: dict[int, _Retry] = {}
+        self._candidates: dict[Path, _Candidate] = {}
+        self._status_written: dict[int, bytes] = {}
+        self._waiting = 0
+        self._sync_errors = 0
+        self._pool = concurrent.futures.ThreadPoolExecutor(FILE_WORKERS, "gemops-drop")
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_handle: Any = None
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def ensure_layout(self) -> None:
+        for name in (*ROUTES, *OUTCOMES, ".gemops"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    def route_of(self, path: Path) -> str | None:
+        """AUTO for DIR/*.jsonl, the route for DIR/<route>/*.jsonl, None for anything else."""
+        if path.parent == self.root:
+            return AUTO
+        if path.parent.parent == self.root and path.parent.name in ROUTES:
+            return path.parent.name
+        return None
+
+    def wanted(self, path: Path) -> bool:
+        name = path.name
+        return (
+            name.endswith(".jsonl")
+            and not name.startswith(".")
+            and not name.endswith(IGNORED_SUFFIXES)
+            and self.route_of(path) is not None
+        )
+
+    def relative(self, path: Path | str) -> str:
+        try:
+            return str(Path(path).relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def results_path(self, drop: DropFile) -> Path:
+        return self.root / "results" / f"{drop.name}.jsonl"
+
+    def _say(self, kind: str, path: Path | str, detail: str = "") -> None:
+        self._notify(DropNotice(kind, self.relative(path), detail))
+
+    # -- the folder lock -------------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Take the folder for this process (the kernel frees it if the process dies)."""
+        self.ensure_layout()
+        handle = (self.root / ".gemops" / "watch.lock").open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise DropFolderBusy(
+                f"{self.root} is already watched by another gemops (pid {owner})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_handle = handle
+
+    def release(self) -> None:
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- one file ----------------------------------------------------------------------------
+
+    def _unique_name(self, stem: str, content_hash: str) -> str:
+        """A name no other claim or outcome file in this folder uses (outcomes are named by it)."""
+        for name in (stem, f"{stem}-{content_hash[:8]}"):
+            taken = any(
+                (self.root / folder / f"{name}.jsonl").exists()
+                for folder in ("submitted", "rejected", "results")
+            )
+            if not taken:
+                with self.ws.session() as session:
+                    taken = drops.name_taken(session, name, under=str(self.root))
+            if not taken:
+                return name
+        return f"{stem}-{content_hash[:16]}"
+
+    def _begin(self, key: str) -> bool:
+        with self._active_lock:
+            if key in self._active:
+                return False
+            self._active.add(key)
+            return True
+
+    def _end(self, key: str) -> None:
+        with self._active_lock:
+            self._active.discard(key)
+
+    def process(self, path: Path) -> DropFile | None:
+        """Claim a settled file and take it as far as it goes now (blocking; run in a thread).
+        Returns its claim, or None when it was a duplicate or vanished."""
+        route = self.route_of(path)
+        if route is None:
+            return None
+        try:
+            content_hash = jsonl.content_hash(path)
+        except FileNotFoundError:
+            return None
+        if not self._begin(content_hash):
+            return None
+        try:
+            now = self.ws.clock()
+            with self.ws.session() as session:
+                existing = drops.by_hash(session, content_hash)
+            if existing is not None and existing.path == str(path):
+                if self.backing_off(existing.id):
+                    return None
+                return self._advance(existing)  # ours, left half-way by a previous run
+            if existing is None or existing.step in (REJECTED, FAILED):
+                name = self._unique_name(path.stem, content_hash)
+                with self.ws.session() as session:
+                    if existing is None:
+                        drop, made = drops.claim(
+                            session, content_hash=content_hash, name=name, path=str(path),
+                            route=route, step=CLAIMED, now=now)
+                    else:
+                        drop = drops.reclaim(session, existing.id, name=name, path=str(path),
+                                             route=route, step=CLAIMED, now=now)
+                        made = True
+                    if made:
+                        drops.add_event(session, at=now, kind=CLAIMED, path=str(path),
+                                        detail=content_hash[:16], drop_file_id=drop.id)
+                if made:
+                    self._say(CLAIMED, path, f"sha256 {content_hash[:12]}")
+                    checkpoint(CLAIMED)
+                    return self._advance(drop)
+                existing = drop  # another process claimed it between our read and insert
+            if existing.step in IN_PROGRESS and not Path(existing.path).exists():
+                # Renamed by hand while we held it: follow the file.
+                with self.ws.session() as session:
+                    moved = drops.advance(session, existing.id, now=now, path=str(path))
+                return self._advance(moved)
+            self._duplicate(path, existing)
+            return None
+        finally:
+            self._end(content_hash)
+
+    def resume(self, drop: DropFile) -> DropFile | None:
+        """Carry on with a claim found in the store (after a restart, or a transient error)."""
+        if not self._begin(drop.content_hash):
+            return None
+        try:
+            return self._advance(drop)
+        finally:
+            self._end(drop.content_hash)
+
+    def _locate(self, drop: DropFile) -> Path | None:
+        """Where the claimed file is now: its recorded path, or the outcome folder a move
+        interrupted by a crash had already put it in."""
+        path = Path(drop.path)
+        if path.is_file():
+            return path
+        for folder in ("submitted", "rejected"):
+            candidate = self.root / folder / f"{drop.name}.jsonl"
+            if candidate.is_file():
+                with self.ws.session() as session:
+                    drops.advance(session, drop.id, now=self.ws.clock(), path=str(candidate))
+                return candidate
+        return None
+
+    def _advance(self, drop: DropFile) -> DropFile:
+        """Move a claim on from its recorded step until it waits on the API (or is done)."""
+        path = self._locate(drop)
+        if path is None:
+            if drop.step in IN_PROGRESS:
+                drop = record_step(self.ws, drop, FAILED, detail="file vanished",
+                                   error="the file disappeared before it was sent",
+                                   finished_at=self.ws.clock())
+                self._say(FAILED, drop.path, "the file disappeared before it was sent")
+            return drop
+        if str(path) != drop.path:
+            drop = self._reload(drop)
+        report: jsonl.Validation | None = None
+        if drop.step == CLAIMED:
+            report = jsonl.validate(path, display=self.relative(path))
+            drop, report = self._validated(drop, path, report)
+        if drop.route == BATCH and drop.step in (VALIDATED, UPLOADED, SUBMITTING):
+            drop = self._submit_batch(drop, path, report)
+        if drop.route in CONCURRENT and drop.step in (VALIDATED, RUNNING):
+            drop = self._run_concurrent(drop, path)
+            if drop.route == BATCH:  # the circuit opened: the rest goes to the Batch API
+                return self._advance(drop)
+        if drop.step in (SUBMITTED, DONE):
+            drop = self._move(drop, "submitted")
+        elif drop.step in (REJECTED, FAILED):
+            drop = self._move(drop, "rejected")
+        self.write_status(drop)
+        return drop
+
+    def _reload(self, drop: DropFile) -> DropFile:
+        with self.ws.session() as session:
+            return drops.get(session, drop.id) or drop
+
+    def _validated(
+        self, drop: DropFile, path: Path, report: jsonl.Validation
+    ) -> tuple[DropFile, jsonl.Validation]:
+        if not report.ok:
+            return self._reject(drop, path, report, report.errors), report
+        route = drop.route
+        if route == AUTO:
+            route = CONCURRENT[1] if report.requests < self.settings.batch_threshold else BATCH
+        if route == BATCH:
+            model = report.model_for(self.ws.settings.gemini.default_model)
+            conflicts = batches.model_conflicts(path, model, display=self.relative(path))
+            if conflicts:
+                return self._reject(drop, path, report, conflicts), report
+        drop = record_step(self.ws, drop, VALIDATED, detail=f"{report.requests} requests → {route}",
+                           route=route, request_count=report.requests)
+        self._say(VALIDATED, path, f"{report.requests} requests, route {route}")
+        return drop, report
+
+    def _reject(self, drop: DropFile, path: Path, report: jsonl.Validation,
+                errors: list[jsonl.LineError]) -> DropFile:
+        """Move an invalid file to rejected/ with an errors file listing every bad line."""
+        target = self.root / "rejected" / f"{drop.name}.jsonl"
+        errors_file = target.with_name(f"{drop.name}.errors.txt")
+        tmp = errors_file.with_name(errors_file.name + ".part")
+        bad = report.bad_lines or len({e.line for e in errors})
+        with tmp.open("w", encoding="utf-8") as out:
+            out.write(f"rejected: {self.relative(path)}: {bad} bad line(s), "
+                      f"{report.requests} good; nothing was sent.\n"
+                      "Fix every line below and drop the file again.\n\n")
+            if errors is report.errors and report.error_count > len(report.errors):
+                # More than a report keeps in memory: stream them all from a second pass.
+                jsonl.validate(path, display=self.relative(path),
+                               sink=lambda error: out.write(f"{error}\n"))
+            else:
+                out.writelines(f"{error}\n" for error in errors)
+        tmp.replace(errors_file)
+        summary = f"{bad} bad line(s); see rejected/{errors_file.name}"
+        drop = record_step(self.ws, drop, REJECTED, detail=summary, error=summary,
+                           request_count=report.requests, finished_at=self.ws.clock())
+        self._say(REJECTED, path, summary)
+        return drop
+
+    def _duplicate(self, path: Path, original: DropFile) -> None:
+        """The same content again: report it and park the file, never send it twice."""
+        folder = self.root / "duplicates"
+        target = folder / path.name
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{path.stem}-{n}{path.suffix}"
+        try:
+            path.rename(target)
+        except FileNotFoundError:
+            return
+        now = self.ws.clock()
+        detail = f"same content as {self.relative(original.path)}"
+        if original.batch_name:
+            detail += f" ({original.batch_name})"
+        with self.ws.session() as session:
+            drops.add_event(session, at=now, kind="duplicate", path=str(target), detail=detail,
+                            drop_file_id=original.id)
+        self._write_json(target.with_name(f"{target.stem}.status.json"), {
+            "file": self.relative(target), "step": "duplicate",
+            "duplicate_of": self.relative(original.path), "batch": original.batch_name,
+            "original_step": original.step, "claimed_at": _iso(original.claimed_at),
+            "seen_at": _iso(now),
+        })
+        self._say("duplicate", target, detail)
+
+    def _move(self, drop: DropFile, folder: str) -> DropFile:
+        path = Path(drop.path)
+        target = self.root / folder / f"{drop.name}.jsonl"
+        if path == target or not path.is_file():
+            return drop
+        path.rename(target)
+        with self.ws.session() as session:
+            return drops.advance(session, drop.id, now=self.ws.clock(), path=str(target))
+
+    # -- routes -------------------------------------------------------------------------------
+
+    def _submit_batch(
+        self, drop: DropFile, path: Path, report: jsonl.Validation | None
+    ) -> DropFile:
+        if report is None:  # resumed: the validation is derived again (deterministic)
+            report = jsonl.validate(path, display=self.relative(path))
+        results_path = self.results_path(drop)
+        skip = frozenset(batches.read_journal(results_path))  # answered before a fallback
+        submission = batches.prepare(
+            self.ws, path, report, drop, results_path=results_path, source="drop",
+            display=self.relative(path), skip_keys=skip)
+        last_told = [0.0]
+
+        def progress(sent: int, total: int) -> None:
+            now = time.monotonic()
+            if sent == total or now - last_told[0] >= PROGRESS_EVERY_S:
+                last_told[0] = now
+                self._say("uploading", path, f"{sent * 100 // max(total, 1)}% of {total:,} bytes")
+
+        before = drop.step
+        drop = batches.push_batch(self.ws, drop, submission, progress=progress)
+        if before == VALIDATED and drop.step in (UPLOADED, SUBMITTING, SUBMITTED):
+            self._say(UPLOADED, path, drop.remote_file or "inline")
+        if drop.step == SUBMITTED:
+            self._say(SUBMITTED, path, f"{drop.batch_name} ({submission.request_count} requests, "
+                      f"{submission.model})")
+            batches.staging_path(self.ws, drop.content_hash).unlink(missing_ok=True)
+            self.poke()  # a job is out: the poll loop moves to its fast cadence now
+        elif drop.step == FAILED:
+            self._say(FAILED, path, drop.error or "")
+            self._api_refused(drop, path)
+        return drop
+
+    def _api_refused(self, drop: DropFile, path: Path) -> None:
+        errors_file = self.root / "rejected" / f"{drop.name}.errors.txt"
+        errors_file.write_text(
+            f"rejected: {self.relative(path)}: the API refused the batch; nothing was created.\n"
+            f"\n{drop.error}\n", encoding="utf-8")
+
+    def _breaker_open(self, model: str, tier: str) -> bool:
+        return self.ws.gateway.limiter.bucket(model, tier).breaker.state == "open"
+
+    def _run_concurrent(self, drop: DropFile, path: Path) -> DropFile:
+        """Send each request through the gateway on the file's tier, bounded; answers go to a
+        journal as they arrive, so a restart asks only what is still unanswered."""
+        tier = drop.route
+        if drop.step == VALIDATED:
+            drop = self._move(drop, "submitted")
+            path = Path(drop.path)
+            drop = record_step(self.ws, drop, RUNNING, detail=f"{drop.request_count} calls on {tier}")
+            self._say(RUNNING, path, f"{drop.request_count} calls on {tier}")
+        results_path = self.results_path(drop)
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        answered = batches.read_journal(results_path)
+        default_model = self.ws.settings.gemini.default_model
+        display = self.relative(path)
+        pending = (r for r in jsonl.requests(path, display=display) if r.key not in answered)
+        fallback = self.ws.gateway.run(self._fan_out(drop, pending, tier, results_path,
+                                                     default_model, len(answered)))
+        answered = batches.read_journal(results_path)
+        if fallback is not None:
+            left = drop.request_count - len(answered)
+            drop = record_step(self.ws, drop, VALIDATED, route=BATCH,
+                               detail=f"{fallback}: {left} request(s) go to the Batch API")
+            self._say("fallback", path, f"{fallback}; {left} request(s) go to the Batch API")
+            return drop
+        ok = self._write_local_results(path, display, results_path, answered)
+        now = self.ws.clock()
+        drop = record_step(self.ws, drop, DONE, detail=f"{ok} ok, {len(answered) - ok} failed",
+                           done_requests=len(answered), finished_at=now)
+        with self.ws.session() as session:
+            drops.add_event(session, at=now, kind="results", path=str(results_path),
+                            detail=f"{ok} ok, {len(answered) - ok} failed", drop_file_id=drop.id)
+        batches.journal_path(results_path).unlink(missing_ok=True)
+        self._say("results", results_path, f"{ok} ok, {len(answered) - ok} failed")
+        return drop
+
+    async def _fan_out(self, drop: DropFile, pending: Iterator[jsonl.BatchRequest], tier: str,
+                       results_path: Path, default_model: str, done: int) -> str | None:
+        """Runs on the gateway's loop. Returns why the rest must go to batch, or None."""
+        from console.services.gateway import GatewayError
+
+        gateway = self.ws.gateway
+        images_dir = results_path.with_suffix("")
+        stop: list[str] = []
+        count = [done]
+        last_saved = [time.monotonic()]
+
+        def write_progress(done: int) -> None:
+            with self.ws.session() as session:
+                drops.advance(session, drop.id, now=self.ws.clock(), done_requests=done)
+
+        async def save_progress(final: bool = False) -> None:
+            now = time.monotonic()
+            if final or now - last_saved[0] >= PROGRESS_EVERY_S:
+                last_saved[0] = now
+                await asyncio.to_thread(write_progress, count[0])
+
+        with batches.journal_path(results_path).open("ab") as journal:
+
+            async def worker() -> None:
+                while not stop:
+                    request = next(pending, None)
+                    if request is None:
+                        return
+                    model = (request.model or default_model).removeprefix("models/")
+                    if self._breaker_open(model, tier):
+                        stop.append(f"circuit open for {model} on {tier}")
+                        return
+                    contents, config = jsonl.sdk_call(request.request)
+                    try:
+                        generation = await gateway.generate(
+                            model, contents, config, tier=tier, source="drop",
+                            request_key=f"{drop.name}/{request.key}")
+                    except (CircuitOpen, QuotaExhausted) as error:
+                        stop.append(str(error))
+                        return
+                    except GatewayError as error:
+                        if error.status == 429:  # quota: not served, so batch it
+                            stop.append(f"quota errors for {model} on {tier}")
+                            return
+                        entry = batches.error_entry(request.key, code=error.status,
+                                                    message=error.message, model=model, tier=tier)
+                    else:
+                        images = batches.save_images(images_dir, request.key, generation.images)
+                        entry = batches.ok_entry(
+                            request.key, model=model, tier=generation.tier_served,
+                            text=generation.text, usage=generation.usage, cost=generation.cost,
+                            finish_reason=generation.finish_reason, images=images)
+                    journal.write(orjson.dumps(entry) + b"\n")
+                    journal.flush()
+                    count[0] += 1
+                    await save_progress()
+
+            await asyncio.gather(*(worker() for _ in range(max(1, self.settings.concurrency))))
+        await save_progress(final=True)
+        return stop[0] if stop else None
+
+    def _write_local_results(self, path: Path, display: str, results_path: Path,
+                             answered: dict[str, bytes]) -> int:
+        ok = 0
+        tmp = results_path.with_name(results_path.name + ".part")
+        with tmp.open("wb") as out:
+            for request in jsonl.requests(path, display=display):
+                line = answered.get(request.key)
+                if line is None:
+                    line = orjson.dumps(batches.error_entry(request.key, code=None,
+                                                            message="no answer was recorded"))
+                ok += b'"status":"ok"' in line
+                out.write(line + b"\n")
+        tmp.replace(results_path)
+        return ok
+
+    # -- status files -------------------------------------------------------------------------
+
+    def _write_json(self, path: Path, value: dict[str, Any]) -> bytes:
+        data = orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return data
+
+    def write_status(self, drop: DropFile) -> None:
+        """`<name>.status.json` beside the file once it has left the inbox: where it is."""
+        path = Path(drop.path)
+        if path.parent.name not in ("submitted", "rejected") or path.parent.parent != self.root:
+            return
+        job = None
+        if drop.batch_name:
+            with self.ws.session() as session:
+                job = batch_repo.get(session, drop.batch_name)
+        results = self.results_path(drop)
+        status: dict[str, Any] = {
+            "file": self.relative(path),
+            "name": drop.name,
+            "content_hash": drop.content_hash,
+            "route": drop.route,
+            "step": drop.step,
+            "requests": drop.request_count,
+            "done_requests": drop.done_requests,
+            "remote_file": drop.remote_file,
+            "batch": drop.batch_name,
+        }
+        if job is not None:
+            status |= {
+                "state": job.state.removeprefix("JOB_STATE_"),
+                "succeeded": job.succeeded_count,
+                "failed": job.failed_count,
+                "pending": job.pending_count,
+            }
+        status |= {
+            "results": self.relative(results) if results.exists() else None,
+            "errors": (f"rejected/{drop.name}.errors.txt" if drop.step in (REJECTED, FAILED)
+                       else None),
+            "error": drop.error,
+            "claimed_at": _iso(drop.claimed_at),
+            "updated_at": _iso(drop.updated_at),
+            "finished_at": _iso(drop.finished_at),
+        }
+        key = orjson.dumps({k: v for k, v in status.items() if k != "updated_at"})
+        if self._status_written.get(drop.id) == key:
+            return
+        self._write_json(path.with_name(f"{drop.name}.status.json"), status)
+        self._status_written[drop.id] = key
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def unfinished(self) -> list[DropFile]:
+        with self.ws.session() as session:
+            return drops.with_steps(session, IN_PROGRESS, under=str(self.root))
+
+    def backing_off(self, drop_id: int) -> bool:
+        retry = self._retry.get(drop_id)
+        return retry is not None and retry.at > time.monotonic()
+
+    def interval(self) -> float:
+        """The poll cadence: fast while jobs from this folder are out, backing off on errors."""
+        s = self.ws.settings.sync
+        base = s.fast_interval_s if self._waiting else s.interval_s
+        if self._sync_errors:
+            return min(s.max_backoff_s, base * 2 ** min(self._sync_errors, 6))
+        return base
+
+    def tick(self) -> list[batches.ResultsWritten]:
+        """Take up claims left half-way, then, while batches are out, sync and write results."""
+        for drop in self.unfinished():
+            if not self.backing_off(drop.id):
+                self._pool.submit(self._guarded, self.resume, drop, drop.id, drop.path)
+        with self.ws.session() as session:
+            waiting = drops.with_steps(session, (SUBMITTED,), under=str(self.root))
+        self._waiting = len(waiting)
+        if not waiting:
+            return []
+        from console.services.sync import sync_once
+
+        result = sync_once(self.ws)
+        if result.error:
+            self._sync_errors += 1
+            self._say("sync", self.root, f"failed: {result.error}")
+            return []
+        self._sync_errors = 0
+        written = batches.collect_finished(self.ws)
+        for item in written:
+            if item.drop_file_id is not None:
+                self._say("results", item.path, f"{item.ok} ok, {item.failed} failed "
+                          f"({item.state.removeprefix('JOB_STATE_').lower()})")
+        finished = {w.drop_file_id for w in written if w.drop_file_id is not None}
+        with self.ws.session() as session:
+            touched = drops.with_steps(session, (SUBMITTED,), under=str(self.root))
+            touched += [d for d in map(lambda i: drops.get(session, i), finished) if d]
+        for drop in touched:
+            self.write_status(drop)
+        return written
+
+    def _guarded(self, action: Callable[..., Any], arg: Any, retry_key: int | None,
+                 path: str | Path) -> Any:
+        """Run one file's step; a transient failure is retried later with back-off, anything
+        else is reported and the file left where it is for a look."""
+        try:
+            result = action(arg)
+        except Exception as error:  # a failing file must never stop the watcher
+            if retry_key is not None:
+                previous = self._retry.get(retry_key)
+                delay = min(RETRY_MAX_S, previous.delay * 2) if previous else RETRY_FIRST_S
+                self._retry[retry_key] = _Retry(time.monotonic() + delay, delay)
+                self._say("error", path, f"{error} (trying again in {delay:.0f}s)")
+            else:
+                self._say("error", path, f"{type(error).__name__}: {error}")
+            return None
+        if retry_key is not None:
+            self._retry.pop(retry_key, None)
+        return result
+
+    def candidate(self, path: Path) -> None:
+        """A file appeared or changed: watch it until it is complete."""
+        if self.wanted(path):
+            self._candidates.setdefault(path, _Candidate())
+
+    def settled(self) -> list[Path]:
+        """Candidates that are complete now (still for `settle_ms`, last line whole)."""
+        ready = []
+        settle = self.settings.settle_ms / 1000
+        now = time.time()
+        for path, seen in list(self._candidates.items()):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                del self._candidates[path]
+                continue
+            changed = (stat.st_size, stat.st_mtime_ns) != (seen.size, seen.mtime_ns)
+            seen.size, seen.mtime_ns = stat.st_size, stat.st_mtime_ns
+            if now - stat.st_mtime_ns / 1e9 < settle or (changed and seen.incomplete_since):
+                seen.incomplete_since = None
+                continue
+            if stat.st_size and not is_complete(path):
+                seen.incomplete_since = seen.incomplete_since or now
+                if now - seen.incomplete_since < INCOMPLETE_GRACE_S:
+                    if not seen.told:
+                        seen.told = True
+                        self._say("waiting", path, "its last line is cut short; still being written?")
+                    continue
+            del self._candidates[path]
+            ready.append(path)
+        return ready
+
+    def sweep(self) -> None:
+        """Files already in the inboxes (dropped while nobody watched)."""
+        for folder in (self.root, *(self.root / r for r in ROUTES)):
+            for path in sorted(folder.glob("*.jsonl")):
+                self.candidate(path)
+
+    def poke(self) -> None:
+        """Sync now (a webhook said a job changed); callable from any thread."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: threading.Event, *, once: bool = False) -> None:
+        """Watch until `stop` is set (or, with `once`, until what is there now is sent)."""
+        from watchfiles import Change, awatch
+
+        self.acquire()
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        working: set[asyncio.Future] = set()
+
+        def start(path: Path) -> None:
+            future = self._loop.run_in_executor(self._pool, self._guarded, self.process, path,
+                                                None, path)  # type: ignore[union-attr]
+            working.add(future)
+            future.add_done_callback(working.discard)
+
+        async def watch() -> None:
+            debounce = max(1, self.settings.debounce_ms)
+            async for changes in awatch(
+                self.root, stop_event=stop, debounce=debounce, step=min(debounce, 20),
+                watch_filter=lambda change, name: change != Change.deleted
+                and self.wanted(Path(name)),
+            ):
+                for _, name in changes:
+                    self.candidate(Path(name))
+                wake_settler.set()
+
+        wake_settler = asyncio.Event()
+
+        async def settle() -> None:
+            tick = max(0.01, self.settings.settle_ms / 4000)
+            while not stop.is_set():
+                for path in self.settled():
+                    start(path)
+                if self._candidates:
+                    await asyncio.sleep(tick)
+                else:
+                    wake_settler.clear()
+                    with _suppress_timeout():
+                        await asyncio.wait_for(wake_settler.wait(), 0.5)
+
+        async def poll() -> None:
+            while not stop.is_set():
+                # Also catches what the watcher cannot see (events lost, network filesystems).
+                self.sweep()
+                wake_settler.set()
+                await self._loop.run_in_executor(  # type: ignore[union-attr]
+                    self._pool, self._guarded, lambda _: self.tick(), None, None, self.root)
+                interval = self.interval()
+                self._wake.clear()  # type: ignore[union-attr]
+                deadline = time.monotonic() + interval
+                while not stop.is_set() and time.monotonic() < deadline:
+                    with _suppress_timeout():
+                        await asyncio.wait_for(self._wake.wait(), 0.2)  # type: ignore[union-attr]
+                    if self._wake.is_set():  # type: ignore[union-attr]
+                        break
+
+        try:
+            if once:
+                self.sweep()
+                await self._drain(start, working)
+                return
+            tasks = [asyncio.create_task(t()) for t in (watch, settle, poll)]
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if working:
+                await asyncio.gather(*working, return_exceptions=True)
+        finally:
+            self.release()
+
+    async def _drain(self, start: Callable[[Path], None], working: set[asyncio.Future]) -> None:
+        """`--once`: resume what was half-way, send what is complete, write what finished."""
+        loop = asyncio.get_running_loop()
+        for drop in self.unfinished():
+            await loop.run_in_executor(self._pool, self._guarded, self.resume, drop, drop.id,
+                                       drop.path)
+        deadline = time.monotonic() + INCOMPLETE_GRACE_S
+        while self._candidates and time.monotonic() < deadline:
+            for path in self.settled():
+                start(path)
+            await asyncio.sleep(0.05)
+        for path in self._candidates:
+            self._say("skipped", path, "still being written; it will be sent on the next run")
+        if working:
+            await asyncio.gather(*working, return_exceptions=True)
+        await loop.run_in_executor(self._pool, self._guarded, lambda _: self.tick(), None,
+                                   None, self.root)
+
+
+class _suppress_timeout:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        return kind is asyncio.TimeoutError
+
+
+def watch(ws: Workspace, root: Path, *, stop: threading.Event | None = None, once: bool = False,
+          notify: Callable[[DropNotice], None] | None = None) -> DropFolder:
+    """Run a drop folder until `stop` is set (blocking): what `gemops watch DIR` does."""
+    folder = DropFolder(ws, root, notify=notify)
+    asyncio.run(folder.run(stop or threading.Event(), once=once))
+    return folder
