@@ -10,6 +10,14 @@ from pathlib import Path
 import click
 
 
+def close(ws) -> None:
+    # Ledger rows still buffered are written first: closing the workspace with rows pending
+    # would wait on the store it is closing.
+    if ws.connected:
+        ws.gateway.flush_ledger()
+    ws.close()
+
+
 def _workspace():
     from console.bootstrap import make_workspace
     from console.settings import load_settings
@@ -114,7 +122,7 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
         if wait:
             _wait(ws, drop.batch_name)
     finally:
-        ws.close()
+        close(ws)
 
 
 def _wait(ws, name: str) -> None:
@@ -158,7 +166,7 @@ def list_(include_gone: bool, sync_first: bool, as_json: bool) -> None:
                 click.echo(f"sync failed: {result.error}", err=True)
         views = job_views(ws, include_gone=include_gone)
     finally:
-        ws.close()
+        close(ws)
     if as_json:
         click.echo(json.dumps([_view_dict(v) for v in views], indent=2))
         return
@@ -189,7 +197,7 @@ def show(name: str, as_json: bool) -> None:
         refresh_job(ws, name)
         view = next((v for v in job_views(ws, include_gone=True) if v.name == name), None)
     finally:
-        ws.close()
+        close(ws)
     if view is None:
         raise click.ClickException(f"no batch job {name}")
     data = _view_dict(view)
@@ -220,7 +228,7 @@ def cancel(name: str, yes: bool) -> None:
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        ws.close()
+        close(ws)
     click.echo(f"{name}: {job.state.removeprefix('JOB_STATE_') if job else 'cancelled'}")
 
 
@@ -239,7 +247,7 @@ def delete(name: str, yes: bool) -> None:
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        ws.close()
+        close(ws)
     click.echo(f"deleted {name}")
 
 
@@ -263,7 +271,7 @@ def results(name: str, out: Path | None) -> None:
     except (LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     finally:
-        ws.close()
+        close(ws)
     click.echo(f"results: {written.path} ({written.ok} ok, {written.failed} failed)")
 
 
@@ -281,4 +289,4 @@ def collect() -> None:
         for written in collect_finished(ws):
             click.echo(f"results: {written.path} ({written.ok} ok, {written.failed} failed)")
     finally:
-        ws.close()
+        close(ws)

@@ -22,7 +22,15 @@ def _workspace() -> Iterator[Any]:
     try:
         yield ws
     finally:
-        ws.close()
+        close(ws)
+
+
+def close(ws: Any) -> None:
+    """Write the calls' ledger rows, then close. Flushing first matters: Workspace.close holds
+    the lock the ledger writer needs to open the store, so rows left to it wait it out."""
+    if ws.connected:
+        ws.gateway.flush_ledger()
+    ws.close()
 
 
 def _iso(at: float | None) -> str | None:

@@ -74,7 +74,15 @@ def watch(folder: Path | None, once: bool, as_json: bool, webhook_port: int | No
     finally:
         if receiver_server is not None:
             receiver_server.stop()
-        ws.close()
+        close(ws)
+
+
+def close(ws) -> None:
+    # Ledger rows still buffered are written first: closing the workspace with rows pending
+    # would wait on the store it is closing.
+    if ws.connected:
+        ws.gateway.flush_ledger()
+    ws.close()
 
 
 def _start_receiver(ws, drop, port: int, secrets: tuple[str, ...], notify):

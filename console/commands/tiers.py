@@ -57,7 +57,14 @@ def tiers(ctx: click.Context, model, prompt, prompt_file, runs, tier_list, order
     """
     if ctx.invoked_subcommand is not None:
         return
-    from console.services.tiers import PlanError, TierPlan, load_report, progress_line, render
+    from console.services.tiers import (
+        PlanError,
+        TierPlan,
+        Unreachable,
+        load_report,
+        progress_line,
+        render,
+    )
     from console.services.tiers import run_tier_test as run_test
 
     if not prompt and not prompt_file:
@@ -91,6 +98,8 @@ def tiers(ctx: click.Context, model, prompt, prompt_file, runs, tier_list, order
             report = run_test(ws, plan, on_start=on_start, on_sample=on_sample)
         except PlanError as error:
             raise click.UsageError(str(error)) from error
+        except Unreachable as error:
+            raise click.ClickException(f"cannot reach {_where(ws)}: {error}") from error
         except KeyboardInterrupt:
             if not started:
                 raise click.Abort() from None

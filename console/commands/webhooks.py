@@ -9,6 +9,14 @@ from pathlib import Path
 import click
 
 
+def close(ws) -> None:
+    # Ledger rows still buffered are written first: closing the workspace with rows pending
+    # would wait on the store it is closing.
+    if ws.connected:
+        ws.gateway.flush_ledger()
+    ws.close()
+
+
 def _workspace():
     from console.bootstrap import make_workspace
     from console.settings import load_settings
@@ -58,7 +66,7 @@ def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file
     try:
         run(receiver, host, port)
     finally:
-        ws.close()
+        close(ws)
 
 
 @webhooks.command()
@@ -80,7 +88,7 @@ def register(url: str, events: tuple[str, ...], name: str, secret_file: Path | N
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        ws.close()
+        close(ws)
     secret = hook.get("new_signing_secret") or ""
     if secret_file is not None:
         descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,7 +118,7 @@ def list_(as_json: bool) -> None:
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        ws.close()
+        close(ws)
     if as_json:
         click.echo(json.dumps(hooks, indent=2))
         return
@@ -136,5 +144,5 @@ def delete(webhook_id: str, yes: bool) -> None:
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        ws.close()
+        close(ws)
     click.echo(f"deleted {webhook_id}")

@@ -29,6 +29,7 @@ from console.services.pricing import (
     UnknownModelPrice,
     storage_cost,
 )
+from console.services.sync import is_unreachable, parse_time
 from console.services.workspace import Workspace
 from store.records import CachedContent, CacheUsage
 from store.repos import caches, files
@@ -513,7 +514,7 @@ def extend(
     gateway = ws.gateway
     if by_s is not None:
         current = _gone_aware(ws, name, lambda: gateway.run(gateway.raw_get(name)))
-        expires = _wire_time(current.get("expireTime")) or ws.clock()
+        expires = parse_time(current.get("expireTime")) or ws.clock()
         config: dict[str, Any] = {"expire_time": datetime.fromtimestamp(expires + by_s, UTC)}
     else:
         config = {"ttl": f"{ttl_s:.0f}s"}
@@ -556,6 +557,8 @@ def describe_error(error: BaseException) -> str:
         return _describe_gateway_error(error)
     if isinstance(error, CacheError):
         return str(error)
+    if is_unreachable(error):
+        return f"cannot reach the API ({type(error).__name__}: {error})"
     return f"{type(error).__name__}: {error}"
 
 
@@ -570,12 +573,6 @@ def _describe_gateway_error(error: GatewayError) -> str:
 
 
 # -- wire and SDK shapes -> rows -----------------------------------------------------------
-
-
-def _wire_time(text: str | None) -> float | None:
-    from console.services.sync import parse_time
-
-    return parse_time(text)
 
 
 def _stamp(value: datetime | None) -> float | None:

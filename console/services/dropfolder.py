@@ -812,6 +812,11 @@ class DropFolder:
                         break
 
         try:
+            # Connect now, not when the first file lands (its latency is what users feel).
+            try:
+                await asyncio.to_thread(lambda: self.ws.gateway)
+            except Exception as error:  # offline: files are still claimed, sent when back
+                self._say("error", self.root, f"not connected: {error}")
             if once:
                 self.sweep()
                 await self._drain(start, working)

@@ -280,6 +280,7 @@ def export_interactions(
         raise ExportError(f"{path} is a folder; give a file name")
     if not path.parent.is_dir():
         raise ExportError(f"{path.parent} does not exist")
+    # Private (0600) like the database: sanitized, but still the user's data to share or not.
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as fh:
@@ -305,7 +306,7 @@ def export_to_stream(
     *,
     fmt: str = "gemini",
     flt: InteractionFilter | None = None,
-    name: str = "-",
+    name: str = "stdout",
 ) -> ExportSummary:
     """Export to an open binary stream (e.g. stdout, for a shell pipeline)."""
     _check(fmt)

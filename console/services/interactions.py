@@ -14,7 +14,7 @@ Logged calls are sampled (``logging.sample_every``: every Nth) and carry ``loggi
 then the active runs' labels, then the call's own labels (later ones win on the same key).
 The system instruction, every turn and the response are redacted with one ``Redactor`` scope
 per interaction *before* anything is written; raw text never reaches the database, a log line
-or an exception message.
+or an exception message. Binary parts (images, documents) are never kept, only their type.
 """
 
 from __future__ import annotations
@@ -33,14 +33,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import func, select
 
 from console.services.pricing import Usage
 from console.services.redact import Redactor
 from console.services.workspace import Workspace
 from store.records import Interaction, InteractionFilter, InteractionTotals
 from store.repos import interactions as repo
-from store.tables import InteractionRow
 
 if TYPE_CHECKING:
     from console.services.gateway import Exchange
@@ -58,13 +56,17 @@ MAX_PENDING = 20_000
 
 __all__ = [
     "InteractionLog",
+    "LogView",
     "flush_interactions",
+    "get_interaction",
     "interaction_count",
     "interaction_totals",
+    "log_view",
     "logging_enabled",
     "logging_run",
     "recent_interactions",
     "record_interaction",
+    "render_interaction",
     "sanitize",
     "set_session_logging",
 ]
@@ -345,24 +347,16 @@ def sanitize(contents: Any, redactor: Redactor) -> list[dict[str, Any]]:
     return [{"role": role, "parts": _parts(parts, redactor)} for role, parts in turns]
 
 
-def instruction_text(system_instruction: Any) -> str | None:
-    """A system instruction given as text, a part, a Content or a list of them, as text."""
+def instruction_texts(system_instruction: Any) -> list[str] | None:
+    """A system instruction given as text, a part, a Content or a list of them, as its texts."""
     value = _plain(system_instruction)
     if value is None:
         return None
-    if isinstance(value, str):
-        return value
     if _is_content(value):
         value = value.get("parts") or []
     items = value if isinstance(value, list | tuple) else [value]
-    texts = []
-    for item in items:
-        item = _plain(item)
-        if isinstance(item, str):
-            texts.append(item)
-        elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
-            texts.append(item["text"])
-    return "\n".join(texts) if texts else None
+    texts = [text for item in items if (text := _text_part(_plain(item))) is not None]
+    return texts or None
 
 
 def _row(
@@ -381,7 +375,8 @@ def _row(
     """One interaction's columns, redacted with one redactor scope so pseudonyms agree across the
     system instruction, the turns and the response."""
     with redactor.scope() as scoped:
-        system = instruction_text(system_instruction)
+        texts = instruction_texts(system_instruction)
+        system = None if texts is None else "\n".join(_redact_together(texts, scoped))
         return {
             "at": at,
             "model": model.removeprefix("models/"),
@@ -391,7 +386,7 @@ def _row(
             "output_tokens": usage.output_tokens,
             "thought_tokens": usage.thought_tokens,
             "cost": cost,
-            "system_instruction": None if system is None else scoped.redact(system).text,
+            "system_instruction": system,
             "contents_json": orjson.dumps(sanitize(contents, scoped)).decode(),
             "response_text": scoped.redact(response_text or "").text,
         }
@@ -532,11 +527,13 @@ class InteractionLog:
             for pending in batch:
                 ex = pending.exchange
                 gen = ex.generation
+                config = ex.config or {}
                 rows.append(
                     _row(
                         redactor, at=pending.at, model=ex.model, tier=ex.tier, source=ex.source,
                         contents=ex.contents,
-                        system_instruction=(ex.config or {}).get("system_instruction"),
+                        system_instruction=config.get("system_instruction")
+                        or config.get("systemInstruction"),
                         response_text=gen.text, usage=gen.usage, cost=gen.cost,
                     )
                 )
@@ -573,8 +570,6 @@ def recent_interactions(
 
 def interaction_count(ws: Workspace, flt: InteractionFilter | None = None) -> int:
     with ws.session() as session:
-        if flt is None:
-            return session.execute(select(func.count()).select_from(InteractionRow)).scalar_one()
         return repo.count(session, flt)
 
 
@@ -640,7 +635,7 @@ def prompt_preview(contents_json: str, width: int = 80) -> str:
 @dataclass(frozen=True)
 class LogView:
     """What the logs pane shows for one filter: a page of rows, the filter's totals, the values
-    there are to filter on, and whether logging is on."""
+    there are to filter on, whether logging is on, and the newest id when it was read."""
 
     interactions: list[Interaction]
     previews: dict[int, str]
@@ -648,6 +643,7 @@ class LogView:
     choices: dict[str, list[str]]
     logging_on: bool
     filter: InteractionFilter
+    newest_id: int | None
 
 
 def split_query(query: str) -> tuple[list[str], str | None]:
@@ -667,8 +663,12 @@ def log_view(
     since: str | None = None,
     until: str | None = None,
     limit: int = 500,
-) -> LogView:
-    """Read the logs pane's view; raises ExportError for a filter that does not parse."""
+    unless_newest: int | None = None,
+) -> LogView | None:
+    """Read the logs pane's view; raises ExportError for a filter that does not parse.
+
+    With `unless_newest`, None when nothing was logged since that id: totals over a large log
+    cost a scan, and the pane asks on every sync tick."""
     from console.services.export import make_filter
 
     labels, text = split_query(query)
@@ -677,6 +677,9 @@ def log_view(
         since=since or None, until=until or None, text=text, now=ws.clock(),
     )
     with ws.session() as session:
+        newest = repo.newest_id(session)
+        if unless_newest is not None and newest == unless_newest:
+            return None
         rows = repo.page(session, flt, limit=limit)
         totals = repo.totals(session, flt)
         choices = repo.distinct_values(session)
@@ -687,4 +690,5 @@ def log_view(
         choices=choices,
         logging_on=logging_enabled(ws),
         filter=flt,
+        newest_id=newest,
     )

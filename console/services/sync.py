@@ -189,6 +189,7 @@ _MIRRORS = {
     "batches": batches.mirror_remote,
     "files": files.mirror_remote,
 }
+_TABLES = {"caches": "cached_contents", "batches": "batch_jobs", "files": "remote_files"}
 
 
 async def _list_all(
@@ -203,23 +204,47 @@ async def _list_all(
     return dict(zip(resources, listed, strict=True))
 
 
-def _unreachable(error: BaseException) -> bool:
-    """No answer, or the service is down: as opposed to an answer saying no (401, 403, ...)."""
+def is_unreachable(error: BaseException) -> bool:
+    """No answer, or the service is down — as opposed to an answer saying no (401, 403, ...)."""
     from console.services.gateway import GatewayError
 
     if isinstance(error, GatewayError):
         return error.status is None or error.status >= 500
-    return isinstance(error, OSError)
+    return _transport_failure(error)
+
+
+def _transport_failure(error: BaseException) -> bool:
+    # The SDK talks through httpx or its fork httpx2, whichever is installed: both raise a
+    # TransportError subclass (connect refused, timeout, dropped connection).
+    return isinstance(error, OSError) or any(
+        cls.__name__ == "TransportError" and cls.__module__.startswith("httpx")
+        for cls in type(error).__mro__
+    )
 
 
 def _describe(error: BaseException) -> str:
     from console.services.gateway import GatewayError
 
-    if isinstance(error, GatewayError | OSError):
+    if isinstance(error, GatewayError):
         return str(error)
+    if _transport_failure(error):
+        return f"connection failed: {type(error).__name__}: {error}"
     # Not the API's doing (a bug, or a response we cannot read): keep the traceback in the log.
     log.error("sync: unexpected error", exc_info=error)
     return f"{type(error).__name__}: {error}"
+
+
+def _mirror(session: Any, resource: str, rows: list[dict[str, Any]], now: float) -> int:
+    """Upsert only the rows that differ from what SQLite holds, and mark the ones no longer
+    listed gone: a steady tick over 10,000 finished batch jobs then writes next to nothing
+    (and rewrites no page of the database). Returns how many rows became gone."""
+    table = _TABLES[resource]
+    columns = [c for c in rows[0] if c != "name"] if rows else []
+    stored = sync_state.live_snapshot(session, table, columns)
+    changed = [r for r in rows if stored.get(r["name"]) != tuple(r[c] for c in columns)]
+    _MIRRORS[resource](session, changed, now=now, complete=False)
+    listed = {r["name"] for r in rows}
+    return sync_state.mark_gone(session, table, [n for n in stored if n not in listed], now=now)
 
 
 def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult:
@@ -243,7 +268,7 @@ def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult
     for resource, outcome in listed.items():
         if isinstance(outcome, BaseException):
             errors[resource] = _describe(outcome)
-            if _unreachable(outcome):
+            if is_unreachable(outcome):
                 unreachable.add(resource)
             continue
         try:
@@ -252,7 +277,7 @@ def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult
             errors[resource] = _describe(error)
     try:
         with ws.session() as session:
-            gone = sum(_MIRRORS[r](session, rows[r], now=now) for r in rows)
+            gone = sum(_mirror(session, r, rows[r], now) for r in rows)
             running = batches.running_count(session)
             duration = (time.perf_counter() - started) * 1000
             for resource in resources:
@@ -296,7 +321,8 @@ def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
     """Steady cadence; faster while a batch runs; exponential back-off after errors."""
     if last is not None and last.consecutive_errors:
         backoff = settings.interval_s * 2 ** min(last.consecutive_errors, 6)
-        return min(settings.max_backoff_s, backoff)
+        # Backing off never means ticking faster than the steady cadence.
+        return min(max(settings.max_backoff_s, settings.interval_s), backoff)
     if last is not None and last.running:
         return settings.fast_interval_s
     return settings.interval_s

@@ -56,6 +56,10 @@ class PlanError(ValueError):
     """A tier run that cannot start as asked; the message says what to change."""
 
 
+class Unreachable(RuntimeError):
+    """The API (or emulator) did not answer the warm-up call: no run is started."""
+
+
 # -- the plan --------------------------------------------------------------------------------
 
 
@@ -227,19 +231,19 @@ def run_tier_test(
     the run is then marked interrupted.
     """
     gateway = ws.gateway  # connect (and start the emulator) before a run row exists
-    _warm_up(gateway, plan)
-    settle_abandoned(ws)
-    with ws.session() as session:
-        run = repo.create_run(session, {
-            "created_at": ws.clock(), "model": plan.model, "prompt": plan.prompt,
-            "tiers": ",".join(plan.tiers), "runs_per_tier": plan.runs_per_tier,
-            "run_order": plan.order, "concurrency": plan.concurrency,
-            "retry_flex": plan.retry_flex, "status": "running",
-            "timeouts": json.dumps(plan.timeouts),
-        })
-    if on_start is not None:
-        on_start(run)
     try:
+        _warm_up(gateway, plan)
+        settle_abandoned(ws)
+        with ws.session() as session:
+            run = repo.create_run(session, {
+                "created_at": ws.clock(), "model": plan.model, "prompt": plan.prompt,
+                "tiers": ",".join(plan.tiers), "runs_per_tier": plan.runs_per_tier,
+                "run_order": plan.order, "concurrency": plan.concurrency,
+                "retry_flex": plan.retry_flex, "status": "running",
+                "timeouts": json.dumps(plan.timeouts),
+            })
+        if on_start is not None:
+            on_start(run)
         asyncio.run(_execute(ws, gateway, run, plan, on_sample, stop))
     finally:
         # The run's ledger rows land with its samples, so spend and gauges agree at once.
@@ -251,13 +255,21 @@ def _warm_up(gateway: Gateway, plan: TierPlan) -> None:
     """One untimed, free call first: the connection is open before the first sample is timed
     (else run 1 pays for the TCP/TLS handshake), and a wrong model name fails here, cleanly."""
     from console.services.gateway import GatewayError
+    from console.services.limits import CircuitOpen, QuotaExhausted
 
     try:
         gateway.run(gateway.count_tokens(plan.model, plan.prompt))
     except GatewayError as error:
         if error.status in (400, 403, 404):
             raise PlanError(f"{plan.model}: {error.message}") from error
-        # Anything else (a 503, a blip) is left for the samples to measure and record.
+        if error.status is None:
+            # A run of nothing but connection errors would measure nothing.
+            raise Unreachable(str(error)) from error
+        # Anything else (a 503, a 429) is left for the samples to measure and record.
+    except (CircuitOpen, QuotaExhausted):
+        pass  # the samples record these too
+    except Exception as error:  # a transport error the gateway did not translate
+        raise Unreachable(f"{type(error).__name__}: {error}") from error
 
 
 async def _execute(
@@ -300,7 +312,7 @@ async def _execute(
         else:
             status, note = "finished", None
     except asyncio.CancelledError:
-        status, note = "interrupted", "interrupted (Ctrl+C)"
+        status, note = "interrupted", "Ctrl+C"
         raise
     except Exception as error:
         note = f"{type(error).__name__}: {error}"
@@ -342,6 +354,14 @@ async def _measure(
             "ok": False, "status": 429, "error": f"held back by gemops: {error}",
             "latency_ms": (time.perf_counter() - started) * 1000, "attempts": 0,
             "at": ws.clock(),
+        }
+    except Exception as error:
+        # Whatever ends a call (a timeout, a dropped connection) is a measured outcome: it
+        # is recorded as a failed sample and the run goes on.
+        return values | {
+            "ok": False, "status": 0, "latency_ms": (time.perf_counter() - started) * 1000,
+            "error": _error_text(None, f"{type(error).__name__}: {error}", plan.timeouts[tier]),
+            "attempts": 1, "at": ws.clock(),
         }
     wall_ms = (time.perf_counter() - started) * 1000
     usage = generation.usage
@@ -446,7 +466,10 @@ class TierSummary:
 
     @property
     def spread_ms(self) -> float | None:
-        return None if self.max_ms is None or self.min_ms is None else self.max_ms - self.min_ms
+        """max − min, as published; one sample has no spread to speak of."""
+        if self.ok < 2 or self.max_ms is None or self.min_ms is None:
+            return None
+        return self.max_ms - self.min_ms
 
     @property
     def shed(self) -> int:
@@ -620,14 +643,14 @@ def _priority_verdict(s: TierSummary, base: TierSummary | None) -> str:
     if base is None:
         return "run standard beside it to judge the premium"
     faster = (base.avg_ms or 0) - (s.avg_ms or 0) > MEANINGFUL * (base.avg_ms or 0)
-    steadier = (
-        s.ok >= 2 and base.ok >= 2
-        and (s.spread_ms or 0) <= STEADIER * (base.spread_ms or 0)
-    )
+    judged = s.spread_ms is not None and base.spread_ms is not None
+    steadier = judged and (s.spread_ms or 0) <= STEADIER * (base.spread_ms or 0)
     if faster and steadier:
         return "worth it for latency-sensitive calls: faster and steadier"
     if faster:
-        return "worth it for latency-sensitive calls: faster, though not steadier"
+        return "worth it for latency-sensitive calls: faster" + (
+            ", though not steadier" if judged else ""
+        )
     if steadier:
         return (
             f"steadier (spread {_spread(s)} vs {_spread(base)}) but not faster;"

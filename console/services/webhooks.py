@@ -51,11 +51,9 @@ class WebhookReceiver:
         clock: Callable[[], float] = time.time,
         on_delivery: Callable[[Delivery], None] | None = None,
     ) -> None:
-        from standardwebhooks import Webhook
-
-        if not secrets:
-            raise ValueError("give at least one signing secret (whsec_…)")
-        self._verifiers = [Webhook(secret) for secret in secrets]
+        self._verifiers: list[Any] = []
+        for secret in secrets:
+            self.trust(secret)
         self._on_batch = on_batch
         self.path = path
         self.max_body = max_body
@@ -65,6 +63,12 @@ class WebhookReceiver:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
         self.deliveries: list[Delivery] = []
+
+    def trust(self, secret: str) -> None:
+        """Accept deliveries signed with `secret` too (a new or rotated signing secret)."""
+        from standardwebhooks import Webhook
+
+        self._verifiers.append(Webhook(secret))
 
     def _remember(self, webhook_id: str) -> bool:
         """True when this id is new (and now remembered)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -52,8 +52,10 @@ def insert_many(
 def _conditions(flt: InteractionFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for key, value in flt.labels:
+        # Correlated, so a newest-first page walks the time index and stops once it is full;
+        # each check is one probe of the labels' primary key.
         conditions.append(
-            T.c.id.in_(select(L.c.interaction_id).where(L.c.key == key, L.c.value == value))
+            exists().where(L.c.interaction_id == T.c.id, L.c.key == key, L.c.value == value)
         )
     if flt.models:
         conditions.append(T.c.model.in_(flt.models))
@@ -93,15 +95,24 @@ def page(
     flt: InteractionFilter | None = None,
     *,
     limit: int = 200,
-    before_id: int | None = None,
+    before: tuple[float, int] | None = None,
 ) -> list[Interaction]:
-    """The newest interactions matching `flt`, newest first; `before_id` pages further back."""
-    query = select(T).where(*_where(flt)).order_by(T.c.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(T.c.id < before_id)
+    """The newest interactions matching `flt`, newest first; `before` (the last row's `at`
+    and `id`) pages further back. The (model|source, at) indexes serve this without a sort."""
+    query = (
+        select(T).where(*_where(flt)).order_by(T.c.at.desc(), T.c.id.desc()).limit(limit)
+    )
+    if before is not None:
+        at, iid = before
+        query = query.where(or_(T.c.at < at, and_(T.c.at == at, T.c.id < iid)))
     rows = session.execute(query).all()
     labels = _labels_of(session, [r.id for r in rows])
     return [Interaction(**r._mapping, labels=labels.get(r.id, {})) for r in rows]
+
+
+def newest_id(session: Session) -> int | None:
+    """The last interaction's id: cheap, so a view can tell whether anything was logged since."""
+    return session.execute(select(func.max(T.c.id))).scalar_one()
 
 
 def get(session: Session, interaction_id: int) -> Interaction | None:
@@ -128,17 +139,23 @@ def count(session: Session, flt: InteractionFilter | None = None) -> int:
     return session.execute(select(func.count()).select_from(T).where(*_where(flt))).scalar_one()
 
 
+# Each distinct value by one index probe per value rather than a walk of the whole index.
+_DISTINCT = """
+WITH RECURSIVE found(v) AS (
+    SELECT min({column}) FROM interactions
+    UNION ALL
+    SELECT (SELECT min({column}) FROM interactions WHERE {column} > found.v)
+    FROM found WHERE found.v IS NOT NULL
+)
+SELECT v FROM found WHERE v IS NOT NULL
+"""
+
+
 def distinct_values(session: Session) -> dict[str, list[str]]:
-    """What can be filtered on: the models, sources and label pairs present, sorted."""
-    models = session.execute(select(T.c.model).distinct().order_by(T.c.model)).scalars().all()
-    sources = session.execute(select(T.c.source).distinct().order_by(T.c.source)).scalars().all()
-    labels = session.execute(
-        select(L.c.key, L.c.value).distinct().order_by(L.c.key, L.c.value)
-    ).all()
+    """What there is to filter on: the models and sources present, sorted."""
     return {
-        "models": list(models),
-        "sources": list(sources),
-        "labels": [f"{k}={v}" for k, v in labels],
+        key: list(session.execute(text(_DISTINCT.format(column=column))).scalars())
+        for key, column in (("models", "model"), ("sources", "source"))
     }
 
 

@@ -1,8 +1,14 @@
-"""Sync bookkeeping per resource: last success, last error, how long a tick took."""
+"""Sync bookkeeping: per resource the last success, the last error and how long a tick took;
+and what a mirrored table holds now, so a tick writes only the rows that changed."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlmodel import Session, SQLModel
+from sqlmodel import select as sqlmodel_select
 
 from store.records import SyncState, record_from
 from store.tables import SyncStateRow
@@ -32,4 +38,27 @@ def get(session: Session, resource: str) -> SyncState | None:
 
 
 def all_states(session: Session) -> list[SyncState]:
-    return [record_from(SyncState, r) for r in session.exec(select(SyncStateRow))]
+    return [record_from(SyncState, r) for r in session.exec(sqlmodel_select(SyncStateRow))]
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+def live_snapshot(
+    session: Session, table: str, columns: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
+    """`name -> (columns...)` for every row of a mirrored table not marked gone."""
+    t = _table(table)
+    query = select(t.c.name, *(t.c[c] for c in columns)).where(t.c.gone_at.is_(None))
+    return {row[0]: tuple(row[1:]) for row in session.execute(query)}
+
+
+def mark_gone(session: Session, table: str, names: Collection[str], *, now: float) -> int:
+    """Stamp `gone_at` on rows the remote listing no longer has (they are never deleted)."""
+    t = _table(table)
+    names = list(names)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        session.execute(update(t).where(t.c.name.in_(chunk)).values(gone_at=now))
+    return len(names)

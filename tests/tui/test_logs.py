@@ -7,7 +7,10 @@ import json
 import pytest
 from textual.widgets import Input, ProgressBar, Select, Static
 
-from console.services.interactions import logging_enabled
+from console.services.interactions import logging_enabled, record_interaction
+from console.services.pricing import Usage
+from console.tui.messages import StoreChanged
+from tests.conftest import FROZEN_NOW
 from tests.tui.conftest import settle
 from tests.unit.test_export import seed_interactions
 
@@ -148,6 +151,35 @@ async def test_export_the_current_filter_with_a_progress_bar(
     assert progress == sorted(progress) and {0, 1, 2, 3} <= set(progress)
     assert updates[-1] == (3, 3)
     assert len(ids) == 5
+
+
+async def test_new_interactions_arrive_on_top_and_an_idle_tick_reads_nothing(
+    offline_app, workspace, monkeypatch
+):
+    import console.services.interactions as interactions
+
+    ids = seed_interactions(workspace)
+    async with offline_app.run_test(size=(120, 40)) as pilot:
+        await _open_logs(pilot)
+        reads = []
+        real_page = interactions.repo.page
+        monkeypatch.setattr(
+            interactions.repo, "page", lambda *a, **k: reads.append(1) or real_page(*a, **k)
+        )
+        pilot.app.screen.post_message(StoreChanged("all"))  # a sync tick, nothing new
+        await settle(pilot)
+        assert reads == []
+        newest = record_interaction(
+            workspace, model="gemini-2.5-flash", tier="standard", source="console",
+            contents="a new question", system_instruction=None, response_text="an answer",
+            usage=Usage(7, 0, 3), cost=0.0, log=True, at=FROZEN_NOW - 60,
+        )
+        pilot.app.screen.post_message(StoreChanged("all"))
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#interactions")
+        order = [int(row.key.value) for row in table.ordered_rows]
+        assert order == [newest, *sorted(ids, reverse=True)]
+        assert "6 interactions" in _totals(pilot)
 
 
 async def test_logging_toggle_is_for_this_session(offline_app, workspace):

@@ -1,55 +1,334 @@
-"""The batch jobs pane: jobs mirrored in SQLite, with progress from batchStats."""
+"""The batch jobs pane: jobs mirrored in SQLite with progress from batchStats, time in state,
+stuck and expired flags; cancel and delete (confirmed); and what the drop folder is doing."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+import threading
+from typing import Any
 
-from console.tui.formatting import duration
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from console.tui.formatting import ago, duration, timestamp
 from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.batch_dialogs import ConfirmJobAction, JobDetail
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
-from store.records import BatchJob
 
-list_jobs = service("console.services.batches.list_jobs")
+job_views = service("console.services.batches.job_views")
+drop_activity = service("console.services.batches.drop_activity")
+cancel_job = service("console.services.batches.cancel_job")
+delete_job = service("console.services.batches.delete_job")
+collect_finished = service("console.services.batches.collect_finished")
+watch_folder = service("console.services.dropfolder.watch")
 
 COLUMNS = [
-    ("display_name", "Name"),
+    ("name", "Job"),
     ("model", "Model"),
     ("state", "State"),
-    ("progress", "Done / failed / all"),
+    ("progress", "Progress"),
+    ("counts", "OK / failed / pending"),
     ("in_state", "In state"),
+    ("results", "Results"),
 ]
+DROP_COLUMNS = [
+    ("file", "File"),
+    ("route", "Route"),
+    ("step", "Step"),
+    ("requests", "Requests"),
+    ("outcome", "Batch / outcome"),
+    ("updated", "Updated"),
+]
+BAR_WIDTH = 10
+STATE_STYLES = {
+    "SUCCEEDED": "green",
+    "RUNNING": "cyan",
+    "PENDING": "",
+    "FAILED": "red",
+    "CANCELLED": "yellow",
+    "EXPIRED": "red",
+}
+STEP_STYLES = {"done": "green", "submitted": "cyan", "running": "cyan", "rejected": "red",
+               "failed": "red"}
+TAG = " gemops:"
+
+
+def job_label(view: Any) -> str:
+    """The drop file's name, else the display name without gemops' hash tag, else the id."""
+    job = view.job
+    shown = view.drop_name or job.display_name.split(TAG, 1)[0] or job.name
+    return shown if len(shown) <= 32 else shown[:31] + "…"
+
+
+def progress_bar(job: Any) -> str:
+    done = job.succeeded_count + job.failed_count
+    total = max(job.request_count, done, 1)
+    if job.state == "JOB_STATE_SUCCEEDED":
+        done = total
+    filled = round(BAR_WIDTH * done / total)
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {100 * done // total:3d}%"
+
+
+def state_cell(view: Any) -> Text:
+    state = view.job.state.removeprefix("JOB_STATE_")
+    text = Text(state, style=STATE_STYLES.get(state, ""))
+    if view.stuck:
+        text.append("  ⚠ stuck", style="bold yellow")
+    elif view.expired:
+        text.append("  ⚠ 48 h", style="bold red")
+    return text
 
 
 class BatchesScreen(PaneScreen):
     TITLE = "Batch jobs"
     AREA = "batches"
+    DEFAULT_CSS = """
+    BatchesScreen #batches { height: auto; max-height: 60%; }
+    BatchesScreen #drop-section { height: 1fr; margin-top: 1; }
+    BatchesScreen #drop-section.hidden { display: none; }
+    BatchesScreen #drop-title { color: $accent; height: 1; }
+    BatchesScreen #drops { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("c", "cancel_job", "Cancel job", id="batches.cancel"),
+        Binding("d", "delete_job", "Delete job", id="batches.delete"),
+        Binding("enter", "detail", "Detail", id="batches.detail"),
+        Binding("r", "write_results", "Write results", id="batches.results"),
+        Binding("w", "watch", "Watch drop folder", id="batches.watch"),
+        Binding("f", "toggle_drops", "Drop activity", id="batches.drops"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._views: dict[str, Any] = {}
+        self._watch_stop: threading.Event | None = None
 
     def compose_body(self) -> ComposeResult:
         yield EmptyState("", id="empty")
         yield ResourceTable(COLUMNS, id="batches")
+        with Vertical(id="drop-section"):
+            yield Static("", id="drop-title")
+            yield ResourceTable(DROP_COLUMNS, id="drops")
+
+    def on_unmount(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+
+    # -- reading ------------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        self.read_in_thread(lambda: list_jobs(self.workspace), self._show, name="batches")
+        def read() -> tuple[list[Any], Any]:
+            return job_views(self.workspace), drop_activity(self.workspace)
 
-    def _show(self, jobs: list[BatchJob]) -> None:
+        self.read_in_thread(read, self._show, name="batches")
+
+    def _show(self, data: tuple[list[Any], Any]) -> None:
+        views, activity = data
         now = self.app.clock()
-        drop = self.workspace.settings.drop_dir
+        self._views = {v.name: v for v in views}
+        drop_dir = self.workspace.settings.drop_dir
         self.query_one("#empty", EmptyState).show(
-            not jobs, f"no batch jobs yet — drop a JSONL file into {drop}"
+            not views, f"no batch jobs yet — drop a JSONL file into {drop_dir}/batch "
+                       "(w watches the drop folder from here)"
         )
-        table = self.query_one(ResourceTable)
-        table.apply(
-            (
-                j.name,
-                (
-                    j.display_name or j.name,
-                    j.model.removeprefix("models/"),
-                    j.state.removeprefix("JOB_STATE_"),
-                    f"{j.succeeded_count} / {j.failed_count} / {j.request_count}",
-                    duration(now - j.state_since) if j.state_since else "—",
-                ),
-            )
-            for j in jobs
-        )
+        table = self.query_one("#batches", ResourceTable)
+        table.apply((v.name, self._cells(v, now)) for v in views)
         table.display = table.row_count > 0
+        self._show_drops(activity, now)
+
+    def _cells(self, view: Any, now: float) -> tuple:
+        job = view.job
+        results = "written" if job.results_written_at else ("due" if job.results_path and
+                                                              job.done else "—")
+        return (
+            job_label(view),
+            job.model.removeprefix("models/"),
+            state_cell(view),
+            progress_bar(job),
+            f"{job.succeeded_count} / {job.failed_count} / {job.pending_count}",
+            duration(view.in_state_s) if view.in_state_s is not None else "—",
+            results,
+        )
+
+    def _show_drops(self, activity: Any, now: float) -> None:
+        watching = "watching" if self._watch_stop is not None else "not watched from here (w)"
+        files = activity.files
+        self.query_one("#drop-title", Static).update(
+            f"Drop folder  {self.workspace.settings.drop_dir}  ·  {watching}  ·  "
+            f"{len(files)} file(s)"
+        )
+        table = self.query_one("#drops", ResourceTable)
+        table.apply((str(d.id), self._drop_cells(d, now)) for d in files)
+
+    @staticmethod
+    def _drop_cells(drop: Any, now: float) -> tuple:
+        if drop.step in ("rejected", "failed"):
+            outcome = drop.error or drop.step
+        elif drop.batch_name:
+            outcome = drop.batch_name
+        elif drop.step in ("running", "done"):
+            outcome = f"{drop.done_requests} of {drop.request_count} answered"
+        else:
+            outcome = "—"
+        return (
+            drop.name,
+            drop.route,
+            Text(drop.step, style=STEP_STYLES.get(drop.step, "")),
+            str(drop.request_count or "—"),
+            Text(outcome if len(outcome) <= 48 else outcome[:47] + "…", no_wrap=True),
+            ago(now - drop.updated_at),
+        )
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _selected(self) -> Any | None:
+        key = self.query_one("#batches", ResourceTable).selected_key
+        view = self._views.get(key) if key else None
+        if view is None:
+            self.flash("no batch job selected", "warning")
+        return view
+
+    def _act(self, call: Any, done: str, *, name: str) -> None:
+        """Run a job action in a worker; flash what happened and re-read the pane."""
+
+        def work() -> None:
+            try:
+                call()
+            except Exception as error:  # shown, never a crash
+                self.app.call_from_thread(self.flash, f"{name}: {error}", "error")
+                return
+            self.app.call_from_thread(self.flash, done)
+            self.app.call_from_thread(self.refresh_data)
+
+        self.run_worker(work, thread=True, group="batch-action", exclusive=False,
+                        exit_on_error=False, description=name)
+
+    def action_cancel_job(self) -> None:
+        view = self._selected()
+        if view is None:
+            return
+        if view.job.done:
+            state = view.job.state.removeprefix("JOB_STATE_").lower()
+            self.flash(f"{job_label(view)} has already {state}", "warning")
+            return
+        name = view.name
+
+        def answer(confirmed: bool | None) -> None:
+            if confirmed:
+                self._act(lambda: cancel_job(self.workspace, name), f"cancelled {name}",
+                          name="cancel")
+
+        self.app.push_screen(ConfirmJobAction(
+            f"Cancel {job_label(view)} ({name})?",
+            "Requests already answered are still billed; the rest are dropped.",
+            "Cancel job"), answer)
+
+    def action_delete_job(self) -> None:
+        view = self._selected()
+        if view is None:
+            return
+        name = view.name
+        hint = ("The API forgets the job; its row and any results written here stay."
+                if view.job.done else
+                "The job has not finished: deleting it drops the requests not yet answered.")
+
+        def answer(confirmed: bool | None) -> None:
+            if confirmed:
+                self._act(lambda: delete_job(self.workspace, name), f"deleted {name}",
+                          name="delete")
+
+        self.app.push_screen(ConfirmJobAction(f"Delete {job_label(view)} ({name})?", hint,
+                                              "Delete job"), answer)
+
+    def action_write_results(self) -> None:
+        view = self._selected()
+        if view is None:
+            return
+        job = view.job
+        if job.results_written_at:
+            self.flash(f"results: {job.results_path}")
+            return
+        if not job.done:
+            self.flash(f"{job_label(view)} is {job.state.removeprefix('JOB_STATE_')}: "
+                       "no results yet", "warning")
+            return
+        if not job.results_path:
+            self.flash("not submitted by gemops: write them with "
+                       f"`gemops batches results {job.name} --out FILE`", "warning")
+            return
+        self._act(lambda: collect_finished(self.workspace, names=[job.name]),
+                  f"results: {job.results_path}", name="results")
+
+    def action_detail(self) -> None:
+        view = self._selected()
+        if view is None:
+            return
+        job = view.job
+        flags = ", ".join(f for f, on in (("stuck in PENDING", view.stuck),
+                                          ("expired (48 h)", view.expired)) if on)
+        rows = [
+            ("name", job.name),
+            ("display name", job.display_name or "—"),
+            ("model", job.model),
+            ("state", job.state.removeprefix("JOB_STATE_") + (f"  ({flags})" if flags else "")),
+            ("in state", duration(view.in_state_s) if view.in_state_s is not None else "—"),
+            ("created", timestamp(job.created_at)),
+            ("ended", timestamp(job.ended_at)),
+            ("requests", f"{job.request_count}: {job.succeeded_count} ok, "
+                         f"{job.failed_count} failed, {job.pending_count} pending"),
+            ("input file", job.input_file or "inline"),
+            ("responses file", job.responses_file or "—"),
+            ("drop file", view.drop_name or "—"),
+            ("results", job.results_path or "—"),
+            ("error", job.error or "—"),
+        ]
+        self.app.push_screen(JobDetail(job_label(view), rows))
+
+    @on(DataTable.RowSelected, "#batches")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        # The table takes enter for itself: choosing a row is the same as asking for detail.
+        event.stop()
+        self.action_detail()
+
+    def action_toggle_drops(self) -> None:
+        self.query_one("#drop-section").toggle_class("hidden")
+
+    def action_watch(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self.flash("stopping the drop-folder watcher once its files in flight are done")
+            return
+        stop = threading.Event()
+        self._watch_stop = stop
+        root = self.workspace.settings.drop_dir
+
+        def notice(item: Any) -> None:
+            severity = {"error": "error", "rejected": "error", "failed": "error",
+                        "duplicate": "warning", "waiting": "warning"}.get(item.kind,
+                                                                          "information")
+            self.flash(str(item), severity)
+            self.refresh_data()
+
+        def ended(error: str | None) -> None:
+            self._watch_stop = None
+            if error:
+                self.flash(f"drop folder: {error}", "error")
+            self.refresh_data()
+
+        def work() -> None:
+            error = None
+            try:
+                watch_folder(self.workspace, root, stop=stop,
+                             notify=lambda item: self.app.call_from_thread(notice, item))
+            except Exception as failure:  # shown in the flash line, never a crash
+                error = str(failure)
+            self.app.call_from_thread(ended, error)
+
+        self.flash(f"watching {root}")
+        self.run_worker(work, thread=True, group="dropfolder", exclusive=True,
+                        exit_on_error=False, description="watch the drop folder")
+        self.refresh_data()

@@ -71,6 +71,12 @@ SORTS: dict[str, tuple[Callable[[Any, float], Any], bool]] = {
 }
 SOON_S = 300  # an expiry this close is shown as a warning
 NAME_WIDTH = 28
+EMPTY = (
+    "no caches yet — press n to create one\n\n"
+    "An explicit cache holds a large shared context (documents, a long system instruction)\n"
+    "that many calls reuse: cached tokens bill at a fraction of the input price, plus\n"
+    "storage per hour. A cache has a minimum size: 1,024 tokens on Flash, 4,096 on Pro."
+)
 
 
 def _when(at: float | None) -> str:
@@ -137,7 +143,7 @@ class CachesScreen(PaneScreen):
         yield Input(placeholder="filter by name or model — escape clears", id="filter",
                     disabled=True)
         yield Static("", id="caches-summary", classes="section")
-        yield EmptyState("no caches yet — press n to create one", id="empty")
+        yield EmptyState(EMPTY, id="empty")
         yield ResourceTable(COLUMNS, id="caches")
         yield Static("", id="hits-title", classes="section")
         yield EmptyState("", id="hits-empty")
@@ -225,14 +231,15 @@ class CachesScreen(PaneScreen):
         if self._views and not visible:
             message = f"no caches match “{self._filter}” — escape clears the filter"
         else:
-            message = "no caches yet — press n to create one"
+            message = EMPTY
         self.query_one("#empty", EmptyState).show(not visible, message)
         self._render_summary(now)
 
     def _render_summary(self, now: float) -> None:
         views = list(self._views.values())
+        summary = self.query_one("#caches-summary", Static)
+        summary.display = bool(views)
         if not views:
-            self.query_one("#caches-summary", Static).update("")
             return
         per_hour = sum(v.per_hour or 0 for v in views)
         so_far = sum(v.storage_so_far(now) or 0 for v in views)
@@ -240,7 +247,7 @@ class CachesScreen(PaneScreen):
         saved = sum(v.saved for v in views)
         count = f"{len(views)} active cache{'s' if len(views) != 1 else ''}"
         shown = f" ({len(self._visible())} shown)" if self._filter else ""
-        self.query_one("#caches-summary", Static).update(
+        summary.update(
             Text(
                 f"{count}{shown} · {tokens(sum(v.cache.total_tokens for v in views))} tokens · "
                 f"storage {money(per_hour)}/h, {money(so_far)} so far · "

@@ -29,6 +29,7 @@ export_interactions = service("console.services.export.export_interactions")
 # The newest rows of the filter are listed; the totals line covers all of them.
 PAGE = 500
 COLUMNS = [
+    ("id", "#"),
     ("at", "Time"),
     ("model", "Model"),
     ("tier", "Tier"),
@@ -68,6 +69,8 @@ class LogsScreen(PaneScreen):
         self._filter: Any = None
         self._totals_count = 0
         self._stop_export: threading.Event | None = None
+        self._shown_criteria: dict[str, Any] | None = None
+        self._shown_newest: int | None = None
         with Horizontal(id="filters"):
             yield Input(placeholder="label=value or text", id="filter-query")
             yield Select([], prompt="any model", id="filter-model")
@@ -96,18 +99,30 @@ class LogsScreen(PaneScreen):
             "until": self.query_one("#filter-until", Input).value.strip() or None,
         }
 
-    def refresh_data(self) -> None:
+    def refresh_data(self, *, force: bool = False) -> None:
         criteria = self._criteria()
+        # The same filter over the same rows needs no new read (a sync tick asks every few
+        # seconds), unless it covers a span back from now, which moves with the clock.
+        relative = any(
+            (criteria[k] or "")[-1:] in ("d", "h", "m") for k in ("since", "until")
+        )
+        unchanged = not force and not relative and self._shown_criteria == criteria
+        unless = self._shown_newest if unchanged else None
         self.read_in_thread(
-            lambda: log_view(self.workspace, limit=PAGE, **criteria), self._show, name="logs"
+            lambda: log_view(self.workspace, limit=PAGE, unless_newest=unless, **criteria),
+            lambda view: self._show(view, criteria),
+            name="logs",
         )
 
-    def _show(self, view: Any) -> None:
+    def _show(self, view: Any, criteria: dict[str, Any]) -> None:
+        if view is None:
+            return
+        self._shown_criteria, self._shown_newest = criteria, view.newest_id
         self._filter = view.filter
         self._totals_count = view.totals.count
         self._update_choices(view.choices)
         self._show_totals(view)
-        filtered = any(self._criteria().values())
+        filtered = any(criteria.values())
         if filtered:
             empty = "no logged interactions match this filter — c clears it"
         elif view.logging_on:
@@ -124,6 +139,7 @@ class LogsScreen(PaneScreen):
             (
                 str(i.id),
                 (
+                    str(i.id),
                     timestamp(i.at),
                     i.model,
                     i.tier,
@@ -135,6 +151,13 @@ class LogsScreen(PaneScreen):
             )
             for i in rows
         )
+        order = [int(row.key.value) for row in table.ordered_rows]
+        if order != sorted(order, reverse=True):
+            # `apply` appends new rows: put them first, as the page was read, cursor kept.
+            selected = table.selected_key
+            table.sort("id", key=int, reverse=True)
+            if selected is not None:
+                table.move_cursor(row=table.get_row_index(selected))
         table.display = table.row_count > 0
 
     def _show_totals(self, view: Any) -> None:
@@ -231,7 +254,7 @@ class LogsScreen(PaneScreen):
                 if turned_on
                 else "logging off for this session",
             )
-            self.refresh_data()
+            self.refresh_data(force=True)
 
         self.read_in_thread(toggle, done, name="logging toggle")
 
