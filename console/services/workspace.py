@@ -68,10 +68,13 @@ class Workspace:
         return self.store.session()
 
     def close(self) -> None:
+        # Taken out under the lock, closed outside it: closing flushes the ledger, and that
+        # flush opens a session, which needs the lock (the store is lazy).
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+        with self._lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
