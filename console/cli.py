@@ -10,6 +10,25 @@ from datetime import UTC
 import click
 
 
+def _configure_logging() -> None:
+    """The application log (`gemops locate log`): warnings and errors, rotated, owner-only.
+    Nothing raw is ever logged: errors carry statuses and types, never prompt text."""
+    import logging
+    import os
+    from logging.handlers import RotatingFileHandler
+
+    from console import paths
+
+    path = paths.log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+    handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def _settings(**overrides):
     from console.settings import load_settings
 
@@ -60,9 +79,12 @@ def main(ctx: click.Context) -> None:
 
     With no command, opens the console (on the built-in emulator when no API key is set).
     """
+    if ctx.invoked_subcommand is not None and ctx.invoked_subcommand != "locate":
+        _configure_logging()
     if ctx.invoked_subcommand is None:
         from console.bootstrap import make_app
 
+        _configure_logging()
         app = make_app(_settings())
         try:
             app.run()
