@@ -61,11 +61,28 @@ class GatewayError(Exception):
         super().__init__(f"{operation}: {where}: {message}")
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    # google-genai speaks through httpx2 (a fork with its own exception classes) when it is
+    # installed, and through httpx otherwise: a dropped connection may come from either.
+    errors: list[type[BaseException]] = [httpx.TransportError, asyncio.TimeoutError,
+                                         ConnectionError]
+    try:
+        import httpx2
+
+        errors.append(httpx2.TransportError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+TRANSPORT_ERRORS = _transport_errors()
+
+
 def classify(error: BaseException) -> Failure | None:
     """Map an SDK or transport error to what the retry policy needs."""
     if isinstance(error, genai_errors.APIError):
         return Failure(error.code, _retry_delay(error))
-    if isinstance(error, httpx.TransportError | asyncio.TimeoutError | ConnectionError):
+    if isinstance(error, TRANSPORT_ERRORS):
         return Failure(None)
     return None
 

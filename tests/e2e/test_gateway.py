@@ -224,3 +224,29 @@ def test_priority_downgrade_is_recorded_as_served_standard(make_gateway):
         assert rows[0].cost > rows[0].standard_cost
     finally:
         server.stop()
+
+
+def test_connection_errors_are_retried_then_reported_as_gateway_errors(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    rows: list[dict] = []
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    gateway = Gateway(
+        api_key="k", base_url=f"http://127.0.0.1:{port}", prices=PriceTable.default(),
+        limiter=RateLimiter(LimitsSettings(), sleep=sleep), write_ledger=rows.extend,
+        sleep=sleep, retry_policy=RetryPolicy(attempts=3, initial_s=0.01, jitter_s=0),
+    )
+    try:
+        with pytest.raises(GatewayError) as caught:
+            gateway.run(gateway.generate(MODEL, "x"))
+        assert caught.value.status is None and "connection failed" in str(caught.value)
+    finally:
+        gateway.close()
+    # Three attempts, each ledgered as a connection failure (status 0), none hidden.
+    assert [(r["attempt"], r["status"]) for r in rows] == [(1, 0), (2, 0), (3, 0)]
