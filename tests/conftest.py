@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["tests.emulator_fixtures"]
 
-FROZEN_NOW = 1_790_000_000.0  # 2026-09-21T12:53:20Z: snapshots must not depend on the day
+FROZEN_NOW = 1_790_000_000.0  # 2026-09-21T14:13:20Z: snapshots must not depend on the day
 
 
 @pytest.fixture(autouse=True)

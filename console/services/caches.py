@@ -507,9 +507,10 @@ def extend(
 ) -> CachedContent:
     """Push the expiry `by_s` past its current value (read fresh from the API, so nothing
     another client did is undone), or set it to `ttl_s` from now."""
-    if (by_s is None) == (ttl_s is None):
+    amount = by_s if by_s is not None else ttl_s
+    if amount is None or (by_s is not None and ttl_s is not None):
         raise CacheInputError("give either an extension or a new TTL")
-    if (by_s if by_s is not None else ttl_s) <= 0:  # type: ignore[operator]
+    if amount <= 0:
         raise CacheInputError("the extension must be positive")
     gateway = ws.gateway
     if by_s is not None:

@@ -306,11 +306,13 @@ async def _execute(
             finished, pending = await asyncio.wait(pending, timeout=STOP_POLL_S)
             for task in finished:
                 task.result()  # a bug or a store failure ends the run, recorded as failed
-            if pending and stop is not None and stop.is_set():
-                status, note = "interrupted", "stopped by the user"
+            if stop is not None and stop.is_set():
                 break
-        else:
+        await asyncio.gather(*writes)
+        if len(writes) == plan.total:
             status, note = "finished", None
+        else:
+            status, note = "interrupted", "stopped by the user"
     except asyncio.CancelledError:
         status, note = "interrupted", "Ctrl+C"
         raise

@@ -172,8 +172,10 @@ class GemopsApp(App):
         except Exception as error:  # a bug must not stop the cadence
             result = TickResult(at=self.clock(), errors={"sync": str(error)}, consecutive_errors=1)
             self._sync_loop.last = result
-        if result is not None:
-            self.post_message(SyncFinished(at=result.at, error=result.error))
+        if result is None:  # another tick held the loop: this one is dropped
+            self.call_from_thread(setattr, self, "sync_in_flight", False)
+            return
+        self.post_message(SyncFinished(at=result.at, error=result.error))
 
     @on(SyncFinished)
     def _on_sync_finished(self, message: SyncFinished) -> None:
@@ -185,11 +187,17 @@ class GemopsApp(App):
             self.last_sync_at = message.at
             self.sync_problem = None
         else:
-            failed = ", ".join(result.errors) if result is not None else "sync"
+            errors = result.errors if result is not None else {"sync": message.error}
+            failed = ", ".join(errors)
             self.sync_problem = f"{failed} failed"
             # Flash a new failure once; the header keeps showing it while it lasts.
             if was != self.sync_problem:
-                self.post_flash(f"sync failed — {message.error}", "error")
+                first = next(iter(errors.values()))
+                if self.offline:
+                    text = f"sync failed — offline: {first}; ctrl+r retries now"
+                else:
+                    text = f"sync failed for {failed}: {first}"
+                self.post_flash(text, "error")
         if message.error is None and was is not None:
             self.post_flash("sync recovered")
         self.screen.post_message(StoreChanged("all"))

@@ -82,7 +82,7 @@ def test_a_cache_below_the_minimum_is_refused_before_anything_is_stored(ws, emul
         "nothing was uploaded or created"
     )
     # Pro's minimum is 4,096: the handbook that suits Flash is refused there.
-    with pytest.raises(CacheTooSmall, match="2,153 tokens, but gemini-2.5-pro needs at least 4,096"):
+    with pytest.raises(CacheTooSmall, match=r"2,153 tokens, but gemini-2\.5-pro needs at least 4,096"):
         service.create(ws, draft(HANDBOOK, model="gemini-2.5-pro"))
     assert operations(emulator) == ["countTokens", "countTokens"]
     assert emulator.state.files.files == {} and emulator.state.caches.caches == {}

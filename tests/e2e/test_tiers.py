@@ -122,7 +122,7 @@ def test_retry_flex_tries_again_and_records_every_attempt(settings, emulator, ws
 
 
 @pytest.mark.parametrize(
-    "emulator_config", [{"tier_latency": {"standard": {"base_s": 1.0}}}], indirect=True
+    "emulator_config", [{"tier_latency": {"standard": {"base_s": 0.6}}}], indirect=True
 )
 def test_a_timeout_is_recorded_as_a_failed_sample(settings, emulator, ws_for):
     ws = ws_for(emulator)

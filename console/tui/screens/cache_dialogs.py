@@ -167,8 +167,9 @@ class CacheFormScreen(ModalScreen[Any]):
         self._show_estimate()
 
     def _show_estimate(self) -> None:
-        system = self.query_one("#system", TextArea).text.strip()
-        tokens = -(-len(system) // 4) + sum(f.estimate for f in self._files)
+        from console.services.caches import estimate_tokens
+
+        tokens = estimate_tokens(self.query_one("#system", TextArea).text, self._files)
         model = str(self.query_one("#model", Select).value)
         minimum = self._minimums.get(model, 0)
         line = self.query_one("#estimate", Static)
@@ -178,8 +179,8 @@ class CacheFormScreen(ModalScreen[Any]):
             return
         verdict = "enough" if tokens >= minimum else "below the minimum"
         line.update(
-            f"≈ {tokens:,} tokens (estimate; counted exactly before upload) · "
-            f"{model} needs ≥ {minimum:,} — {verdict}"
+            f"≈ {tokens:,} tokens · {model} needs ≥ {minimum:,} · {verdict} "
+            "(an estimate: the API counts before any upload)"
         )
         line.set_class(tokens < minimum, "below")
 

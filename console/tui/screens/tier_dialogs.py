@@ -14,8 +14,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 
 TIERS = ("flex", "standard", "priority")
 ORDER_OPTIONS = [
-    ("interleaved: fair to drift", "interleaved"),
-    ("grouped: tier by tier", "grouped"),
+    ("interleaved (fair to drift)", "interleaved"),
+    ("grouped (tier by tier)", "grouped"),
 ]
 
 
@@ -41,7 +41,7 @@ class TierRunForm(ModalScreen):
     DEFAULT_CSS = """
     TierRunForm { align: center middle; }
     TierRunForm > Vertical {
-        width: 92; height: auto; max-height: 95%; border: round $accent;
+        width: 104; height: auto; max-height: 95%; border: round $accent;
         background: $surface; padding: 0 1;
     }
     TierRunForm .row { height: auto; }
@@ -50,7 +50,7 @@ class TierRunForm(ModalScreen):
     TierRunForm .inline-label { width: auto; padding: 1 1 0 2; }
     TierRunForm #model, TierRunForm #prompt-file { width: 1fr; }
     TierRunForm #prompt { height: 5; width: 1fr; }
-    TierRunForm #order { width: 32; }
+    TierRunForm #order { width: 36; }
     TierRunForm Checkbox { width: auto; }
     TierRunForm #form-title { text-style: bold; padding: 0 0 1 0; }
     TierRunForm #form-error { color: $error; height: auto; padding: 0 0 0 14; }

@@ -48,7 +48,7 @@ SAMPLE_COLUMNS = [
 PAST_COLUMNS = [
     ("mark", " "), ("id", "#"), ("created", "Started"), ("model", "Model"),
     ("tiers", "Tiers"), ("runs", "Runs/tier"), ("order", "Order"), ("conc", "Conc."),
-    ("samples", "OK/done/planned"), ("status", "Status"),
+    ("samples", "OK/done/of"), ("status", "Status"),
 ]
 COMPARE_COLUMNS = [
     ("tier", "Tier"), ("ok_a", "OK A"), ("ok_b", "OK B"), ("avg_a", "Avg A"),
@@ -59,7 +59,8 @@ COMPARE_COLUMNS = [
 # Figures read best right-aligned, words left.
 NUMERIC = {"avg", "min", "max", "p50", "p95", "spread", "avg_out", "per_call", "vs_std",
            "failovers", "run", "latency", "http", "in", "out", "thought", "total", "attempts",
-           "cost"}
+           "cost", "id", "runs", "conc", "samples", "ok_a", "ok_b", "avg_a", "avg_b",
+           "avg_delta", "p95_a", "p95_b", "spread_a", "spread_b", "vs_std_a", "vs_std_b"}
 MARK_STYLE = "bold green"
 MARK_LEGEND = {"avg": "fastest", "spread": "steadiest", "vs_std": "cheapest"}
 LATENCY_NOTE = (
@@ -89,21 +90,25 @@ def _tiers():
 
 @dataclass
 class RunStarted(Message):
+    bubble = False  # the pane's own business
     run: TierRun
 
 
 @dataclass
 class SampleIn(Message):
+    bubble = False  # the pane's own business
     event: SampleArrived
 
 
 @dataclass
 class RunFinished(Message):
+    bubble = False  # the pane's own business
     report: TierReport
 
 
 @dataclass
 class RunFailed(Message):
+    bubble = False  # the pane's own business
     error: str
 
 
@@ -128,10 +133,11 @@ class TiersScreen(PaneScreen):
     """
     BINDINGS = [
         Binding("n", "new_run", "New run", id="tiers.new"),
-        Binding("a", "run_again", "Again", id="tiers.again"),
-        Binding("x", "stop_run", "Stop", id="tiers.stop"),
-        Binding("r", "show_tab('run')", "Run", id="tiers.run-tab"),
-        Binding("p", "show_tab('past')", "Past", id="tiers.past-tab"),
+        Binding("a", "run_again", "Run again", id="tiers.again"),
+        Binding("x", "stop_run", "Stop run", id="tiers.stop"),
+        # The tabs are on screen; their keys are in help (?), leaving the footer room.
+        Binding("r", "show_tab('run')", "Run tab", id="tiers.run-tab", show=False),
+        Binding("p", "show_tab('past')", "Past runs tab", id="tiers.past-tab", show=False),
         Binding("space", "mark", "Mark", id="tiers.mark"),
         Binding("c", "compare", "Compare", id="tiers.compare"),
         Binding("m", "copy_markdown", "Markdown", id="tiers.copy"),
@@ -151,7 +157,7 @@ class TiersScreen(PaneScreen):
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(initial="run"):
-            with TabPane("Run", id="run"):
+            with TabPane("Run (r)", id="run"):
                 yield EmptyState("no tier runs yet — press n to start one", id="empty")
                 yield Static("", id="run-title")
                 yield Static("", id="run-prompt")
@@ -164,7 +170,7 @@ class TiersScreen(PaneScreen):
                 yield LatencyChart(id="chart")
                 yield TierTable(SAMPLE_COLUMNS, id="samples")
                 yield Static(LATENCY_NOTE, id="note")
-            with TabPane("Past runs", id="past"):
+            with TabPane("Past runs (p)", id="past"):
                 yield Static(
                     "enter opens a run · space marks two for c (compare) · d deletes",
                     classes="hint",
@@ -226,9 +232,11 @@ class TiersScreen(PaneScreen):
         if r.id in self._marked:
             mark = "AB"[self._marked.index(r.id)]
         status = r.status if not r.note else f"{r.status}: {r.note}"
+        tiers = "all" if r.tiers == "flex,standard,priority" else r.tiers
         return (
-            mark, str(r.id), timestamp(r.created_at), r.model, r.tiers, str(r.runs_per_tier),
-            r.run_order, str(r.concurrency), f"{p.ok}/{p.done}/{p.total}", status,
+            mark, _cell("id", str(r.id)), timestamp(r.created_at), r.model, tiers,
+            _cell("runs", str(r.runs_per_tier)), r.run_order, _cell("conc", str(r.concurrency)),
+            _cell("samples", f"{p.ok}/{p.done}/{p.total}"), status,
         )
 
     # -- showing a run --------------------------------------------------------------------
@@ -406,6 +414,9 @@ class TiersScreen(PaneScreen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        # The tab's table takes the keys: arrows, enter, space.
+        table = {"run": "#samples", "past": "#runs", "compare-tab": "#compare"}[tab]
+        self.query_one(table).focus()
 
     def _selected_past(self) -> int | None:
         key = self.query_one("#runs", ResourceTable).selected_key
@@ -441,7 +452,7 @@ class TiersScreen(PaneScreen):
             self.flash(f"mark two runs with space on Past runs ({len(self._marked)} marked)",
                        "warning")
             return
-        a, b = self._marked
+        a, b = sorted(self._marked)  # A is the earlier run: B's change reads forward in time
         ws = self.workspace
         self.read_in_thread(
             lambda: (load_report(ws, a), load_report(ws, b)), self._show_compare,
