@@ -457,6 +457,8 @@ class TierSummary:
     failovers: int
     # The tiers that served the failovers, e.g. ("standard",) for downgraded priority calls.
     served_instead: tuple[str, ...]
+    # Attempts beyond the first (flex with "retry 503s"): hidden in the ok count, shown here.
+    retries: int
     avg_ms: float | None
     min_ms: float | None
     max_ms: float | None
@@ -510,6 +512,7 @@ def summarise(samples: Iterable[TierSample], tiers: Sequence[str]) -> list[TierS
             failures=tuple(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
             failovers=len(moved),
             served_instead=tuple(sorted({s.tier_served or "" for s in moved})),
+            retries=sum(max(0, s.attempts - 1) for s in group),
             avg_ms=sum(latencies) / len(latencies) if latencies else None,
             min_ms=min(latencies) if latencies else None,
             max_ms=max(latencies) if latencies else None,
@@ -603,6 +606,8 @@ def recommend(
         other = s.failed - (s.shed if s.tier == "flex" else 0)
         if other:
             facts.append(f"{other}/{s.asked} failed")
+        if s.retries:
+            facts.append(f"{s.retries} {'retry' if s.retries == 1 else 'retries'}")
         if s.failovers:
             served = " or ".join(s.served_instead)
             moved = "downgraded to" if s.tier == "priority" else "served as"
@@ -821,7 +826,8 @@ def summary_cells(report: TierReport) -> list[dict[str, str]]:
             "per_call": usd(s.cost_per_call),
             "vs_std": ratio_text(s.cost_vs_standard, s.tier),
             "failovers": f"{s.failovers}" if s.ok else "—",
-            "errors": ", ".join(f"{n}×{kind}" for kind, n in s.failures) or "0",
+            "errors": (", ".join(f"{n}×{kind}" for kind, n in s.failures) or "0")
+            + (f" +{s.retries} retried" if s.retries else ""),
         })
     return rows
 
@@ -963,7 +969,7 @@ def _summary_record(s: TierSummary) -> dict[str, Any]:
         "avg_output_tokens": None if s.avg_output_tokens is None else round(s.avg_output_tokens, 1),
         "cost_usd": round(s.cost, 8), "standard_cost_usd": round(s.standard_cost, 8),
         "cost_vs_standard": None if s.cost_vs_standard is None else round(s.cost_vs_standard, 4),
-        "failovers": s.failovers, "shed": s.shed,
+        "failovers": s.failovers, "shed": s.shed, "retries": s.retries,
         "failures": {kind: n for kind, n in s.failures},
     }
 

@@ -16,7 +16,14 @@ from click.testing import CliRunner
 
 from console.bootstrap import make_workspace
 from console.commands.tiers import tiers
-from console.services.tiers import PlanError, TierPlan, load_report, past_runs, run_tier_test
+from console.services.tiers import (
+    PlanError,
+    TierPlan,
+    load_report,
+    past_runs,
+    run_tier_test,
+    summary_cells,
+)
 from console.settings import LimitSpec
 from store.repos import ledger
 
@@ -118,7 +125,8 @@ def test_retry_flex_tries_again_and_records_every_attempt(settings, emulator, ws
     flex = [s for s in report.samples if s.tier_asked == "flex"]
     assert [(s.ok, s.status, s.attempts) for s in flex] == [(False, 503, 4), (False, 503, 4)]
     assert all(s.attempts == 1 for s in report.samples if s.tier_asked != "flex")
-    assert "2/2 shed — unusable right now" in report.recommendation[0]
+    assert "2/2 shed, 6 retries — unusable right now" in report.recommendation[0]
+    assert summary_cells(report)[0]["errors"] == "2×503 +6 retried"
 
 
 @pytest.mark.parametrize(
@@ -151,6 +159,27 @@ def test_stopping_mid_run_keeps_the_completed_samples(settings, emulator, ws_for
     assert report.run.status == "interrupted" and report.run.note == "stopped by the user"
     assert 3 <= report.done < 15 and report.run.finished_at is not None
     assert load_report(ws, report.run.id).done == report.done  # it is all in SQLite
+
+
+@pytest.mark.parametrize(
+    "emulator_config",
+    [{"tier_latency": {t: {"base_s": 0.1} for t in ("flex", "standard", "priority")}}],
+    indirect=True,
+)
+def test_concurrency_overlaps_calls_and_keeps_every_sample(settings, emulator, ws_for):
+    import time
+
+    ws = ws_for(emulator)
+    started = time.perf_counter()
+    report = run_tier_test(ws, plan(settings, runs_per_tier=3, concurrency=3, order="grouped"))
+    elapsed = time.perf_counter() - started
+
+    assert report.run.status == "finished" and report.run.concurrency == 3
+    assert sorted((s.tier_asked, s.seq) for s in report.samples) == sorted(
+        (t, n) for t in ("flex", "standard", "priority") for n in (1, 2, 3)
+    )
+    # Nine 0.1 s calls three at a time: about 0.3 s of waiting, not 0.9 s.
+    assert elapsed < 0.9 * 0.8
 
 
 def test_a_model_the_api_does_not_know_fails_before_the_run(settings, emulator, ws_for):

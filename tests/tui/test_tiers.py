@@ -237,6 +237,13 @@ async def test_open_a_past_run_copy_it_and_delete_it(two_runs, offline_app, work
         await pilot.press("m")
         assert pilot.app.clipboard.startswith("## tier run #1: gemini-2.5-flash")
         assert "| flex | 4/5 |" in pilot.app.clipboard
+        await pilot.press("a")  # the form again, filled in with the shown run's settings
+        await pilot.pause()
+        form = pilot.app.screen
+        assert form.query_one("#prompt").text.startswith("Explain the difference")
+        assert form.query_one("#timeout-flex").value == "900"
+        await pilot.press("escape")
+        await pilot.press("p")
         await pilot.press("d")
         await pilot.pause()
         await pilot.press("n")  # keep it
