@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from console.services.tiers import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
+from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
 
 
 def _workspace():

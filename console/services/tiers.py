@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
 from console.services.workspace import Workspace
 from console.settings import TIERS, Settings
 from store.records import TierRun, TierSample
@@ -32,13 +33,10 @@ if TYPE_CHECKING:
     from console.services.gateway import Gateway
     from console.services.retry import RetryPolicy
 
-ORDERS = ("interleaved", "grouped")
 STATUSES = ("running", "finished", "interrupted", "failed")
 SOURCE = "tier_test"
 MAX_RUNS_PER_TIER = 1000
 MAX_CONCURRENCY = 64
-# With "retry flex 503s", a shed flex call is tried this many times in all, within its timeout.
-FLEX_RETRY_ATTEMPTS = 4
 # How often a run checks whether it was asked to stop (a quit must not wait on a slow call).
 STOP_POLL_S = 0.05
 # A run still marked running with no sign of life for longer than its longest timeout plus
@@ -885,8 +883,6 @@ def progress_line(event: SampleArrived) -> str:
 
 # -- rendering: table | markdown | json | csv --------------------------------------------------
 
-FORMATS = ("table", "markdown", "json", "csv")
-PARTS = ("summary", "runs")
 
 
 def render(report: TierReport, fmt: str = "table", *, only: str | None = None) -> str:
