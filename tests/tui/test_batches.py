@@ -182,6 +182,13 @@ def live(settings, emulator, tmp_path):
     ws.close()
 
 
+async def settle_reads(pilot) -> None:
+    await pilot.pause()
+    reads = [w for w in pilot.app.workers if w.group != "dropfolder"]
+    await pilot.app.workers.wait_for_complete(reads)
+    await pilot.pause()
+
+
 def logged(emulator, operation: str) -> int:
     rows = httpx.get(f"{emulator.base_url}/_emulator/requests",
                      params={"operation": operation}).json()["requests"]
@@ -247,7 +254,7 @@ async def test_watching_the_drop_folder_from_the_pane(live, emulator):
                 time.monotonic() < deadline:
             await pilot.pause(0.1)
         await pilot.pause(0.3)
-        await settle(pilot)
+        await settle_reads(pilot)  # `settle` would wait for the watcher itself
         screen = pilot.app.screen
         assert "watching" in screen.query_one("#drop-title").render().plain
         table = screen.query_one("#drops")

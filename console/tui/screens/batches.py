@@ -12,8 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, get_current_worker
 
 from console.tui.formatting import ago, duration, timestamp
+from console.tui.messages import Flash, StoreChanged
 from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.batch_dialogs import ConfirmJobAction, JobDetail
 from console.tui.screens.empty import EmptyState
@@ -199,10 +201,10 @@ class BatchesScreen(PaneScreen):
             try:
                 call()
             except Exception as error:  # shown, never a crash
-                self.app.call_from_thread(self.flash, f"{name}: {error}", "error")
+                self.post_message(Flash(f"{name}: {error}", "error"))
                 return
-            self.app.call_from_thread(self.flash, done)
-            self.app.call_from_thread(self.refresh_data)
+            self.post_message(Flash(done))
+            self.post_message(StoreChanged(self.AREA))
 
         self.run_worker(work, thread=True, group="batch-action", exclusive=False,
                         exit_on_error=False, description=name)
@@ -302,33 +304,44 @@ class BatchesScreen(PaneScreen):
             self._watch_stop.set()
             self.flash("stopping the drop-folder watcher once its files in flight are done")
             return
-        stop = threading.Event()
-        self._watch_stop = stop
+        asked = threading.Event()
+        self._watch_stop = asked
         root = self.workspace.settings.drop_dir
+        severities = {"error": "error", "rejected": "error", "failed": "error",
+                      "duplicate": "warning", "waiting": "warning"}
 
         def notice(item: Any) -> None:
-            severity = {"error": "error", "rejected": "error", "failed": "error",
-                        "duplicate": "warning", "waiting": "warning"}.get(item.kind,
-                                                                          "information")
-            self.flash(str(item), severity)
-            self.refresh_data()
-
-        def ended(error: str | None) -> None:
-            self._watch_stop = None
-            if error:
-                self.flash(f"drop folder: {error}", "error")
-            self.refresh_data()
+            # Posted, never called across: the watcher must not wait on the UI (say, quitting).
+            self.post_message(Flash(str(item), severities.get(item.kind, "information")))
+            self.post_message(StoreChanged(self.AREA))
 
         def work() -> None:
-            error = None
+            stop = _StopWhenCancelled(asked, get_current_worker())
             try:
-                watch_folder(self.workspace, root, stop=stop,
-                             notify=lambda item: self.app.call_from_thread(notice, item))
+                watch_folder(self.workspace, root, stop=stop, notify=notice)
             except Exception as failure:  # shown in the flash line, never a crash
-                error = str(failure)
-            self.app.call_from_thread(ended, error)
+                self.post_message(Flash(f"drop folder: {failure}", "error"))
 
         self.flash(f"watching {root}")
         self.run_worker(work, thread=True, group="dropfolder", exclusive=True,
                         exit_on_error=False, description="watch the drop folder")
         self.refresh_data()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "dropfolder" and event.worker.is_finished:
+            self._watch_stop = None
+            self.refresh_data()
+
+
+class _StopWhenCancelled:
+    """The watcher's stop signal: asked for with `w`, or the worker cancelled (the app quits)."""
+
+    def __init__(self, asked: threading.Event, worker: Worker) -> None:
+        self._asked = asked
+        self._worker = worker
+
+    def is_set(self) -> bool:
+        return self._asked.is_set() or self._worker.is_cancelled
+
+    def set(self) -> None:
+        self._asked.set()
