@@ -285,42 +285,6 @@ class ExtendScreen(ModalScreen[float | None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """A destructive action asks first: y / enter on the action, n / escape to keep."""
-
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen") + """
-    ConfirmScreen > Vertical { width: 72; }
-    """
-    BINDINGS = [
-        Binding("y", "confirm", "Yes", id="confirm.yes"),
-        Binding("n,escape", "cancel", "No", id="confirm.no"),
-    ]
-
-    def __init__(self, question: Text | str, action: str) -> None:
-        super().__init__()
-        self._question = question
-        self._action = action
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self._question, classes="title")
-            yield Static("This cannot be undone.", classes="hint")
-            with Horizontal(classes="buttons"):
-                yield Button(self._action, variant="error", id="confirm")
-                yield Button("Keep", id="keep")
-
-    def on_mount(self) -> None:
-        self.query_one("#keep", Button).focus()
-
-    @on(Button.Pressed, "#confirm")
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#keep")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-
 class CacheDetailScreen(ModalScreen[None]):
     """Everything known about one cache: the remote fields, storage, use and savings."""
 

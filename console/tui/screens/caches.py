@@ -19,9 +19,9 @@ from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.cache_dialogs import (
     CacheDetailScreen,
     CacheFormScreen,
-    ConfirmScreen,
     ExtendScreen,
 )
+from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 

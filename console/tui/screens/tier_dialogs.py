@@ -158,39 +158,3 @@ class TierRunForm(ModalScreen):
             return float(text)
         except ValueError:
             raise ValueError(f"{what} must be a number of seconds (got {text or 'nothing'})") from None
-
-
-class ConfirmDelete(ModalScreen[bool]):
-    """Ask before deleting a run and its samples."""
-
-    DEFAULT_CSS = """
-    ConfirmDelete { align: center middle; }
-    ConfirmDelete > Vertical {
-        width: 64; height: auto; border: round $error; background: $surface; padding: 1 2;
-    }
-    ConfirmDelete #buttons { height: auto; align-horizontal: right; padding: 1 0 0 0; }
-    ConfirmDelete Button { margin-left: 2; }
-    """
-    BINDINGS = [
-        Binding("y", "confirm", "Delete", id="tier-delete.confirm"),
-        Binding("n,escape", "cancel", "Keep", id="tier-delete.cancel"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self._question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self._question)
-            with Horizontal(id="buttons"):
-                yield Button("Delete  y", variant="error", id="yes")
-                yield Button("Keep  n", id="no")
-
-    @on(Button.Pressed, "#yes")
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def action_cancel(self) -> None:
-        self.dismiss(False)

@@ -18,8 +18,9 @@ from textual.worker import get_current_worker
 
 from console.tui.formatting import timestamp
 from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.empty import EmptyState
-from console.tui.screens.tier_dialogs import ConfirmDelete, FormValues, TierRunForm
+from console.tui.screens.tier_dialogs import FormValues, TierRunForm
 from console.tui.widgets.resource_table import ResourceTable
 from console.tui.widgets.tier_chart import LatencyChart, Series
 
@@ -501,7 +502,7 @@ class TiersScreen(PaneScreen):
                 self._delete(run_id)
 
         self.app.push_screen(
-            ConfirmDelete(f"Delete tier run #{run_id} and all its samples?"), confirmed
+            ConfirmScreen(f"Delete tier run #{run_id} and all its samples?", "Delete"), confirmed
         )
 
     def _delete(self, run_id: int) -> None:
