@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
@@ -55,8 +56,7 @@ def watch(folder: Path | None, once: bool, as_json: bool, webhook_port: int | No
         stop.set()
         click.echo("stopping: finishing the files in flight (^C again to quit now)", err=True)
 
-    signal.signal(signal.SIGINT, interrupted)
-    signal.signal(signal.SIGTERM, interrupted)
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     drop = DropFolder(ws, root, notify=notify)
     receiver_server = None
     try:
@@ -64,8 +64,6 @@ def watch(folder: Path | None, once: bool, as_json: bool, webhook_port: int | No
             receiver_server = _start_receiver(ws, drop, webhook_port, webhook_secrets, notify)
         if not once:
             click.echo(f"watching {root} (mode {ws.mode.value}; ^C to stop)", err=True)
-        import asyncio
-
         asyncio.run(drop.run(stop, once=once))
     except DropFolderBusy as error:
         raise click.ClickException(str(error)) from error
@@ -75,6 +73,8 @@ def watch(folder: Path | None, once: bool, as_json: bool, webhook_port: int | No
         if receiver_server is not None:
             receiver_server.stop()
         close(ws)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def close(ws) -> None:

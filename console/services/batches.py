@@ -74,11 +74,6 @@ def checkpoint(step: str) -> None:
 # -- reading -------------------------------------------------------------------------------
 
 
-def list_jobs(ws: Workspace) -> list[BatchJob]:
-    with ws.session() as session:
-        return batches.listing(session)
-
-
 @dataclass(frozen=True)
 class JobView:
     """A job as the pane and `gemops batches list` show it, flags worked out."""
@@ -577,8 +572,9 @@ def _input_order(drop: DropFile | None, responses: dict[str, bytes],
 
 def _log_interaction(ws: Workspace, request: jsonl.BatchRequest | None, *, model: str,
                      text: str, usage: Usage, cost: float, source: str) -> None:
-    if request is None or not ws.settings.logging.enabled:
+    if request is None:
         return
+    # Sampling, labels and whether logging is on at all are decided there (settings, runs).
     from console.services.interactions import record_interaction
 
     contents, config = jsonl.sdk_call(request.request)

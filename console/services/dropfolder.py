@@ -309,7 +309,12 @@ class DropFolder:
         if not self._begin(drop.content_hash):
             return None
         try:
-            return self._advance(drop)
+            # Read again under the claim's guard: the record in hand may be older than the
+            # work another thread just finished on the same file.
+            current = self._reload(drop)
+            if current.step not in IN_PROGRESS:
+                return current
+            return self._advance(current)
         finally:
             self._end(drop.content_hash)
 
@@ -562,6 +567,10 @@ class DropFolder:
                             return
                         entry = batches.error_entry(request.key, code=error.status,
                                                     message=error.message, model=model, tier=tier)
+                    except Exception as error:  # one request the SDK refused: its line says why
+                        entry = batches.error_entry(request.key, code=None, model=model,
+                                                    tier=tier,
+                                                    message=f"{type(error).__name__}: {error}")
                     else:
                         images = batches.save_images(images_dir, request.key, generation.images)
                         entry = batches.ok_entry(
@@ -663,32 +672,33 @@ class DropFolder:
         return base
 
     def tick(self) -> list[batches.ResultsWritten]:
-        """Take up claims left half-way, then, while batches are out, sync and write results."""
+        """Take up claims left half-way; while batches are out, sync and write results; bring
+        the status files of files in flight up to date."""
         for drop in self.unfinished():
             if not self.backing_off(drop.id):
                 self._pool.submit(self._guarded, self.resume, drop, drop.id, drop.path)
         with self.ws.session() as session:
             waiting = drops.with_steps(session, (SUBMITTED,), under=str(self.root))
         self._waiting = len(waiting)
-        if not waiting:
-            return []
-        from console.services.sync import sync_once
+        written: list[batches.ResultsWritten] = []
+        if waiting:
+            from console.services.sync import sync_once
 
-        result = sync_once(self.ws)
-        if result.error:
-            self._sync_errors += 1
-            self._say("sync", self.root, f"failed: {result.error}")
-            return []
-        self._sync_errors = 0
-        written = batches.collect_finished(self.ws)
+            result = sync_once(self.ws)
+            if result.error:
+                self._sync_errors += 1
+                self._say("sync", self.root, f"failed: {result.error}")
+            else:
+                self._sync_errors = 0
+                written = batches.collect_finished(self.ws)
         for item in written:
             if item.drop_file_id is not None:
                 self._say("results", item.path, f"{item.ok} ok, {item.failed} failed "
                           f"({item.state.removeprefix('JOB_STATE_').lower()})")
-        finished = {w.drop_file_id for w in written if w.drop_file_id is not None}
+        finished = [w.drop_file_id for w in written if w.drop_file_id is not None]
         with self.ws.session() as session:
-            touched = drops.with_steps(session, (SUBMITTED,), under=str(self.root))
-            touched += [d for d in map(lambda i: drops.get(session, i), finished) if d]
+            touched = drops.with_steps(session, (SUBMITTED, RUNNING), under=str(self.root))
+            touched += [d for d in (drops.get(session, i) for i in finished) if d]
         for drop in touched:
             self.write_status(drop)
         return written

@@ -220,3 +220,25 @@ def test_the_batches_commands(settings, emulator, tmp_path, monkeypatch):
     deleted = runner.invoke(main, ["batches", "delete", name], input="n\n")
     assert deleted.exit_code == 1  # not confirmed: aborted, nothing deleted
     assert requests_logged(emulator, "batches.delete") == []
+
+
+def test_batch_results_become_sanitized_interactions_when_logging_is_on(ws, emulator, tmp_path):
+    from console.services.interactions import recent_interactions
+
+    ws.settings.logging.enabled = True
+    source = tmp_path / "support.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in [
+        {"key": "a", "prompt": "Customer alice@example.com asks where her parcel is.",
+         "config": {"system_instruction": "You are support. Escalate to bob@example.com."}},
+        {"key": "b", "prompt": "Call me on +1 415 555 0100 about my refund."},
+    ]))
+    batches.submit_file(ws, source)
+    finish(ws, emulator)
+    logged = recent_interactions(ws)
+    assert len(logged) == 2
+    assert {(i.tier, i.source, i.model) for i in logged} == {("batch", "batch",
+                                                              "gemini-2.5-flash")}
+    text = " ".join(i.contents_json + (i.system_instruction or "") for i in logged)
+    assert "alice@example.com" not in text and "bob@example.com" not in text
+    assert "555 0100" not in text and "[EMAIL" in text
+    assert all(i.response_text and i.cost > 0 for i in logged)

@@ -262,3 +262,30 @@ def test_an_open_circuit_sends_the_rest_of_a_concurrent_file_to_batch(ws, emulat
     assert len(logged(emulator, "generateContent")) == 2
     assert len(logged(emulator, "batchGenerateContent")) == 2
     assert "fallback" in watcher.kinds("submitted/mostly-batch.jsonl")
+
+
+@pytest.mark.parametrize("emulator_config", [FAST], indirect=True)
+def test_watch_once_sends_what_is_there_and_exits(settings, emulator, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from console.cli import main
+
+    monkeypatch.setenv("GEMOPS_GEMINI__BASE_URL", emulator.base_url)
+    monkeypatch.setenv("GEMOPS_STORE__PATH", str(settings.db_path))
+    monkeypatch.setenv("GEMOPS_DROP__SETTLE_MS", "50")
+    root = tmp_path / "drop"
+    (root / "batch").mkdir(parents=True)
+    land(root / "batch" / "nightly.jsonl", rest_lines("n", 15))
+    land(root / "quick.jsonl", shorthand_lines("q", 2))
+    result = CliRunner().invoke(main, ["watch", str(root), "--once", "--json"])
+    assert result.exit_code == 0, result.output
+    events = [orjson.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    kinds = {(e["kind"], e["path"]) for e in events}
+    assert ("submitted", "batch/nightly.jsonl") in kinds
+    assert ("results", "results/quick.jsonl") in kinds
+    assert ("results", "results/nightly.jsonl") in kinds  # the job was done by the last sync
+    assert [r["key"] for r in results_of(root, "nightly")] == [f"n-{i}" for i in range(15)]
+    # A second run finds nothing new to send.
+    again = CliRunner().invoke(main, ["watch", str(root), "--once", "--json"])
+    assert again.exit_code == 0 and "submitted" not in again.output
+    assert len(logged(emulator, "batchGenerateContent")) == 1

@@ -185,7 +185,8 @@ def live(settings, emulator, tmp_path):
 async def settle_reads(pilot) -> None:
     await pilot.pause()
     reads = [w for w in pilot.app.workers if w.group != "dropfolder"]
-    await pilot.app.workers.wait_for_complete(reads)
+    if reads:  # an empty list would mean every worker, the watcher too
+        await pilot.app.workers.wait_for_complete(reads)
     await pilot.pause()
 
 
@@ -271,3 +272,19 @@ async def test_watching_the_drop_folder_from_the_pane(live, emulator):
             await pilot.pause(0.05)
         assert stopped.is_set()
     assert logged(emulator, "batchGenerateContent") == 1
+
+
+@pytest.mark.parametrize("emulator_config", [{"batch": {"pending_s": 0.0,
+                                                        "per_request_s": 0.0}}], indirect=True)
+async def test_finished_jobs_get_their_results_written_while_the_pane_is_open(live, emulator,
+                                                                              tmp_path):
+    source = tmp_path / "nightly.jsonl"
+    source.write_bytes((FIXTURES / "valid.jsonl").read_bytes())
+    name = batch_service.submit_file(live, source).drop.batch_name
+    sync_once(live)
+    app = make_app(live.settings, workspace=live, connect=True, sync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_pane(pilot)
+        await settle(pilot)
+        assert (tmp_path / "results" / "nightly.jsonl").exists()
+        assert cells(pilot.app.screen.query_one("#batches"), name)[6] == "written"

@@ -4,6 +4,7 @@ stuck and expired flags; cancel and delete (confirmed); and what the drop folder
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from rich.text import Text
@@ -46,6 +47,7 @@ DROP_COLUMNS = [
     ("updated", "Updated"),
 ]
 BAR_WIDTH = 10
+COLLECT_RETRY_S = 60.0
 STATE_STYLES = {
     "SUCCEEDED": "green",
     "RUNNING": "cyan",
@@ -108,6 +110,7 @@ class BatchesScreen(PaneScreen):
         super().__init__()
         self._views: dict[str, Any] = {}
         self._watch_stop: threading.Event | None = None
+        self._collect_tried: dict[str, float] = {}
 
     def compose_body(self) -> ComposeResult:
         yield EmptyState("", id="empty")
@@ -141,6 +144,22 @@ class BatchesScreen(PaneScreen):
         table.apply((v.name, self._cells(v, now)) for v in views)
         table.display = table.row_count > 0
         self._show_drops(activity, now)
+        due = [v.name for v in views if v.job.done and v.job.results_path
+               and not v.job.results_written_at]
+        if due and self.workspace.connected:
+            self._collect(due)
+
+    def _collect(self, names: list[str]) -> None:
+        """Finished jobs gemops submitted get their results written while the pane is open
+        (a job whose download failed is tried again a while later, not on every refresh)."""
+        now = time.monotonic()
+        names = [n for n in names if self._collect_tried.get(n, 0.0) + COLLECT_RETRY_S < now]
+        if not names or any(w.group == "batch-results" and not w.is_finished
+                            for w in self.workers):
+            return
+        self._collect_tried.update(dict.fromkeys(names, now))
+        self._act(lambda: collect_finished(self.workspace, names=names),
+                  f"results written for {len(names)} finished job(s)", name="batch-results")
 
     def _cells(self, view: Any, now: float) -> tuple:
         job = view.job
@@ -206,7 +225,7 @@ class BatchesScreen(PaneScreen):
             self.post_message(Flash(done))
             self.post_message(StoreChanged(self.AREA))
 
-        self.run_worker(work, thread=True, group="batch-action", exclusive=False,
+        self.run_worker(work, thread=True, group=name, exclusive=False,
                         exit_on_error=False, description=name)
 
     def action_cancel_job(self) -> None:
