@@ -25,7 +25,14 @@ def offline_app(settings, frozen_clock, workspace):
 
 
 async def settle(pilot) -> None:
-    """Wait for the workers a pane started and for their results to reach the widgets."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait for the workers a pane started and for their results to reach the widgets.
+
+    Reads start after a refresh (off the first frame), so one round of waiting can come
+    before the worker exists: wait until a round finds nothing left to run."""
+    for _ in range(10):
+        await pilot.pause()
+        busy = [w for w in pilot.app.workers if not w.is_finished]
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not busy and not [w for w in pilot.app.workers if not w.is_finished]:
+            return
