@@ -92,14 +92,13 @@ def _start_receiver(ws, drop, port: int, secrets: tuple[str, ...], notify):
         WebhookReceiver,
         describe,
         parse_secrets,
-        sync_batch,
     )
 
     keys = parse_secrets(secrets)
     if not keys:
         raise click.UsageError("--webhook-port needs --webhook-secret (or GEMOPS_WEBHOOK_SECRET)")
     receiver = WebhookReceiver(
-        keys, sync_batch(ws, also=lambda name: drop.poke()),
+        keys, lambda name, payload: drop.job_changed(name),
         on_delivery=lambda d: notify(DropNotice("webhook", d.batch or "-", describe(d))),
     )
     server = ReceiverServer(receiver, port=port).start()

@@ -124,14 +124,16 @@ def drop_activity(ws: Workspace, *, limit: int = 100) -> DropActivity:
 # -- actions on jobs -----------------------------------------------------------------------
 
 
-def refresh_job(ws: Workspace, name: str) -> BatchJob | None:
-    """Sync one job now (a webhook said it changed) and write its results if it finished."""
+def refresh_job(ws: Workspace, name: str, *, collect: bool = True) -> BatchJob | None:
+    """Sync one job now (a webhook said it changed) and, unless told not to, write its results
+    if it finished."""
     from console.services.sync import batch_row
 
     raw = ws.gateway.run(ws.gateway.raw_get(name))
     with ws.session() as session:
         batches.mirror_remote(session, [batch_row(raw)], now=ws.clock(), complete=False)
-    collect_finished(ws, names=[name])
+    if collect:
+        collect_finished(ws, names=[name])
     with ws.session() as session:
         return batches.get(session, name)
 
@@ -245,7 +247,6 @@ class Submission:
     model: str
     request_count: int
     results_path: Path
-    source: str
     # The JSONL to upload (the input itself, or its normal form); None submits inline.
     upload_path: Path | None
     inline_requests: tuple[jsonl.BatchRequest, ...] = ()
@@ -327,6 +328,7 @@ def _record_submitted(
         drops.add_event(session, at=now, kind=SUBMITTED, path=drop.path, detail=row["name"],
                         drop_file_id=drop.id)
     checkpoint(SUBMITTED)
+    staging_path(ws, drop.content_hash).unlink(missing_ok=True)  # uploaded: no longer needed
     return updated
 
 
@@ -366,7 +368,7 @@ def model_conflicts(path: Path, model: str, *, display: str) -> list[jsonl.LineE
 
 def prepare(
     ws: Workspace, path: Path, report: jsonl.Validation, drop: DropFile, *, results_path: Path,
-    source: str, model: str | None = None, inline: bool = False, display: str | None = None,
+    model: str | None = None, inline: bool = False, display: str | None = None,
     skip_keys: frozenset[str] = frozenset(),
 ) -> Submission:
     """The Submission for a valid file: its model, and the bytes to upload (the input as it
@@ -376,13 +378,14 @@ def prepare(
     if inline:
         requests = tuple(r for r in jsonl.requests(path, display=display)
                          if r.key not in skip_keys)
-        return Submission(batch_model, len(requests), results_path, source, None, requests)
+        return Submission(batch_model, len(requests), results_path, None, requests)
     upload = path
-    count = report.requests
-    if report.needs_rewrite or skip_keys:
+    count = report.requests - len(skip_keys)
+    # Past `validated` the upload is done: only a claim still to upload needs the bytes.
+    if (report.needs_rewrite or skip_keys) and drop.step == VALIDATED:
         upload = staging_path(ws, drop.content_hash)
         count, _ = jsonl.write_normal_form(path, upload, skip_keys=skip_keys, display=display)
-    return Submission(batch_model, count, results_path, source, upload)
+    return Submission(batch_model, count, results_path, upload)
 
 
 def submit_file(
@@ -430,7 +433,7 @@ def submit_file(
     if drop.step == CLAIMED:
         drop = record_step(ws, drop, VALIDATED, detail=f"{report.requests} requests",
                            request_count=report.requests)
-    submission = prepare(ws, path, report, drop, results_path=results_path, source="batch",
+    submission = prepare(ws, path, report, drop, results_path=results_path,
                          model=batch_model, inline=inline)
     outcome.drop = push_batch(ws, drop, submission, progress=progress)
     if outcome.drop.step == FAILED:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import fcntl
 import os
 import threading
@@ -114,7 +115,7 @@ def _iso(at: float | None) -> str | None:
 
 
 def _last_line(path: Path) -> bytes:
-    """The file's last line (without its newline, if it has one), read from the end."""
+    """The file's last line (with its newline, if it has one), read from the end."""
     with path.open("rb") as handle:
         end = handle.seek(0, os.SEEK_END)
         chunk = 64 * 1024
@@ -158,6 +159,8 @@ class DropFolder:
         self._active_lock = threading.Lock()
         self._retry: dict[int, _Retry] = {}
         self._candidates: dict[Path, _Candidate] = {}
+        # Inbox paths being processed: a sweep or an event must not queue them again.
+        self._busy: set[Path] = set()
         self._status_written: dict[int, bytes] = {}
         self._waiting = 0
         self._sync_errors = 0
@@ -261,6 +264,13 @@ class DropFolder:
         route = self.route_of(path)
         if route is None:
             return None
+        self._busy.add(path)
+        try:
+            return self._process(path, route)
+        finally:
+            self._busy.discard(path)
+
+    def _process(self, path: Path, route: str) -> DropFile | None:
         try:
             content_hash = jsonl.content_hash(path)
         except FileNotFoundError:
@@ -453,7 +463,7 @@ class DropFolder:
         results_path = self.results_path(drop)
         skip = frozenset(batches.read_journal(results_path))  # answered before a fallback
         submission = batches.prepare(
-            self.ws, path, report, drop, results_path=results_path, source="drop",
+            self.ws, path, report, drop, results_path=results_path,
             display=self.relative(path), skip_keys=skip)
         last_told = [0.0]
 
@@ -470,7 +480,6 @@ class DropFolder:
         if drop.step == SUBMITTED:
             self._say(SUBMITTED, path, f"{drop.batch_name} ({submission.request_count} requests, "
                       f"{submission.model})")
-            batches.staging_path(self.ws, drop.content_hash).unlink(missing_ok=True)
             self.poke()  # a job is out: the poll loop moves to its fast cadence now
         elif drop.step == FAILED:
             self._say(FAILED, path, drop.error or "")
@@ -691,6 +700,16 @@ class DropFolder:
             else:
                 self._sync_errors = 0
                 written = batches.collect_finished(self.ws)
+        self._report(written)
+        return written
+
+    def job_changed(self, name: str) -> None:
+        """A webhook said job `name` changed: sync it now, and write its results if it ended."""
+        batches.refresh_job(self.ws, name, collect=False)
+        self._report(batches.collect_finished(self.ws, names=[name]))
+
+    def _report(self, written: list[batches.ResultsWritten]) -> None:
+        """Say which results were written, and bring the files in flight's status up to date."""
         for item in written:
             if item.drop_file_id is not None:
                 self._say("results", item.path, f"{item.ok} ok, {item.failed} failed "
@@ -701,7 +720,6 @@ class DropFolder:
             touched += [d for d in (drops.get(session, i) for i in finished) if d]
         for drop in touched:
             self.write_status(drop)
-        return written
 
     def _guarded(self, action: Callable[..., Any], arg: Any, retry_key: int | None,
                  path: str | Path) -> Any:
@@ -724,7 +742,7 @@ class DropFolder:
 
     def candidate(self, path: Path) -> None:
         """A file appeared or changed: watch it until it is complete."""
-        if self.wanted(path):
+        if self.wanted(path) and path not in self._busy:
             self._candidates.setdefault(path, _Candidate())
 
     def settled(self) -> list[Path]:
@@ -743,7 +761,12 @@ class DropFolder:
             if now - stat.st_mtime_ns / 1e9 < settle or (changed and seen.incomplete_since):
                 seen.incomplete_since = None
                 continue
-            if stat.st_size and not is_complete(path):
+            try:
+                whole = not stat.st_size or is_complete(path)
+            except FileNotFoundError:  # moved away between the two looks
+                del self._candidates[path]
+                continue
+            if not whole:
                 seen.incomplete_since = seen.incomplete_since or now
                 if now - seen.incomplete_since < INCOMPLETE_GRACE_S:
                     if not seen.told:
@@ -770,13 +793,13 @@ class DropFolder:
         from watchfiles import Change, awatch
 
         self.acquire()
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        loop = self._loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
         working: set[asyncio.Future] = set()
 
         def start(path: Path) -> None:
-            future = self._loop.run_in_executor(self._pool, self._guarded, self.process, path,
-                                                None, path)  # type: ignore[union-attr]
+            future = loop.run_in_executor(self._pool, self._guarded, self.process, path, None,
+                                          path)
             working.add(future)
             future.add_done_callback(working.discard)
 
@@ -796,30 +819,33 @@ class DropFolder:
         async def settle() -> None:
             tick = max(0.01, self.settings.settle_ms / 4000)
             while not stop.is_set():
-                for path in self.settled():
+                try:
+                    ready = self.settled()
+                except OSError as error:  # the folder itself went away, say: say so, go on
+                    self._say("error", self.root, f"{type(error).__name__}: {error}")
+                    ready = []
+                for path in ready:
                     start(path)
                 if self._candidates:
                     await asyncio.sleep(tick)
                 else:
                     wake_settler.clear()
-                    with _suppress_timeout():
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake_settler.wait(), 0.5)
 
         async def poll() -> None:
             while not stop.is_set():
                 # Also catches what the watcher cannot see (events lost, network filesystems).
-                self.sweep()
+                with contextlib.suppress(OSError):
+                    self.sweep()
                 wake_settler.set()
-                await self._loop.run_in_executor(  # type: ignore[union-attr]
-                    self._pool, self._guarded, lambda _: self.tick(), None, None, self.root)
-                interval = self.interval()
-                self._wake.clear()  # type: ignore[union-attr]
-                deadline = time.monotonic() + interval
-                while not stop.is_set() and time.monotonic() < deadline:
-                    with _suppress_timeout():
-                        await asyncio.wait_for(self._wake.wait(), 0.2)  # type: ignore[union-attr]
-                    if self._wake.is_set():  # type: ignore[union-attr]
-                        break
+                await loop.run_in_executor(self._pool, self._guarded, lambda _: self.tick(),
+                                           None, None, self.root)
+                wake.clear()
+                deadline = time.monotonic() + self.interval()
+                while not stop.is_set() and time.monotonic() < deadline and not wake.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), 0.2)
 
         try:
             # Connect now, not when the first file lands (its latency is what users feel).
@@ -859,14 +885,6 @@ class DropFolder:
             await asyncio.gather(*working, return_exceptions=True)
         await loop.run_in_executor(self._pool, self._guarded, lambda _: self.tick(), None,
                                    None, self.root)
-
-
-class _suppress_timeout:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, value, traceback) -> bool:
-        return kind is asyncio.TimeoutError
 
 
 def watch(ws: Workspace, root: Path, *, stop: threading.Event | None = None, once: bool = False,

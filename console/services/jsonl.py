@@ -548,24 +548,24 @@ def validate(
     rewrite = False
     expected = 1
     for item in scan(path, display=file):
-        if item.__class__ is LineError:
-            add(item)  # type: ignore[arg-type]
+        if isinstance(item, LineError):
+            add(item)
             if item.line != bad_line:
                 bad_line = item.line
                 report.bad_lines += 1
             continue
-        line = item.line  # type: ignore[union-attr]
+        line = item.line
         # Blank lines, a header or a BOM before this line: the upload is a normalised copy.
-        if line != expected or not item.verbatim:  # type: ignore[union-attr]
+        if line != expected or not item.verbatim:
             rewrite = True
         expected = line + 1
-        key = item.key  # type: ignore[union-attr]
+        key = item.key
         h = hash(key)
         if h in seen:
             repeated.setdefault(key, []).append(line)
         else:
             seen.add(h)
-        model = item.model  # type: ignore[union-attr]
+        model = item.model
         models[model] = models.get(model, 0) + 1
         report.requests += 1
     del seen
@@ -585,8 +585,8 @@ def _repeated_keys(path: Path, file: str, repeated: dict[str, list[int]]) -> lis
     """Second pass: name the first line of each repeated key (a mere hash match is no repeat)."""
     first: dict[str, int] = {}
     for item in scan(path, display=file):
-        if item.__class__ is BatchRequest and item.key in repeated and item.key not in first:  # type: ignore[union-attr]
-            first[item.key] = item.line  # type: ignore[union-attr]
+        if isinstance(item, BatchRequest) and item.key in repeated and item.key not in first:
+            first[item.key] = item.line
     errors = []
     for key, lines in repeated.items():
         for line in lines:
@@ -601,8 +601,8 @@ def _repeated_keys(path: Path, file: str, repeated: dict[str, list[int]]) -> lis
 def requests(path: Path, *, display: str | None = None) -> Iterator[BatchRequest]:
     """The requests of a valid file, in order (errors, if any, are skipped)."""
     for item in scan(path, display=display):
-        if item.__class__ is BatchRequest:
-            yield item  # type: ignore[misc]
+        if isinstance(item, BatchRequest):
+            yield item
 
 
 def write_normal_form(

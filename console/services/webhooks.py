@@ -172,15 +172,12 @@ class WebhookReceiver:
         ])
 
 
-def sync_batch(ws: Workspace, *, also: Callable[[str], None] | None = None
-               ) -> Callable[[str, dict[str, Any]], None]:
-    """The default action for a batch event: sync that job now (writing its results)."""
+def sync_batch(ws: Workspace) -> Callable[[str, dict[str, Any]], None]:
+    """The action for a batch event: sync that job now (writing its results if it ended)."""
     from console.services.batches import refresh_job
 
     def act(name: str, payload: dict[str, Any]) -> None:
         refresh_job(ws, name)
-        if also is not None:
-            also(name)
 
     return act
 

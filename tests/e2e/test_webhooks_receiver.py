@@ -146,3 +146,33 @@ def test_register_writes_the_secret_to_a_private_file(settings, emulator, tmp_pa
     assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
     listed = CliRunner().invoke(main, ["webhooks", "list"])
     assert "http://127.0.0.1:9/hook" in listed.output
+
+
+@pytest.mark.parametrize("emulator_config", [{"batch": {"pending_s": 5.0}}], indirect=True)
+def test_a_watched_folder_gets_its_results_on_the_webhook_not_the_poll(settings, emulator,
+                                                                        tmp_path):
+    from tests.e2e.test_dropfolder import Watcher, land, rest_lines, wait_for
+
+    settings.gemini.base_url = emulator.base_url
+    settings.drop.settle_ms = 50
+    settings.sync.interval_s = settings.sync.fast_interval_s = 600.0  # no polling in time
+    ws = make_workspace(settings)
+    root = tmp_path / "drop"
+    watcher = Watcher(ws, root).start()
+    receiver = WebhookReceiver([], lambda name, payload: watcher.folder.job_changed(name))
+    running = ReceiverServer(receiver).start()
+    try:
+        receiver.trust(webhooks.register(ws, running.url)["new_signing_secret"])
+        land(root / "batch" / "hooked.jsonl", rest_lines("h", 12))
+        wait_for(lambda: (root / "submitted" / "hooked.status.json").exists(), what="submitted")
+        time.sleep(0.5)  # the poll that followed the submission has come and gone
+        emulator.clock.advance(60)
+        wait_for(lambda: (root / "results" / "hooked.jsonl").exists(), 15, "results")
+        wait_for(lambda: orjson.loads((root / "submitted" / "hooked.status.json").read_bytes())
+                 ["step"] == "done", 5, "status")
+        assert "results" in watcher.kinds("results/hooked.jsonl")
+    finally:
+        running.stop()
+        watcher.close()
+        ws.gateway.flush_ledger()
+        ws.close()
