@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import os
 import re
 import signal
@@ -537,8 +538,17 @@ def _responses(ws: Workspace, job: BatchJob) -> dict[str, bytes]:
     """key -> the raw result line (a file's `{"key", "response"|"error"}` or an inlined
     response rewritten to that shape). Position is never used to pair results."""
     found: dict[str, bytes] = {}
-    if job.responses_file:
-        data = ws.gateway.run(ws.gateway.download_file(job.responses_file))
+    responses_file = job.responses_file
+    inlined: list[dict[str, Any]] = []
+    if not responses_file:
+        # The mirrored row may predate the output (a job that finished as it was created):
+        # the job itself says where its results are.
+        raw_job = ws.gateway.run(ws.gateway.raw_get(job.name))
+        output = (raw_job.get("metadata") or {}).get("output") or raw_job.get("response") or {}
+        responses_file = output.get("responsesFile")
+        inlined = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
+    if responses_file:
+        data = ws.gateway.run(ws.gateway.download_file(responses_file))
         for raw in data.splitlines():
             if not raw.strip():
                 continue
@@ -546,11 +556,6 @@ def _responses(ws: Workspace, job: BatchJob) -> dict[str, bytes]:
             if item.get("key") is not None:
                 found[str(item["key"])] = raw
         return found
-    if job.state != SUCCEEDED:
-        return found
-    raw_job = ws.gateway.run(ws.gateway.raw_get(job.name))
-    output = (raw_job.get("metadata") or {}).get("output") or raw_job.get("response") or {}
-    inlined = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
     for item in inlined:
         key = (item.get("metadata") or {}).get("key")
         if key is not None:
@@ -609,54 +614,59 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> Re
     source = "batch" if drop is None or drop.route.startswith("cli") else "drop"
     model = job.model
     state_word = job.state.removeprefix("JOB_STATE_").lower()
-    ok = failed = 0
-    tmp = results_path.with_name(results_path.name + ".part")
     gateway = ws.gateway
-    with tmp.open("wb") as out:
-        for key, request in _input_order(drop, responses, journal):
-            if key in journal:
-                line = journal[key]
-                ok += b'"status":"ok"' in line
-                failed += b'"status":"ok"' not in line
-                out.write(line + b"\n")
-                continue
-            raw = responses.get(key)
-            ledger_key = f"{job.name}/{key}"
-            if raw is None:
-                message = missing + (f" ({job.error})" if job.error else "")
-                entry = error_entry(key, code=None, message=message, model=model, tier="batch")
-                failed += 1
-            else:
-                item = orjson.loads(raw)
-                if item.get("response") is not None:
-                    response = item["response"]
-                    text, images, finish = _response_parts(response)
-                    usage = Usage.from_metadata(response.get("usageMetadata") or {},
-                                                images_out=len(images))
-                    if ledger_key in booked:
-                        cost, _ = gateway.batch_cost(model, usage)
-                    else:
-                        cost, _ = gateway.record_batch_result(
-                            model=model, usage=usage, status=200, error=None,
-                            request_key=ledger_key, source=source)
-                        _log_interaction(ws, request, model=model, text=text, usage=usage,
-                                         cost=cost, source=source)
-                    entry = ok_entry(key, model=model, tier="batch", text=text, usage=usage,
+
+    def line_for(key: str, request: jsonl.BatchRequest | None) -> bytes:
+        if key in journal:  # answered concurrently before the rest went to batch
+            return journal[key]
+        raw = responses.get(key)
+        ledger_key = f"{job.name}/{key}"
+        if raw is None:
+            message = missing + (f" ({job.error})" if job.error else "")
+            return orjson.dumps(error_entry(key, code=None, message=message, model=model,
+                                            tier="batch"))
+        item = orjson.loads(raw)
+        if item.get("response") is None:
+            error = item.get("error") or {}
+            code = error.get("code")
+            message = error.get("message") or "failed"
+            if ledger_key not in booked:
+                gateway.record_batch_result(
+                    model=model, usage=Usage(0), status=int(code or 500), error=message[:300],
+                    request_key=ledger_key, source=source)
+            return orjson.dumps(error_entry(key, code=code, message=message, model=model,
+                                            tier="batch"))
+        response = item["response"]
+        text, images, finish = _response_parts(response)
+        usage = Usage.from_metadata(response.get("usageMetadata") or {}, images_out=len(images))
+        if ledger_key in booked:
+            cost, _ = gateway.batch_cost(model, usage)
+        else:
+            cost, _ = gateway.record_batch_result(
+                model=model, usage=usage, status=200, error=None, request_key=ledger_key,
+                source=source)
+            _log_interaction(ws, request, model=model, text=text, usage=usage, cost=cost,
+                             source=source)
+        return orjson.dumps(ok_entry(key, model=model, tier="batch", text=text, usage=usage,
                                      cost=cost, finish_reason=finish,
-                                     images=save_images(images_dir, key, images))
-                    ok += 1
-                else:
-                    error = item.get("error") or {}
-                    code = error.get("code")
-                    message = error.get("message") or "failed"
-                    if ledger_key not in booked:
-                        gateway.record_batch_result(
-                            model=model, usage=Usage(0), status=int(code or 500),
-                            error=message[:300], request_key=ledger_key, source=source)
-                    entry = error_entry(key, code=code, message=message, model=model,
-                                        tier="batch")
-                    failed += 1
-            out.write(orjson.dumps(entry) + b"\n")
+                                     images=save_images(images_dir, key, images)))
+
+    ok = failed = 0
+    written: set[str] = set()
+    tmp = results_path.with_name(results_path.name + ".part")
+    with tmp.open("wb") as out:
+        ordered = _input_order(drop, responses, journal)
+        # Results for keys the input no longer has (it was edited since) still get a line.
+        leftover = ((k, None) for k in [*journal, *responses] if k not in written)
+        for key, request in itertools.chain(ordered, leftover):
+            if key in written:
+                continue
+            written.add(key)
+            line = line_for(key, request)
+            success = b'"status":"ok"' in line
+            ok += success
+            failed += not success
+            out.write(line + b"\n")
     tmp.replace(results_path)
     gateway.flush_ledger()
     now = ws.clock()

@@ -162,6 +162,7 @@ class DropFolder:
         # Inbox paths being processed: a sweep or an event must not queue them again.
         self._busy: set[Path] = set()
         self._status_written: dict[int, bytes] = {}
+        self._status_lock = threading.Lock()
         self._waiting = 0
         self._sync_errors = 0
         self._pool = concurrent.futures.ThreadPoolExecutor(FILE_WORKERS, "gemops-drop")
@@ -358,6 +359,11 @@ class DropFolder:
         if drop.step == CLAIMED:
             report = jsonl.validate(path, display=self.relative(path))
             drop, report = self._validated(drop, path, report)
+        if drop.step in (VALIDATED, UPLOADED, SUBMITTING):
+            # Committed to sending: the file leaves the inbox before anything is sent, so a
+            # job never exists while its input is still on the move.
+            drop = self._move(drop, "submitted")
+            path = Path(drop.path)
         if drop.route == BATCH and drop.step in (VALIDATED, UPLOADED, SUBMITTING):
             drop = self._submit_batch(drop, path, report)
         if drop.route in CONCURRENT and drop.step in (VALIDATED, RUNNING):
@@ -620,14 +626,19 @@ class DropFolder:
         return data
 
     def write_status(self, drop: DropFile) -> None:
-        """`<name>.status.json` beside the file once it has left the inbox: where it is."""
+        """`<name>.status.json` beside the file once it has left the inbox: where it is.
+        Several threads write these: each reads the claim afresh under one lock, so the last
+        file written is never an older state than the store's."""
+        with self._status_lock:
+            with self.ws.session() as session:
+                drop = drops.get(session, drop.id) or drop
+                job = batch_repo.get(session, drop.batch_name) if drop.batch_name else None
+            self._write_status(drop, job)
+
+    def _write_status(self, drop: DropFile, job: Any) -> None:
         path = Path(drop.path)
         if path.parent.name not in ("submitted", "rejected") or path.parent.parent != self.root:
             return
-        job = None
-        if drop.batch_name:
-            with self.ws.session() as session:
-                job = batch_repo.get(session, drop.batch_name)
         results = self.results_path(drop)
         status: dict[str, Any] = {
             "file": self.relative(path),

@@ -160,7 +160,8 @@ def test_twenty_files_each_valid_one_sent_once_each_invalid_one_rejected(ws, emu
         put("batch/valid-copy.jsonl", fixture["valid"])                      # 20
         put("standard/small-again.jsonl", dropped["small.jsonl"])            # 21
 
-        time.sleep(0.6)  # well past the settle time: the half-written file must still wait
+        wait_for(lambda: watcher.kinds("batch/slow.jsonl") == ["waiting"], what="waiting")
+        time.sleep(0.4)  # well past the settle time: the half-written file must still wait
         assert (root / "batch" / "slow.jsonl").exists()
         assert watcher.kinds("batch/slow.jsonl") == ["waiting"]
         with (root / "batch" / "slow.jsonl").open("ab") as handle:
@@ -281,7 +282,8 @@ def test_watch_once_sends_what_is_there_and_exits(settings, emulator, tmp_path, 
     assert result.exit_code == 0, result.output
     events = [orjson.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     kinds = {(e["kind"], e["path"]) for e in events}
-    assert ("submitted", "batch/nightly.jsonl") in kinds
+    assert ("claimed", "batch/nightly.jsonl") in kinds
+    assert ("submitted", "submitted/nightly.jsonl") in kinds
     assert ("results", "results/quick.jsonl") in kinds
     assert ("results", "results/nightly.jsonl") in kinds  # the job was done by the last sync
     assert [r["key"] for r in results_of(root, "nightly")] == [f"n-{i}" for i in range(15)]

@@ -76,7 +76,7 @@ def test_a_file_is_complete_when_its_last_line_is(tmp_path):
 
 
 def test_settling_waits_for_a_quiet_file_and_a_whole_last_line(folder):
-    folder.settings.settle_ms = 150
+    folder.settings.settle_ms = 500  # long enough that a loaded machine cannot outlast it
     fresh = folder.root / "fresh.jsonl"
     fresh.write_text('{"prompt": "a"}\n')
     old = folder.root / "renamed-in.jsonl"
@@ -89,13 +89,13 @@ def test_settling_waits_for_a_quiet_file_and_a_whole_last_line(folder):
     for path in (fresh, old, half):
         folder.candidate(path)
     assert folder.settled() == [old]
-    time.sleep(0.2)
+    time.sleep(0.55)
     assert folder.settled() == [fresh]
     assert [n.kind for n in folder.notices] == ["waiting"]  # said once, not every check
     with half.open("a") as handle:  # the writer finishes the line
         handle.write('pt": "d"}\n')
     assert folder.settled() == []
-    time.sleep(0.2)
+    time.sleep(0.55)
     assert folder.settled() == [half]
 
 
