@@ -534,19 +534,12 @@ class ResultsWritten:
     state: str
 
 
-def _responses(ws: Workspace, job: BatchJob) -> dict[str, bytes]:
+def _responses(ws: Workspace, job: BatchJob, raw_job: dict[str, Any]) -> dict[str, bytes]:
     """key -> the raw result line (a file's `{"key", "response"|"error"}` or an inlined
     response rewritten to that shape). Position is never used to pair results."""
     found: dict[str, bytes] = {}
-    responses_file = job.responses_file
-    inlined: list[dict[str, Any]] = []
-    if not responses_file:
-        # The mirrored row may predate the output (a job that finished as it was created):
-        # the job itself says where its results are.
-        raw_job = ws.gateway.run(ws.gateway.raw_get(job.name))
-        output = (raw_job.get("metadata") or {}).get("output") or raw_job.get("response") or {}
-        responses_file = output.get("responsesFile")
-        inlined = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
+    output = (raw_job.get("metadata") or {}).get("output") or raw_job.get("response") or {}
+    responses_file = output.get("responsesFile") or job.responses_file
     if responses_file:
         data = ws.gateway.run(ws.gateway.download_file(responses_file))
         for raw in data.splitlines():
@@ -556,7 +549,7 @@ def _responses(ws: Workspace, job: BatchJob) -> dict[str, bytes]:
             if item.get("key") is not None:
                 found[str(item["key"])] = raw
         return found
-    for item in inlined:
+    for item in (output.get("inlinedResponses") or {}).get("inlinedResponses") or []:
         key = (item.get("metadata") or {}).get("key")
         if key is not None:
             found[str(key)] = orjson.dumps({k: v for k, v in item.items() if k != "metadata"}
@@ -599,15 +592,24 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> Re
     results_path = Path(job.results_path or "")
     results_path.parent.mkdir(parents=True, exist_ok=True)
     images_dir = results_path.with_suffix("")
-    missing = f"no result: the batch job {job.state.removeprefix('JOB_STATE_').lower()}"
+    missing = None
     try:
-        responses = _responses(ws, job)
+        # The job as it is now (the mirrored row may predate its end, e.g. a job that ended
+        # as it was created): state, counts and where its output is.
+        from console.services.sync import batch_row
+
+        raw_job = ws.gateway.run(ws.gateway.raw_get(job.name))
+        with ws.session() as session:
+            batches.mirror_remote(session, [batch_row(raw_job)], now=ws.clock(), complete=False)
+            job = batches.get(session, job.name) or job
+        responses = _responses(ws, job, raw_job)
     except _gateway_error() as error:
         if is_transient(error):
             raise
         # Gone for good (responses files live 48 h): say so on every line rather than never.
         responses = {}
         missing = f"the results could not be downloaded: {error}"
+    missing = missing or f"no result: the batch job {job.state.removeprefix('JOB_STATE_').lower()}"
     journal = read_journal(results_path)
     with ws.session() as session:
         booked = batches.ledgered_keys(session, f"{job.name}/")

@@ -8,7 +8,8 @@ Layout (made on start):
     DIR/flex/ standard/ priority/
                            concurrent calls through the gateway on that tier (bounded,
                            rate-limited; when the circuit breaker opens, the rest goes to batch)
-    DIR/submitted/         files that were sent, each with `<name>.status.json` beside it
+    DIR/submitted/         valid files (moved here before anything is sent), each with
+                           `<name>.status.json` beside it
     DIR/rejected/          invalid files (or ones the API refused), with `<name>.errors.txt`
     DIR/duplicates/        content that was already submitted (reported, never sent again)
     DIR/results/           `<name>.jsonl`, one line per input key in input order; images in

@@ -175,6 +175,14 @@ class GemopsApp(App):
         if result is None:  # another tick held the loop: this one is dropped
             self.call_from_thread(setattr, self, "sync_in_flight", False)
             return
+        if result.error is None:
+            # Jobs gemops submitted that finished since: their results land beside their input.
+            from console.services.batches import collect_finished
+
+            try:
+                collect_finished(self.workspace)
+            except Exception as error:  # results are retried next tick; say why meanwhile
+                self.call_from_thread(self.post_flash, f"writing batch results: {error}", "error")
         self.post_message(SyncFinished(at=result.at, error=result.error))
 
     @on(SyncFinished)

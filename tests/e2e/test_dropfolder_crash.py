@@ -27,7 +27,7 @@ CRASHES = {
     "uploaded": "uploaded",    # file uploaded, no job asked for
     "submitting": "submitting",  # about to send the create
     "created": "submitting",   # the create was answered, its name never recorded
-    "submitted": "submitted",  # the job recorded, the file not yet moved
+    "submitted": "submitted",  # the job recorded, its status file not yet written
 }
 
 
