@@ -14,7 +14,8 @@ import pytest
 from console.bootstrap import make_app, make_workspace
 from console.services import batches as batch_service
 from console.services.sync import sync_once
-from console.tui.screens.batch_dialogs import ConfirmJobAction, JobDetail
+from console.tui.screens.batch_dialogs import JobDetail
+from console.tui.screens.confirm import ConfirmScreen
 from store.repos import batches, drops
 from tests.conftest import FROZEN_NOW
 from tests.tui.conftest import settle
@@ -139,7 +140,7 @@ async def test_detail_and_no_cancel_for_a_finished_job(seeded_app):
         table.move_cursor(row=table.get_row_index("batches/done04"))
         await pilot.press("c")
         await pilot.pause()
-        assert not isinstance(pilot.app.screen, ConfirmJobAction)
+        assert not isinstance(pilot.app.screen, ConfirmScreen)
         assert "already succeeded" in pilot.app.screen.query_one("#flash").render().plain
         await pilot.press("enter")
         await pilot.pause()
@@ -162,6 +163,12 @@ def test_cancel_confirmation_snapshot(seeded_app, snap_compare):
         table = pilot.app.screen.query_one("#batches")
         table.move_cursor(row=table.get_row_index("batches/tickets01"))
         await pilot.press("c")
+        # Under load the dialog may paint before Keep takes the focus: wait for it.
+        for _ in range(50):
+            await pilot.pause()
+            if getattr(pilot.app.focused, "id", None) == "keep":
+                break
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause()
 
     assert snap_compare(seeded_app, run_before=before, terminal_size=(120, 36))
@@ -207,7 +214,7 @@ async def test_cancel_and_delete_ask_first(live, emulator, tmp_path):
         await open_pane(pilot)
         await pilot.press("c")
         await pilot.pause()
-        assert isinstance(pilot.app.screen, ConfirmJobAction)
+        assert isinstance(pilot.app.screen, ConfirmScreen)
         await pilot.press("n")
         await settle(pilot)
         assert logged(emulator, "batches.cancel") == 0

@@ -18,7 +18,8 @@ from textual.worker import Worker, get_current_worker
 from console.tui.formatting import ago, duration, timestamp
 from console.tui.messages import Flash, StoreChanged
 from console.tui.screens.base import PaneScreen, service
-from console.tui.screens.batch_dialogs import ConfirmJobAction, JobDetail
+from console.tui.screens.batch_dialogs import JobDetail
+from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 
@@ -243,10 +244,9 @@ class BatchesScreen(PaneScreen):
                 self._act(lambda: cancel_job(self.workspace, name), f"cancelled {name}",
                           name="cancel")
 
-        self.app.push_screen(ConfirmJobAction(
-            f"Cancel {job_label(view)} ({name})?",
-            "Requests already answered are still billed; the rest are dropped.",
-            "Cancel job"), answer)
+        self.app.push_screen(ConfirmScreen(
+            f"Cancel {job_label(view)} ({name})?", "Cancel job",
+            "Requests already answered are still billed; the rest are dropped."), answer)
 
     def action_delete_job(self) -> None:
         view = self._selected()
@@ -262,8 +262,8 @@ class BatchesScreen(PaneScreen):
                 self._act(lambda: delete_job(self.workspace, name), f"deleted {name}",
                           name="delete")
 
-        self.app.push_screen(ConfirmJobAction(f"Delete {job_label(view)} ({name})?", hint,
-                                              "Delete job"), answer)
+        self.app.push_screen(
+            ConfirmScreen(f"Delete {job_label(view)} ({name})?", "Delete job", hint), answer)
 
     def action_write_results(self) -> None:
         view = self._selected()
