@@ -9,20 +9,7 @@ from pathlib import Path
 
 import click
 
-
-def close(ws) -> None:
-    # Ledger rows still buffered are written first: closing the workspace with rows pending
-    # would wait on the store it is closing.
-    if ws.connected:
-        ws.gateway.flush_ledger()
-    ws.close()
-
-
-def _workspace():
-    from console.bootstrap import make_workspace
-    from console.settings import load_settings
-
-    return make_workspace(load_settings())
+from console.commands import open_workspace
 
 
 def _state(view) -> str:
@@ -94,7 +81,7 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
     """Validate FILE and submit it as one batch job (exactly once per content)."""
     from console.services.batches import submit_file
 
-    ws = _workspace()
+    ws = open_workspace()
     shown = [-1]
 
     def progress(sent: int, total: int) -> None:
@@ -122,7 +109,7 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
         if wait:
             _wait(ws, drop.batch_name)
     finally:
-        close(ws)
+        ws.close()
 
 
 def _wait(ws, name: str) -> None:
@@ -156,7 +143,7 @@ def list_(include_gone: bool, sync_first: bool, as_json: bool) -> None:
     """Jobs as last synced: state, progress (succeeded/failed/pending), time in state."""
     from console.services.batches import job_views
 
-    ws = _workspace()
+    ws = open_workspace()
     try:
         if sync_first:
             from console.services.sync import sync_once
@@ -166,7 +153,7 @@ def list_(include_gone: bool, sync_first: bool, as_json: bool) -> None:
                 click.echo(f"sync failed: {result.error}", err=True)
         views = job_views(ws, include_gone=include_gone)
     finally:
-        close(ws)
+        ws.close()
     if as_json:
         click.echo(json.dumps([_view_dict(v) for v in views], indent=2))
         return
@@ -192,12 +179,12 @@ def show(name: str, as_json: bool) -> None:
     from console.services.batches import job_views, refresh_job
 
     name = name if name.startswith("batches/") else f"batches/{name}"
-    ws = _workspace()
+    ws = open_workspace()
     try:
         refresh_job(ws, name)
         view = next((v for v in job_views(ws, include_gone=True) if v.name == name), None)
     finally:
-        close(ws)
+        ws.close()
     if view is None:
         raise click.ClickException(f"no batch job {name}")
     data = _view_dict(view)
@@ -222,13 +209,13 @@ def cancel(name: str, yes: bool) -> None:
 
     name = name if name.startswith("batches/") else f"batches/{name}"
     _confirm(f"cancel {name}?", yes)
-    ws = _workspace()
+    ws = open_workspace()
     try:
         job = cancel_job(ws, name)
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        close(ws)
+        ws.close()
     click.echo(f"{name}: {job.state.removeprefix('JOB_STATE_') if job else 'cancelled'}")
 
 
@@ -241,13 +228,13 @@ def delete(name: str, yes: bool) -> None:
 
     name = name if name.startswith("batches/") else f"batches/{name}"
     _confirm(f"delete {name}?", yes)
-    ws = _workspace()
+    ws = open_workspace()
     try:
         delete_job(ws, name)
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        close(ws)
+        ws.close()
     click.echo(f"deleted {name}")
 
 
@@ -260,7 +247,7 @@ def results(name: str, out: Path | None) -> None:
     from console.services.batches import refresh_job, write_results_for
 
     name = name if name.startswith("batches/") else f"batches/{name}"
-    ws = _workspace()
+    ws = open_workspace()
     try:
         job = refresh_job(ws, name)
         if job is None:
@@ -271,7 +258,7 @@ def results(name: str, out: Path | None) -> None:
     except (LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     finally:
-        close(ws)
+        ws.close()
     click.echo(f"results: {written.path} ({written.ok} ok, {written.failed} failed)")
 
 
@@ -281,7 +268,7 @@ def collect() -> None:
     from console.services.batches import collect_finished
     from console.services.sync import sync_once
 
-    ws = _workspace()
+    ws = open_workspace()
     try:
         result = sync_once(ws)
         if result.error:
@@ -289,4 +276,4 @@ def collect() -> None:
         for written in collect_finished(ws):
             click.echo(f"results: {written.path} ({written.ok} ok, {written.failed} failed)")
     finally:
-        close(ws)
+        ws.close()

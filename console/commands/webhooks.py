@@ -8,20 +8,7 @@ from pathlib import Path
 
 import click
 
-
-def close(ws) -> None:
-    # Ledger rows still buffered are written first: closing the workspace with rows pending
-    # would wait on the store it is closing.
-    if ws.connected:
-        ws.gateway.flush_ledger()
-    ws.close()
-
-
-def _workspace():
-    from console.bootstrap import make_workspace
-    from console.settings import load_settings
-
-    return make_workspace(load_settings())
+from console.commands import open_workspace
 
 
 @click.group()
@@ -57,7 +44,7 @@ def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file
         keys += parse_secrets(secret_file.read_text().splitlines())
     if not keys:
         raise click.UsageError("give --secret, --secret-file or GEMOPS_WEBHOOK_SECRET")
-    ws = _workspace()
+    ws = open_workspace()
     receiver = WebhookReceiver(
         keys, sync_batch(ws), path=path, max_body=max_body, tolerance_s=tolerance,
         on_delivery=lambda delivery: click.echo(describe(delivery)),
@@ -66,7 +53,7 @@ def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file
     try:
         run(receiver, host, port)
     finally:
-        close(ws)
+        ws.close()
 
 
 @webhooks.command()
@@ -82,13 +69,13 @@ def register(url: str, events: tuple[str, ...], name: str, secret_file: Path | N
     """Register URL with the API for EVENTs; its signing secret is shown only this once."""
     from console.services.webhooks import register as create
 
-    ws = _workspace()
+    ws = open_workspace()
     try:
         hook = create(ws, url, events=events, name=name)
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        close(ws)
+        ws.close()
     secret = hook.get("new_signing_secret") or ""
     if secret_file is not None:
         descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -112,13 +99,13 @@ def list_(as_json: bool) -> None:
     """Registered webhooks."""
     from console.services.webhooks import registered
 
-    ws = _workspace()
+    ws = open_workspace()
     try:
         hooks = registered(ws)
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        close(ws)
+        ws.close()
     if as_json:
         click.echo(json.dumps(hooks, indent=2))
         return
@@ -138,11 +125,11 @@ def delete(webhook_id: str, yes: bool) -> None:
 
     if not yes and not click.confirm(f"delete {webhook_id}?", default=False, err=True):
         raise click.Abort
-    ws = _workspace()
+    ws = open_workspace()
     try:
         unregister(ws, webhook_id)
     except Exception as error:
         raise click.ClickException(str(error)) from error
     finally:
-        close(ws)
+        ws.close()
     click.echo(f"deleted {webhook_id}")
