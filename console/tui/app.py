@@ -98,13 +98,13 @@ class GemopsApp(App):
 
     def _start_connecting(self) -> None:
         self.run_worker(
-                self._connect,
-                thread=True,
-                group="connect",
-                exclusive=True,
-                exit_on_error=False,
-                description="connect to Gemini",
-            )
+            self._connect,
+            thread=True,
+            group="connect",
+            exclusive=True,
+            exit_on_error=False,
+            description="connect to Gemini",
+        )
 
     def _connect(self) -> None:
         try:
