@@ -38,10 +38,10 @@ def make_workspace(
 
 
 def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
-    from console.services.gateway import Gateway
+    from console.services.callbook import StoreCallBook
+    from console.services.gateway import LEDGER_DEFAULTS, Gateway
     from console.services.limits import RateLimiter
     from console.services.pricing import PriceTable
-    from store.repos import ledger
 
     settings = ws.settings
     base_url = settings.gemini.base_url
@@ -52,17 +52,16 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
         base_url = emulator.base_url
     prices = PriceTable.load(settings.prices.file)
 
-    def write_ledger(rows: list[dict[str, Any]]) -> None:
-        with ws.session() as session:
-            ledger.insert_many(session, rows)
-
+    book = StoreCallBook(ws.session)
+    # Calls a crashed gemops left in flight are booked before anything new is sent.
+    book.recover(LEDGER_DEFAULTS)
     sleep = sleep or asyncio.sleep
     gateway = Gateway(
         api_key=api_key,
         base_url=base_url,
         prices=prices,
         limiter=RateLimiter(settings.limits, clock=ws.clock, sleep=sleep),
-        write_ledger=write_ledger,
+        book=book,
         clock=ws.clock,
         sleep=sleep,
         api_version=settings.gemini.api_version,

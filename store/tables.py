@@ -235,3 +235,22 @@ class MetaRow(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class CallInFlightRow(SQLModel, table=True):
+    """A call the gateway is about to send (write-ahead): removed in the transaction that books
+    its answer in the ledger. One left by a process that died is booked as interrupted."""
+
+    __tablename__ = "calls_in_flight"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(index=True)
+    at: float
+    model: str
+    operation: str
+    tier_asked: str = "standard"
+    source: str = "console"
+    request_key: str | None = None
+    attempt: int = 1
+    prompt_tokens: int = 0
+    estimated_cost: float = 0.0

@@ -24,6 +24,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from console.services.callbook import CallBook, RowSink
 from console.services.limits import CircuitOpen, QuotaExhausted, RateLimiter
 from console.services.pricing import PriceTable, UnknownModelPrice, Usage, call_cost
 from console.services.retry import Failure, RetryPolicy, parse_duration, retrying
@@ -32,8 +33,6 @@ T = TypeVar("T")
 
 # Rough pre-call estimate for TPM reservations; corrected from usage_metadata afterwards.
 CHARS_PER_TOKEN = 4
-LEDGER_FLUSH_S = 0.25
-LEDGER_FLUSH_ROWS = 500
 
 LEDGER_DEFAULTS: dict[str, Any] = {
     "model": "", "operation": "", "tier_asked": "standard", "tier_served": None,
@@ -144,48 +143,14 @@ def estimate_tokens(contents: Any, config: dict[str, Any] | None = None) -> int:
     return max(1, size // CHARS_PER_TOKEN)
 
 
-class LedgerWriter:
-    """Buffers ledger rows and writes them in batches off the calling path."""
-
-    def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
-        self._write = write
-        self._rows: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._task: asyncio.Task | None = None
-        self.written = 0
-
-    def add(self, row: dict[str, Any]) -> None:
-        with self._lock:
-            self._rows.append(row)
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(LEDGER_FLUSH_S)
-            await asyncio.to_thread(self.flush)
-
-    def flush(self) -> None:
-        with self._lock:
-            rows, self._rows = self._rows, []
-        if rows:
-            self._write(rows)
-            self.written += len(rows)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        await asyncio.to_thread(self.flush)
-
-
 @dataclass
 class Gateway:
     api_key: str
     base_url: str | None
     prices: PriceTable
     limiter: RateLimiter
-    write_ledger: Callable[[list[dict[str, Any]]], None]
+    # Without a durable `book`, each answered call's row goes to this callable.
+    write_ledger: Callable[[list[dict[str, Any]]], None] | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     api_version: str | None = None
@@ -193,8 +158,17 @@ class Gateway:
     flex_timeout_s: float = 900.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     observers: list[Callable[[Exchange], None]] = field(default_factory=list)
+    # Durable booking (write-ahead + answer in one transaction); without one, rows go to
+    # `write_ledger` as they are answered.
+    book: CallBook | None = None
 
     def __post_init__(self) -> None:
+        if self.book is None and self.write_ledger is None:
+            raise ValueError("a Gateway needs a book or a write_ledger")
+        self._book: CallBook = self.book or RowSink(self.write_ledger)  # type: ignore[arg-type]
+        # Batch results are booked together with the results file they belong to (flush_ledger).
+        self._batch_rows: list[dict[str, Any]] = []
+        self._batch_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="gemops-gateway", daemon=True)
@@ -209,8 +183,6 @@ class Gateway:
             base_url=self.base_url, api_version=self.api_version, timeout=int(self.timeout_s * 1000)
         )
         self.client = genai.Client(api_key=self.api_key, http_options=http_options)
-        self.ledger = LedgerWriter(self.write_ledger)
-        self._loop.call_soon(self.ledger.start)
         self._loop.call_soon(self._ready.set)
         self._loop.run_forever()
 
@@ -224,13 +196,17 @@ class Gateway:
         return await asyncio.wrap_future(future)
 
     def flush_ledger(self) -> None:
-        self.run(asyncio.to_thread(self.ledger.flush))
+        """Write the batch results booked so far (calls are booked as they are answered)."""
+        with self._batch_lock:
+            rows, self._batch_rows = self._batch_rows, []
+        if rows:
+            self._book.answered(None, rows)
 
     def close(self) -> None:
         if not self._loop.is_running():
             return
+        self.flush_ledger()
         try:
-            self.run(self.ledger.stop(), timeout=10)
             self.run(self.client.aio.aclose(), timeout=5)
         except (concurrent.futures.TimeoutError, RuntimeError):
             pass
@@ -239,9 +215,21 @@ class Gateway:
 
     # -- accounting ----------------------------------------------------------------------
 
-    def _ledger_row(self, **values: Any) -> None:
-        # Every row carries every column: the writer inserts them in one executemany.
-        self.ledger.add(LEDGER_DEFAULTS | {"at": self.clock()} | values)
+    async def _sending(self, **call: Any) -> int | None:
+        """The write-ahead of one attempt, before it leaves this process."""
+        call = {"at": self.clock()} | call
+        if self._book.blocking:
+            return await asyncio.to_thread(self._book.sending, call)
+        return self._book.sending(call)
+
+    async def _answered(self, call_id: int | None, **values: Any) -> None:
+        """Book an attempt's ledger row, removing its write-ahead in the same transaction."""
+        # Every row carries every column: rows written together go in one executemany.
+        row = LEDGER_DEFAULTS | {"at": self.clock()} | values
+        if self._book.blocking:
+            await asyncio.to_thread(self._book.answered, call_id, [row])
+        else:
+            self._book.answered(call_id, [row])
 
     def _price(self, model: str, usage: Usage, tier: str, batch: bool) -> tuple[float, float]:
         try:
@@ -282,6 +270,10 @@ class Gateway:
             attempts += 1
             self.limiter.check_breaker(model, tier)
             permit = await self.limiter.acquire(model, tier, estimate)
+            call_id = await self._sending(
+                model=model, operation="generate", tier_asked=tier, source=source,
+                request_key=request_key, attempt=attempts, prompt_tokens=estimate,
+                estimated_cost=self._price(model, Usage(estimate), tier, False)[0])
             started = time.perf_counter()
             try:
                 response = await self.client.aio.models.generate_content(
@@ -291,8 +283,8 @@ class Gateway:
                 latency = (time.perf_counter() - started) * 1000
                 self.limiter.settle(permit, actual_tokens=None, ok=False)
                 failure = classify(error)
-                self._ledger_row(
-                    model=model, operation="generate", tier_asked=tier, latency_ms=latency,
+                await self._answered(
+                    call_id, model=model, operation="generate", tier_asked=tier, latency_ms=latency,
                     status=failure.status or 0 if failure else 0, error=_short(error),
                     attempt=attempts, source=source, cached_content=cached_content,
                     prefix_hash=group, request_key=request_key,
@@ -304,8 +296,8 @@ class Gateway:
             generation = self._generation(model, tier, response, latency, attempts)
             self.limiter.settle(permit, actual_tokens=generation.usage.prompt_tokens, ok=True)
             u = generation.usage
-            self._ledger_row(
-                model=model, operation="generate", tier_asked=tier,
+            await self._answered(
+                call_id, model=model, operation="generate", tier_asked=tier,
                 tier_served=generation.tier_served, prompt_tokens=u.prompt_tokens,
                 cached_tokens=u.cached_tokens, candidate_tokens=u.output_tokens,
                 thought_tokens=u.thought_tokens,
@@ -388,22 +380,24 @@ class Gateway:
             async for attempt_state in retrying(self.retry_policy, classify, sleep=self.sleep):
                 with attempt_state:
                     attempts += 1
+                    call_id = (await self._sending(model=model, operation=operation,
+                                                   attempt=attempts) if record else None)
                     started = time.perf_counter()
                     try:
                         result = await call()
                     except BaseException as error:
                         failure = classify(error)
                         if record:
-                            self._ledger_row(
-                                model=model, operation=operation,
+                            await self._answered(
+                                call_id, model=model, operation=operation,
                                 latency_ms=(time.perf_counter() - started) * 1000,
                                 status=(failure.status or 0) if failure else 0,
                                 error=_short(error), attempt=attempts,
                             )
                         raise
                     if record:
-                        self._ledger_row(
-                            model=model, operation=operation, status=200, attempt=attempts,
+                        await self._answered(
+                            call_id, model=model, operation=operation, status=200, attempt=attempts,
                             latency_ms=(time.perf_counter() - started) * 1000, cost=cost,
                         )
                     return result
@@ -489,7 +483,7 @@ class Gateway:
                             request_key: str | None, source: str) -> tuple[float, float]:
         """A batch result becomes a ledger row at the batch-discounted price."""
         cost, standard = self.batch_cost(model, usage) if status == 200 else (0.0, 0.0)
-        self._ledger_row(
+        self._book_batch_row(
             model=model.removeprefix("models/"), operation="batch_result", tier_asked="batch",
             tier_served="batch", prompt_tokens=usage.prompt_tokens,
             cached_tokens=usage.cached_tokens, candidate_tokens=usage.output_tokens,
@@ -499,6 +493,10 @@ class Gateway:
             source=source, request_key=request_key,
         )
         return cost, standard
+
+    def _book_batch_row(self, **values: Any) -> None:
+        with self._batch_lock:
+            self._batch_rows.append(LEDGER_DEFAULTS | {"at": self.clock()} | values)
 
     # uploads with progress, webhooks (issue 6)
     async def upload_stream(self, open_stream: Callable[[], Any], *, mime_type: str,
