@@ -34,6 +34,7 @@ import concurrent.futures
 import contextlib
 import fcntl
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,8 @@ from console.services.batches import (
     record_step,
 )
 from console.services.limits import CircuitOpen, QuotaExhausted
+from console.services.pricing import PriceTable
+from console.services.redact import redact
 from console.services.workspace import Workspace
 from store.records import DropFile
 from store.repos import batches as batch_repo
@@ -79,6 +82,11 @@ FILE_WORKERS = 8
 RETRY_FIRST_S = 2.0
 RETRY_MAX_S = 300.0
 PROGRESS_EVERY_S = 0.5
+# A request still refused for quota after the gateway waited out every retryDelay is waited
+# for again this many times before the rest of its file goes to the Batch API.
+QUOTA_ROUNDS = 3
+_SEPARATORS = re.compile(r"([-_\s]+)")
+_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 class DropFolderBusy(RuntimeError):
@@ -109,6 +117,17 @@ class _Candidate:
 class _Retry:
     at: float
     delay: float
+
+
+def mask_stem(stem: str) -> str:
+    """A file name's stem with any PII in it masked, still fit for a file name: the store and
+    the outcome folders never see `alice@example.com-orders`, only `EMAIL_REDACTED-orders`."""
+    masked = redact(stem)
+    if masked == stem:  # separators glue an address to its neighbours: try each piece too
+        masked = "".join(redact(piece) for piece in _SEPARATORS.split(stem))
+    if masked == stem:
+        return stem
+    return _UNSAFE.sub("_", masked.replace("[", "").replace("]", "")).strip("_.") or "file"
 
 
 def _iso(at: float | None) -> str | None:
@@ -170,6 +189,8 @@ class DropFolder:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_handle: Any = None
+        self._call_slots: asyncio.Semaphore | None = None
+        self._input_limits: jsonl.InputLimits | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -280,6 +301,9 @@ class DropFolder:
         if not self._begin(content_hash):
             return None
         try:
+            path = self._mask_name(path, content_hash)
+            if path is None:
+                return None
             now = self.ws.clock()
             with self.ws.session() as session:
                 existing = drops.by_hash(session, content_hash)
@@ -315,6 +339,20 @@ class DropFolder:
             return None
         finally:
             self._end(content_hash)
+
+    def _mask_name(self, path: Path, content_hash: str) -> Path | None:
+        """Rename an inbox file whose name carries PII (say, a customer's e-mail address) to
+        its masked name before anything about it is recorded; None if it vanished."""
+        masked = mask_stem(path.stem)
+        if masked == path.stem:
+            return path
+        target = path.with_name(f"{masked}-{content_hash[:8]}{path.suffix}")
+        try:
+            path.rename(target)
+        except FileNotFoundError:
+            return None
+        self._say("renamed", target, "its name carried personal data")
+        return target
 
     def resume(self, drop: DropFile) -> DropFile | None:
         """Carry on with a claim found in the store (after a restart, or a transient error)."""
@@ -358,7 +396,7 @@ class DropFolder:
             drop = self._reload(drop)
         report: jsonl.Validation | None = None
         if drop.step == CLAIMED:
-            report = jsonl.validate(path, display=self.relative(path))
+            report = self._validate(path)
             drop, report = self._validated(drop, path, report)
         if drop.step in (VALIDATED, UPLOADED, SUBMITTING):
             # Committed to sending: the file leaves the inbox before anything is sent, so a
@@ -381,6 +419,39 @@ class DropFolder:
     def _reload(self, drop: DropFile) -> DropFile:
         with self.ws.session() as session:
             return drops.get(session, drop.id) or drop
+
+    def _limits(self) -> jsonl.InputLimits:
+        # From the price table, not the gateway: validating sends nothing, so needs no connection.
+        if self._input_limits is None:
+            prices = PriceTable.load(self.ws.settings.prices.file)
+            self._input_limits = jsonl.InputLimits(
+                self.ws.settings.gemini.default_model,
+                {name: model.input_token_limit for name, model in prices.models.items()})
+        return self._input_limits
+
+    def _validate(self, path: Path) -> jsonl.Validation:
+        """Validate line by line; a line whose estimate is near its model's input limit is
+        settled by countTokens (free), so nothing over the limit is ever sent and billed."""
+        display = self.relative(path)
+        limits = self._limits()
+        report = jsonl.validate(path, display=display, limits=limits)
+        if not report.near_limit:
+            return report
+        near = {line: model for line, model, _ in report.near_limit}
+        for request in jsonl.requests(path, display=display):
+            model = near.get(request.line)
+            if model is None:
+                continue
+            contents, _ = jsonl.sdk_call(request.request)
+            tokens = self.ws.gateway.run(self.ws.gateway.count_tokens(model, contents))
+            limit = limits.of(model)[1]
+            if tokens > limit:
+                report.add(jsonl.over_limit(display, request.line, model, tokens, limit,
+                                            estimated=False))
+                report.bad_lines += 1
+                report.requests -= 1
+        report.errors.sort(key=lambda e: e.line)
+        return report
 
     def _validated(
         self, drop: DropFile, path: Path, report: jsonl.Validation
@@ -413,7 +484,7 @@ class DropFolder:
                       "Fix every line below and drop the file again.\n\n")
             if errors is report.errors and report.error_count > len(report.errors):
                 # More than a report keeps in memory: stream them all from a second pass.
-                jsonl.validate(path, display=self.relative(path),
+                jsonl.validate(path, display=self.relative(path), limits=self._limits(),
                                sink=lambda error: out.write(f"{error}\n"))
             else:
                 out.writelines(f"{error}\n" for error in errors)
@@ -466,7 +537,7 @@ class DropFolder:
         self, drop: DropFile, path: Path, report: jsonl.Validation | None
     ) -> DropFile:
         if report is None:  # resumed: the validation is derived again (deterministic)
-            report = jsonl.validate(path, display=self.relative(path))
+            report = jsonl.validate(path, display=self.relative(path), limits=self._limits())
         results_path = self.results_path(drop)
         skip = frozenset(batches.read_journal(results_path))  # answered before a fallback
         submission = batches.prepare(
@@ -558,6 +629,49 @@ class DropFolder:
                 last_saved[0] = now
                 await asyncio.to_thread(write_progress, count[0])
 
+        # One bound for the whole watcher, not per file: at most drop.concurrency requests are
+        # ever in flight, which is all a kill -9 can leave unanswered and send again.
+        if self._call_slots is None:
+            self._call_slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+        slots = self._call_slots
+
+        async def answer(request: jsonl.BatchRequest, model: str) -> dict[str, Any] | None:
+            """The request's result entry, or None when the rest of the file must go to batch."""
+            contents, config = jsonl.sdk_call(request.request)
+            quota_rounds = 0
+            while True:
+                if self._breaker_open(model, tier):
+                    stop.append(f"circuit open for {model} on {tier}")
+                    return None
+                try:
+                    async with slots:
+                        generation = await gateway.generate(
+                            model, contents, config, tier=tier, source="drop",
+                            request_key=f"{drop.name}/{redact(request.key)}")
+                except (CircuitOpen, QuotaExhausted) as error:
+                    stop.append(str(error))
+                    return None
+                except GatewayError as error:
+                    if error.status != 429:
+                        return batches.error_entry(request.key, code=error.status,
+                                                   message=error.message, model=model, tier=tier)
+                    # A 429 asks us to wait, and the gateway did; wait again before giving
+                    # up on the tier, as long as the breaker stays closed.
+                    quota_rounds += 1
+                    if quota_rounds >= QUOTA_ROUNDS:
+                        stop.append(f"quota errors for {model} on {tier} after waiting")
+                        return None
+                    await gateway.sleep(error.retry_delay_s or 1.0)
+                    continue
+                except (ValueError, TypeError) as error:  # the SDK refused this request's shape
+                    return batches.error_entry(request.key, code=None, model=model, tier=tier,
+                                               message=f"{type(error).__name__}: {error}")
+                images = batches.save_images(images_dir, request.key, generation.images)
+                return batches.ok_entry(
+                    request.key, model=model, tier=generation.tier_served, text=generation.text,
+                    usage=generation.usage, cost=generation.cost,
+                    finish_reason=generation.finish_reason, images=images)
+
         with batches.journal_path(results_path).open("ab") as journal:
 
             async def worker() -> None:
@@ -566,33 +680,11 @@ class DropFolder:
                     if request is None:
                         return
                     model = (request.model or default_model).removeprefix("models/")
-                    if self._breaker_open(model, tier):
-                        stop.append(f"circuit open for {model} on {tier}")
+                    entry = await answer(request, model)
+                    if entry is None:
                         return
-                    contents, config = jsonl.sdk_call(request.request)
-                    try:
-                        generation = await gateway.generate(
-                            model, contents, config, tier=tier, source="drop",
-                            request_key=f"{drop.name}/{request.key}")
-                    except (CircuitOpen, QuotaExhausted) as error:
-                        stop.append(str(error))
-                        return
-                    except GatewayError as error:
-                        if error.status == 429:  # quota: not served, so batch it
-                            stop.append(f"quota errors for {model} on {tier}")
-                            return
-                        entry = batches.error_entry(request.key, code=error.status,
-                                                    message=error.message, model=model, tier=tier)
-                    except Exception as error:  # one request the SDK refused: its line says why
-                        entry = batches.error_entry(request.key, code=None, model=model,
-                                                    tier=tier,
-                                                    message=f"{type(error).__name__}: {error}")
-                    else:
-                        images = batches.save_images(images_dir, request.key, generation.images)
-                        entry = batches.ok_entry(
-                            request.key, model=model, tier=generation.tier_served,
-                            text=generation.text, usage=generation.usage, cost=generation.cost,
-                            finish_reason=generation.finish_reason, images=images)
+                    # The ledger row is already booked; the answer is journaled before the next
+                    # request is taken, so a restart sends only what has no line here.
                     journal.write(orjson.dumps(entry) + b"\n")
                     journal.flush()
                     count[0] += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +28,10 @@ MAX_FILE_BYTES = 2 * 1024**3
 MAX_INLINE_BYTES = 20 * 1024**2
 # A report keeps this many errors in memory; a `sink` passed to `validate` sees every one.
 KEPT_ERRORS = 1000
+# The service's rough ratio; a line's estimate only decides whether countTokens is needed.
+CHARS_PER_TOKEN = 4
+# An image part costs about this many tokens, whatever its size in base64.
+TOKENS_PER_MEDIA_PART = 258
 READ_BUFFER = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 # orjson appends "line 1 column 7 (char 6)": the line is already named, the column is enough.
@@ -110,6 +114,8 @@ class BatchRequest(NamedTuple):
     model: str | None
     # The line is already what the Batch API reads: a string key and a request, no defaults.
     verbatim: bool = True
+    # The line's length in bytes: only long lines are worth a token estimate.
+    size: int = 0
 
     def jsonl(self) -> bytes:
         return orjson.dumps({"key": self.key, "request": self.request}) + b"\n"
@@ -130,6 +136,9 @@ class Validation:
     # True when the file is not already in the form the Batch API reads (a defaults header,
     # shorthand lines, generated keys, blank lines): a normalised copy is uploaded instead.
     needs_rewrite: bool = False
+    # Lines whose estimate is close enough to their model's input limit that only countTokens
+    # can tell: (line, model, estimated tokens).
+    near_limit: list[tuple[int, str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -507,7 +516,8 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
         if checker.defaults:
             request = checker.merge(request)
             verbatim = False
-        yield BatchRequest(number, key, request, model or checker.default_model, verbatim)
+        yield BatchRequest(number, key, request, model or checker.default_model, verbatim,
+                           len(raw))
 
 
 def _json_reason(error: Exception, raw: bytes) -> str:
@@ -517,13 +527,62 @@ def _json_reason(error: Exception, raw: bytes) -> str:
     return _POSITION.sub(r" at column \1", text)
 
 
+@dataclass(frozen=True)
+class InputLimits:
+    """Each model's input token limit, for rejecting a line no model call could take."""
+
+    default_model: str
+    by_model: Mapping[str, int]
+    default_limit: int = 1_048_576
+
+    def of(self, model: str | None) -> tuple[str, int]:
+        name = (model or self.default_model).removeprefix("models/")
+        return name, self.by_model.get(name, self.default_limit)
+
+    @property
+    def floor_bytes(self) -> int:
+        """Lines shorter than this are under half of every limit: no estimate needed."""
+        smallest = min([self.default_limit, *self.by_model.values()])
+        return smallest // 2 * CHARS_PER_TOKEN
+
+
+def estimate_tokens(request: dict[str, Any]) -> int:
+    """A cheap upper-leaning estimate of a request's input tokens: text at CHARS_PER_TOKEN,
+    each inline or file part at one image's worth (the bytes of base64 data are no measure)."""
+    chars = media = 0
+    turns = list(request.get("contents") or [])
+    system = request.get("systemInstruction") or request.get("system_instruction")
+    if isinstance(system, dict):
+        turns.append(system)
+    for turn in turns:
+        for part in (turn.get("parts") or []) if isinstance(turn, dict) else []:
+            if not isinstance(part, dict):
+                continue
+            text = part.get("text")
+            if isinstance(text, str):
+                chars += len(text)
+            elif part.keys() & {"inlineData", "inline_data", "fileData", "file_data"}:
+                media += 1
+    return chars // CHARS_PER_TOKEN + media * TOKENS_PER_MEDIA_PART
+
+
+def over_limit(file: str, line: int, model: str, tokens: int, limit: int,
+               *, estimated: bool) -> LineError:
+    about = "about " if estimated else ""
+    return LineError(file, line, "request", f"{about}{tokens:,} tokens exceeds {model}'s input "
+                                            f"limit of {limit:,}")
+
+
 def validate(
-    path: Path, *, display: str | None = None, sink: Callable[[LineError], None] | None = None
+    path: Path, *, display: str | None = None, sink: Callable[[LineError], None] | None = None,
+    limits: InputLimits | None = None,
 ) -> Validation:
     """One streaming pass (two when a key repeats): counts, models, and every error located.
 
     `sink`, when given, receives every error as it is found (the report keeps the first
-    KEPT_ERRORS), so an errors file can list them all without holding them in memory."""
+    KEPT_ERRORS), so an errors file can list them all without holding them in memory.
+    With `limits`, a line far over its model's input limit is an error, and one near it is
+    listed in `near_limit` for countTokens to settle."""
     file = display or path.name
     report = Validation(file=file)
 
@@ -547,6 +606,7 @@ def validate(
     models = report.models
     rewrite = False
     expected = 1
+    floor = limits.floor_bytes if limits is not None else 1 << 62
     for item in scan(path, display=file):
         if isinstance(item, LineError):
             add(item)
@@ -566,6 +626,15 @@ def validate(
         else:
             seen.add(h)
         model = item.model
+        if item.size >= floor and limits is not None:
+            name, limit = limits.of(model)
+            estimate = estimate_tokens(item.request)
+            if estimate >= 2 * limit:
+                add(over_limit(file, line, name, estimate, limit, estimated=True))
+                report.bad_lines += 1
+                continue
+            if estimate >= limit // 2:
+                report.near_limit.append((line, name, estimate))
         models[model] = models.get(model, 0) + 1
         report.requests += 1
     del seen

@@ -111,6 +111,8 @@ class ModelPrice:
     cache_min_tokens: int = 1024
     # USD per generated image; None = the model does not bill images.
     image_output: float | None = None
+    # The most input tokens one request may carry (every current text model: 1,048,576).
+    input_token_limit: int = 1_048_576
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -204,6 +206,7 @@ def _default_models() -> dict[str, ModelPrice]:
             input=0.30,
             output=2.50,
             image_output=0.04,
+            input_token_limit=32_768,
             cache_storage_per_hour=1.00,
             cache_min_tokens=1024,
         ),
