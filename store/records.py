@@ -147,6 +147,8 @@ class TierRun:
     status: str
     timeouts: str = ""
     note: str | None = None
+    # True only when the user asked to keep the prompt as typed (`--keep-prompt`).
+    prompt_kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,8 @@ class TierRunRow(SQLModel, table=True):
     timeouts: str = ""
     # Why a run stopped early ("stopped by the user", an error), shown beside its status.
     note: str | None = None
+    # The prompt is stored redacted unless the user asked to keep it as typed.
+    prompt_kept: bool = False
 
 
 class TierSampleRow(SQLModel, table=True):

@@ -41,10 +41,12 @@ def _workspace():
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--only", type=click.Choice(PARTS), help="print only one of the two tables")
 @click.option("--quiet", "-q", is_flag=True, help="no progress lines on stderr")
+@click.option("--keep-prompt", is_flag=True,
+              help="store the prompt as typed; by default the kept copy is redacted")
 @click.pass_context
 def tiers(ctx: click.Context, model, prompt, prompt_file, runs, tier_list, order, concurrency,
           timeout_flex, timeout_standard, timeout_priority, retry_flex, fmt, only,
-          quiet) -> None:
+          quiet, keep_prompt) -> None:
     """Measure flex vs standard vs priority: the same prompt N times on each tier.
 
     Prints a summary per tier (successful runs, avg / min / max / p50 / p95 latency, spread,
@@ -77,7 +79,7 @@ def tiers(ctx: click.Context, model, prompt, prompt_file, runs, tier_list, order
             plan = TierPlan.from_settings(
                 ws.settings, model=model, prompt=prompt, prompt_file=prompt_file,
                 tiers=tier_list, runs_per_tier=runs, order=order, concurrency=concurrency,
-                retry_flex=retry_flex,
+                retry_flex=retry_flex, keep_prompt=keep_prompt,
                 timeouts={"flex": timeout_flex, "standard": timeout_standard,
                           "priority": timeout_priority},
             )

@@ -16,6 +16,7 @@ the response text, usage and cost, or the error; images are saved as
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import itertools
 import os
@@ -30,6 +31,7 @@ import orjson
 
 from console.services import jsonl
 from console.services.pricing import Usage
+from console.services.redact import redact
 from console.services.workspace import Workspace
 from store.records import BatchJob, DropEvent, DropFile
 from store.repos import batches, drops
@@ -65,6 +67,15 @@ UPLOAD_BUFFER = 1 << 20
 
 Progress = Callable[[int, int], None]
 
+
+
+def ledger_request_key(scope: str, key: str) -> str:
+    """How a request's key is written in the ledger: masked, for a key can be an e-mail address,
+    with a short digest of the raw key so two keys that mask alike stay apart."""
+    masked = redact(key)
+    if masked == key:
+        return f"{scope}/{key}"
+    return f"{scope}/{masked}#{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 def checkpoint(step: str) -> None:
     """Die here, as kill -9 would, when the crash test asks for this step."""
@@ -622,7 +633,7 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> Re
         if key in journal:  # answered concurrently before the rest went to batch
             return journal[key]
         raw = responses.get(key)
-        ledger_key = f"{job.name}/{key}"
+        ledger_key = ledger_request_key(job.name, key)
         if raw is None:
             message = missing + (f" ({job.error})" if job.error else "")
             return orjson.dumps(error_entry(key, code=None, message=message, model=model,

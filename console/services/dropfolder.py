@@ -647,7 +647,7 @@ class DropFolder:
                     async with slots:
                         generation = await gateway.generate(
                             model, contents, config, tier=tier, source="drop",
-                            request_key=f"{drop.name}/{redact(request.key)}")
+                            request_key=batches.ledger_request_key(drop.name, request.key))
                 except (CircuitOpen, QuotaExhausted) as error:
                     stop.append(str(error))
                     return None

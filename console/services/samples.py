@@ -46,7 +46,6 @@ async def _workload(ws: Workspace) -> str:
         ],
         {"display_name": "support questions (sample)"},
     )
-    gateway.ledger.flush()
     note = f", {failed} failed" if failed else ""
     return (
         f"sample workload: cache {cache.name}, {len(results)} calls on flex/standard/priority"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.services.redact import redact
 from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
 from console.services.workspace import Workspace
 from console.settings import TIERS, Settings
@@ -88,6 +89,8 @@ class TierPlan:
     retry_flex: bool = False
     # Seconds per tier; flex may queue for minutes before it answers.
     timeouts: Mapping[str, float] = field(default_factory=dict)
+    # Store the prompt as typed; by default the stored copy is redacted (it may carry PII).
+    keep_prompt: bool = False
 
     def __post_init__(self) -> None:
         model = self.model.strip().removeprefix("models/")
@@ -125,6 +128,7 @@ class TierPlan:
         concurrency: int = 1,
         retry_flex: bool = False,
         timeouts: Mapping[str, float | None] | None = None,
+        keep_prompt: bool = False,
     ) -> TierPlan:
         """A plan with the settings' defaults: their model, their timeouts (flex's long one)."""
         if prompt and prompt_file:
@@ -145,6 +149,7 @@ class TierPlan:
             concurrency=concurrency,
             retry_flex=retry_flex,
             timeouts=defaults | given,
+            keep_prompt=keep_prompt,
         )
 
     @property
@@ -234,7 +239,9 @@ def run_tier_test(
         settle_abandoned(ws)
         with ws.session() as session:
             run = repo.create_run(session, {
-                "created_at": ws.clock(), "model": plan.model, "prompt": plan.prompt,
+                "created_at": ws.clock(), "model": plan.model,
+                "prompt": plan.prompt if plan.keep_prompt else redact(plan.prompt),
+                "prompt_kept": plan.keep_prompt,
                 "tiers": ",".join(plan.tiers), "runs_per_tier": plan.runs_per_tier,
                 "run_order": plan.order, "concurrency": plan.concurrency,
                 "retry_flex": plan.retry_flex, "status": "running",
@@ -377,9 +384,8 @@ async def _measure(
 
 
 async def _attempts(ws: Workspace, gateway: Gateway, request_key: str) -> int:
-    """How many attempts a failed, retried call made: the ledger has one row per attempt."""
-    await asyncio.to_thread(gateway.ledger.flush)
-
+    """How many attempts a failed, retried call made: the ledger has one row per attempt
+    (each booked as it was answered)."""
     def count() -> int:
         with ws.session() as session:
             return repo.ledger_attempts(session, request_key)

@@ -16,4 +16,6 @@ STEPS = [
         estimated_cost FLOAT NOT NULL
     )""",
     "CREATE INDEX ix_calls_in_flight_owner ON calls_in_flight (owner)",
+    # Tier prompts are stored redacted; this says when the user kept one as typed.
+    "ALTER TABLE tier_runs ADD COLUMN prompt_kept BOOLEAN NOT NULL DEFAULT 0",
 ]
