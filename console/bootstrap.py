@@ -52,7 +52,7 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
         base_url = emulator.base_url
     prices = PriceTable.load(settings.prices.file)
 
-    book = StoreCallBook(ws.session)
+    book = StoreCallBook(ws.store.engine, ws.session)
     # Calls a crashed gemops left in flight are booked before anything new is sent.
     book.recover(LEDGER_DEFAULTS)
     sleep = sleep or asyncio.sleep

@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from functools import cache
 from typing import Any, Protocol
 
+from sqlalchemy.engine import Engine
+
 from store.repos import calls
 
 
@@ -25,6 +27,8 @@ class CallBook(Protocol):
     def sending(self, call: dict[str, Any]) -> int | None: ...
 
     def answered(self, call_id: int | None, rows: Sequence[dict[str, Any]]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class RowSink:
@@ -41,6 +45,9 @@ class RowSink:
     def answered(self, call_id: int | None, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             self._write(list(rows))
+
+    def close(self) -> None:
+        pass
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -85,17 +92,19 @@ class StoreCallBook:
 
     blocking = True
 
-    def __init__(self, session: Callable[[], AbstractContextManager[Any]]) -> None:
+    def __init__(self, engine: Engine, session: Callable[[], AbstractContextManager[Any]]) -> None:
+        self._ledger = calls.CallLedger(engine)
         self._session = session
         self.owner = process_owner()
 
     def sending(self, call: dict[str, Any]) -> int:
-        with self._session() as session:
-            return calls.sending(session, call | {"owner": self.owner})
+        return self._ledger.sending(call | {"owner": self.owner})
 
     def answered(self, call_id: int | None, rows: Sequence[dict[str, Any]]) -> None:
-        with self._session() as session:
-            calls.answered(session, call_id, rows)
+        self._ledger.answered(call_id, rows)
+
+    def close(self) -> None:
+        self._ledger.close()
 
     def recover(self, ledger_defaults: dict[str, Any]) -> list[str | None]:
         """Book the calls that processes now gone left in flight; their request keys."""

@@ -169,6 +169,8 @@ class Gateway:
         # Batch results are booked together with the results file they belong to (flush_ledger).
         self._batch_rows: list[dict[str, Any]] = []
         self._batch_lock = threading.Lock()
+        # Bookings touch the disk: one thread of their own, in call order, off the loop.
+        self._booking = concurrent.futures.ThreadPoolExecutor(1, "gemops-ledger")
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="gemops-gateway", daemon=True)
@@ -205,13 +207,15 @@ class Gateway:
     def close(self) -> None:
         if not self._loop.is_running():
             return
-        self.flush_ledger()
         try:
             self.run(self.client.aio.aclose(), timeout=5)
         except (concurrent.futures.TimeoutError, RuntimeError):
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._booking.shutdown(wait=True)
+        self.flush_ledger()
+        self._book.close()
 
     # -- accounting ----------------------------------------------------------------------
 
@@ -219,7 +223,7 @@ class Gateway:
         """The write-ahead of one attempt, before it leaves this process."""
         call = {"at": self.clock()} | call
         if self._book.blocking:
-            return await asyncio.to_thread(self._book.sending, call)
+            return await self._loop.run_in_executor(self._booking, self._book.sending, call)
         return self._book.sending(call)
 
     async def _answered(self, call_id: int | None, **values: Any) -> None:
@@ -227,7 +231,7 @@ class Gateway:
         # Every row carries every column: rows written together go in one executemany.
         row = LEDGER_DEFAULTS | {"at": self.clock()} | values
         if self._book.blocking:
-            await asyncio.to_thread(self._book.answered, call_id, [row])
+            await self._loop.run_in_executor(self._booking, self._book.answered, call_id, [row])
         else:
             self._book.answered(call_id, [row])
 
@@ -259,7 +263,9 @@ class Gateway:
         if tier != "standard":
             call_config["service_tier"] = tier
         timeout = timeout_s or (self.flex_timeout_s if tier == "flex" else self.timeout_s)
-        call_config["http_options"] = types.HttpOptions(timeout=int(timeout * 1000))
+        if timeout != self.timeout_s:  # the client's own timeout needs no per-call options,
+            # which the SDK would merge field by field on every call
+            call_config["http_options"] = types.HttpOptions(timeout=int(timeout * 1000))
         estimate = estimate_tokens(contents, config)
         group = prefix_hash(contents, config)
         cached_content = config.get("cached_content")
