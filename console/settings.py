@@ -144,6 +144,8 @@ class QualitySettings(BaseModel):
     judge_model: str = "gemini-2.5-flash-lite"
     # flex (default) or batch halve the judge's cost; standard answers fastest.
     judge_tier: Literal["flex", "standard", "batch"] = "flex"
+    # Thinking tokens are billed as output; a rubric score needs none (None: the model's default).
+    judge_thinking_budget: int | None = 0
     rubric: str = DEFAULT_RUBRIC
     # A text file with the rubric; wins over `rubric` when set.
     rubric_file: Path | None = None
