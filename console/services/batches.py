@@ -411,6 +411,9 @@ def submit_file(
             outcome.errors = [jsonl.LineError(path.name, 0, "file", f"{size:,} bytes of requests "
                               "is over the 20 MB inline limit; submit it as a file")]
             return outcome
+    from console.services import budget  # over the spend budget: nothing is claimed or sent
+
+    budget.require(ws, estimate=budget.estimate_file(ws, path, route="batch")[1])
     content_hash = jsonl.content_hash(path)
     results_path = (results_dir or path.parent / "results") / f"{path.stem}.jsonl"
     now = ws.clock()

@@ -193,6 +193,9 @@ class Gateway:
     flex_timeout_s: float = 900.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     observers: list[Callable[[Exchange], None]] = field(default_factory=list)
+    # Called before every generate with (model, contents, config, tier, source); raises to
+    # refuse the call (the spend budget guard, console/services/budget.py).
+    budget_check: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -267,6 +270,8 @@ class Gateway:
         """One generateContent through the limiter, with retries; every attempt is ledgered."""
         model = model.removeprefix("models/")
         config = dict(config or {})
+        if self.budget_check is not None:
+            self.budget_check(model, contents, config, tier, source)
         call_config = dict(config)
         if tier != "standard":
             call_config["service_tier"] = tier
