@@ -177,8 +177,8 @@ class BudgetSettings(BaseModel):
 
 
 class BatchesSettings(BaseModel):
-    # A job PENDING longer than this is stuck ('6h', '30m' or seconds).
-    stuck_after: float = 6 * 3600.0
+    # A job PENDING longer than this is stuck ('6h', '30m' or seconds); None: sync.stuck_pending_s.
+    stuck_after: float | None = None
     # "alert" flags it; "recreate" cancels it and submits the same content again, once.
     on_stuck: Literal["alert", "recreate"] = "alert"
 

@@ -353,7 +353,10 @@ def _state(ws: Workspace) -> _State:
 def kick(ws: Workspace, on_done: Callable[[JudgeTick], None] | None = None) -> bool:
     """Start a judging pass in a background thread unless one runs (or judging is off).
     Never blocks and never raises: the sync tick calls it."""
-    if not ws.settings.quality.enabled or not ws.connected:
+    from console.services.interactions import logging_enabled
+
+    # The judge reads the interaction log: with logging off there is nothing new to judge.
+    if not ws.settings.quality.enabled or not ws.connected or not logging_enabled(ws):
         return False
     state = _state(ws)
     if state.thread is not None and state.thread.is_alive():
