@@ -22,10 +22,7 @@ from console.emulator.wire import pick
 
 __all__ = ["generate", "prompt_text", "value_for"]
 
-_WORDS = (
-    "answer clear grounded short useful careful source fact check step reason data plan "
-    "result summary example detail point note claim evidence context policy review"
-).split()
+_WORDS = ["answer", "clear", "grounded", "short", "useful", "careful", "source", "fact", "check", "step", "reason", "data", "plan", "result", "summary", "example", "detail", "point", "note", "claim", "evidence", "context", "policy", "review"]
 MAX_DEPTH = 8
 _NULL = "null"
 
@@ -213,9 +210,7 @@ class _Builder:
         if fmt == "email":
             return f"{rng.choice(_WORDS)}@example.com"
         if fmt == "uuid":
-            return "%08x-%04x-4%03x-8%03x-%012x" % (
-                rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
-                rng.getrandbits(12), rng.getrandbits(48))
+            return f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-8{rng.getrandbits(12):03x}-{rng.getrandbits(48):012x}"
         if fmt in ("uri", "url"):
             return f"https://example.com/{rng.choice(_WORDS)}"
         low = int(_get(schema, "minLength", 0) or 0)
