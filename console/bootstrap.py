@@ -69,6 +69,10 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
         flex_timeout_s=settings.gemini.flex_timeout_s,
     )
 
+    from console.services.budget import guard
+
+    gateway.budget_check = guard(ws, prices)
+
     # Sanitized interaction logging watches every successful call; it redacts and writes off
     # the gateway's loop, and drains what it holds once the gateway has stopped.
     from console.services.interactions import InteractionLog

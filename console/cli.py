@@ -47,6 +47,7 @@ class AreaCommands(click.Group):
         "tiers": "console.commands.tiers:tiers",
         "export": "console.commands.export:export",
         "logs": "console.commands.logs:logs",
+        "quality": "console.commands.quality:quality",
     }
 
     def _lazy(self, name: str) -> click.Command | None:
@@ -63,6 +64,17 @@ class AreaCommands(click.Group):
 
         lazy = [n for n, target in self.LAZY.items() if find_spec(target.split(":")[0])]
         return sorted(set(super().list_commands(ctx)) | set(lazy))
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RuntimeError as error:
+            # Over the spend budget: scripts get one clear `Error:` line, not a traceback.
+            # (Looked up, not imported: the budget module is loaded only once it is used.)
+            budget = sys.modules.get("console.services.budget")
+            if budget is not None and isinstance(error, budget.OverBudget):
+                raise click.ClickException(str(error)) from error
+            raise
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)

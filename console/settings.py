@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -116,6 +116,75 @@ class StoreSettings(BaseModel):
     path: Path | None = None
 
 
+def _seconds(value: Any) -> Any:
+    """'6h', '30m', '45s', '2d' or a number of seconds."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    return value
+
+
+DEFAULT_RUBRIC = """\
+You are a strict reviewer of an AI assistant's answer. Read the conversation and the answer.
+Score accuracy (1-5: is every statement correct and responsive to the question?), tone (1-5:
+is it clear, polite and appropriate?) and decide whether the answer hallucinates (states facts
+that are not supported by the conversation or common knowledge, invents sources, names or
+numbers). Placeholders such as [EMAIL_REDACTED] or [PERSON_1] stand for redacted values and
+are never an error. Give a one-sentence reason."""
+
+
+class QualitySettings(BaseModel):
+    """The judge model: every Nth logged answer per (source, labels) is scored."""
+
+    enabled: bool = True
+    sample_every: int = 100
+    judge_model: str = "gemini-2.5-flash-lite"
+    # flex (default) or batch halve the judge's cost; standard answers fastest.
+    judge_tier: Literal["flex", "standard", "batch"] = "flex"
+    # Thinking tokens are billed as output; a rubric score needs none (None: the model's default).
+    judge_thinking_budget: int | None = 0
+    rubric: str = DEFAULT_RUBRIC
+    # A text file with the rubric; wins over `rubric` when set.
+    rubric_file: Path | None = None
+    alert_hallucination_rate: float = 0.05
+    # The rate is taken over this window, once at least `alert_min_judged` answers are in it.
+    alert_window: float = 86_400.0
+    alert_min_judged: int = 10
+    alert_command: str | None = None
+    alert_url: str | None = None
+
+    _window = field_validator("alert_window", mode="before")(_seconds)
+
+    def rubric_text(self) -> str:
+        if self.rubric_file is not None:
+            return self.rubric_file.expanduser().read_text(encoding="utf-8").strip()
+        return self.rubric
+
+
+class BudgetSettings(BaseModel):
+    """Daily spend limits in USD (UTC days); None or absent means no limit."""
+
+    daily_usd: float | None = None
+    # "key=value" -> USD a day for calls carrying that label.
+    per_label: dict[str, float] = Field(default_factory=dict)
+    # model name -> USD a day.
+    per_model: dict[str, float] = Field(default_factory=dict)
+    # Output tokens assumed for a request that sets no maxOutputTokens (for the estimate).
+    assumed_output_tokens: int = 1024
+
+
+class BatchesSettings(BaseModel):
+    # A job PENDING longer than this is stuck ('6h', '30m' or seconds); None: sync.stuck_pending_s.
+    stuck_after: float | None = None
+    # "alert" flags it; "recreate" cancels it and submits the same content again, once.
+    on_stuck: Literal["alert", "recreate"] = "alert"
+
+    _stuck = field_validator("stuck_after", mode="before")(_seconds)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GEMOPS_",
@@ -135,6 +204,9 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    batches: BatchesSettings = Field(default_factory=BatchesSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -256,3 +256,61 @@ class CallInFlightRow(SQLModel, table=True):
     attempt: int = 1
     prompt_tokens: int = 0
     estimated_cost: float = 0.0
+
+
+class QualityScoreRow(SQLModel, table=True):
+    """The judge model's verdict on one logged interaction (it saw only the redacted text)."""
+
+    __tablename__ = "quality_scores"
+    __table_args__ = (Index("ix_quality_scores_answered", "answered_at", "model", "labels"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False,
+            unique=True,
+        )
+    )
+    at: float
+    answered_at: float
+    source: str
+    model: str
+    # The interaction's labels as sorted "k=v" pairs joined by ",".
+    labels: str = ""
+    judge_model: str
+    judge_tier: str
+    status: str
+    accuracy: int | None = None
+    tone: int | None = None
+    hallucination: bool | None = None
+    reason: str | None = None
+    error: str | None = None
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+
+
+class QualityCounterRow(SQLModel, table=True):
+    __tablename__ = "quality_counters"
+
+    group_key: str = Field(primary_key=True)
+    seen: int = 0
+
+
+class BatchRecreationRow(SQLModel, table=True):
+    """A stuck job cancelled and submitted again: one row per old job, so never twice."""
+
+    __tablename__ = "batch_recreations"
+    __table_args__ = (Index("ux_batch_recreations_new", "new_name", unique=True),)
+
+    old_name: str = Field(primary_key=True)
+    new_name: str | None = None
+    drop_file_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("drop_files.id", ondelete="SET NULL"), nullable=True),
+    )
+    step: str
+    reason: str = ""
+    error: str | None = None
+    at: float
+    finished_at: float | None = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from console.emulator import structured
 from console.emulator.models import ModelInfo
 from console.emulator.wire import pick
 
@@ -381,6 +382,9 @@ class Synthesizer:
     def _text(self, body: dict, config: dict, rng: random.Random) -> str:
         mime = pick(config, "responseMimeType", "text/plain")
         schema = pick(config, "responseJsonSchema") or pick(config, "responseSchema")
+        if mime == "application/json" and isinstance(schema, dict):
+            # Deterministic from the prompt text alone, so a caller can predict the answer.
+            return structured.generate(schema, structured.prompt_text(body))
         if mime == "application/json":
             value = _from_schema(schema, rng) if schema else {"answer": _sentences(rng, 12)}
             return orjson.dumps(value).decode()

@@ -34,7 +34,7 @@ from console.services.pricing import Usage
 from console.services.redact import redact
 from console.services.workspace import Workspace
 from store.records import BatchJob, DropEvent, DropFile
-from store.repos import batches, drops
+from store.repos import batches, drops, recreations
 
 # The steps a claim moves through (DropFileRow.step).
 CLAIMED = "claimed"
@@ -95,6 +95,8 @@ class JobView:
     stuck: bool
     expired: bool
     drop_name: str | None
+    # A stuck job recreated: "recreated as …" on the old one, "recreation of …" on the new.
+    linked: str | None = None
 
     @property
     def name(self) -> str:
@@ -103,10 +105,11 @@ class JobView:
 
 def job_views(ws: Workspace, *, include_gone: bool = False) -> list[JobView]:
     now = ws.clock()
-    stuck_after = ws.settings.sync.stuck_pending_s
+    stuck_after = ws.settings.batches.stuck_after or ws.settings.sync.stuck_pending_s
     with ws.session() as session:
         jobs = batches.listing(session, include_gone=include_gone)
         names = {d.id: d.name for d in drops.recent(session, limit=1000)}
+        links = recreations.links(session)
     views = []
     for job in jobs:
         since = job.state_since or job.created_at
@@ -117,6 +120,7 @@ def job_views(ws: Workspace, *, include_gone: bool = False) -> list[JobView]:
             stuck=job.state == PENDING and in_state is not None and in_state > stuck_after,
             expired=job.state == EXPIRED,
             drop_name=names.get(job.drop_file_id) if job.drop_file_id else None,
+            linked=links.get(job.name),
         ))
     return views
 
@@ -422,6 +426,9 @@ def submit_file(
             outcome.errors = [jsonl.LineError(path.name, 0, "file", f"{size:,} bytes of requests "
                               "is over the 20 MB inline limit; submit it as a file")]
             return outcome
+    from console.services import budget  # over the spend budget: nothing is claimed or sent
+
+    budget.require(ws, estimate=budget.estimate_file(ws, path, route="batch")[1])
     content_hash = jsonl.content_hash(path)
     results_path = (results_dir or path.parent / "results") / f"{path.stem}.jsonl"
     now = ws.clock()
@@ -726,3 +733,87 @@ def write_results_for(ws: Workspace, name: str, out: Path) -> ResultsWritten:
     if not job.done:
         raise ValueError(f"{name} is {job.state.removeprefix('JOB_STATE_')}: no results yet")
     return write_job_results(ws, job, drop)
+
+
+# -- stuck jobs (batches.on_stuck = "recreate") ---------------------------------------------
+
+
+def recreate_stuck(ws: Workspace) -> list[tuple[str, str]]:
+    """Cancel each job gemops submitted that is stuck in PENDING and submit the same content
+    again, once: the intent is recorded before the cancel, so a restart finishes what it
+    began and never starts a second one; a job that is itself a recreation, or whose content
+    was already recreated, is left alone (flagged only). Returns (old, new) names."""
+    if ws.settings.batches.on_stuck != "recreate":
+        return []
+    now = ws.clock()
+    with ws.session() as session:
+        for view in job_views(ws):
+            job = view.job
+            if not view.stuck or job.drop_file_id is None or not job.results_path:
+                continue
+            if recreations.involving(session, job.name) or recreations.for_drop(
+                    session, job.drop_file_id):
+                continue
+            recreations.start(session, old_name=job.name, drop_file_id=job.drop_file_id,
+                              now=now, reason=f"PENDING for {view.in_state_s or 0:.0f} s")
+            # Its CANCELLED end has no results to write: the new job's are the file's.
+            batches.annotate(session, job.name, results_written_at=now)
+        todo = recreations.unfinished(session)
+    done = []
+    for item in todo:
+        new_name = _finish_recreation(ws, item)
+        if new_name:
+            done.append((item.old_name, new_name))
+    return done
+
+
+def _finish_recreation(ws: Workspace, item: recreations.Recreation) -> str | None:
+    gateway = ws.gateway
+    with ws.session() as session:
+        old = batches.get(session, item.old_name)
+        drop = drops.get(session, item.drop_file_id) if item.drop_file_id else None
+    if old is None or drop is None:
+        with ws.session() as session:
+            recreations.advance(session, item.old_name, step="done", error="job or file gone",
+                                finished_at=ws.clock())
+        return None
+    if item.step == "cancelling":
+        try:
+            gateway.run(gateway.cancel_batch(item.old_name))
+        except _gateway_error() as error:
+            if is_transient(error):
+                raise
+            # Already ended (or gone): it is no longer pending either way.
+        with ws.session() as session:
+            recreations.advance(session, item.old_name, step="creating")
+        checkpoint("recreate-cancelled")
+    name = display_name(drop.content_hash, drop.name)
+    # A create sent before a crash: its job carries the same content tag; reuse it.
+    tag = name.rsplit(" ", 1)[-1]
+    found = next((raw for raw in gateway.run(gateway.raw_list("batches"))
+                  if raw.get("name") != item.old_name
+                  and ((raw.get("metadata") or {}).get("displayName") or "").endswith(tag)
+                  and (raw.get("metadata") or {}).get("state") not in (
+                      "BATCH_STATE_CANCELLED", "JOB_STATE_CANCELLED")), None)
+    if found is not None:
+        from console.services.sync import batch_row
+
+        row = batch_row(found)
+    else:
+        if drop.remote_file:
+            src: Any = drop.remote_file
+        else:
+            src = [_inlined(r) for r in jsonl.requests(Path(drop.path), display=drop.name)]
+        job = gateway.run(gateway.create_batch(old.model, src, {"display_name": name}))
+        row = _created_row(job, request_count=old.request_count, model=old.model)
+    now = ws.clock()
+    with ws.session() as session:
+        batches.record_created(session, row, now=now, drop_file_id=drop.id,
+                               results_path=old.results_path)
+        drops.advance(session, drop.id, now=now, batch_name=row["name"])
+        drops.add_event(session, at=now, kind="recreated", path=drop.path,
+                        detail=f"{item.old_name} stuck in PENDING -> {row['name']}",
+                        drop_file_id=drop.id)
+        recreations.advance(session, item.old_name, step="done", new_name=row["name"],
+                            finished_at=now)
+    return row["name"]

@@ -45,7 +45,7 @@ from typing import Any
 
 import orjson
 
-from console.services import batches, jsonl
+from console.services import batches, budget, jsonl
 from console.services.batches import (
     CLAIMED,
     DONE,
@@ -398,6 +398,12 @@ class DropFolder:
         if drop.step == CLAIMED:
             report = self._validate(path)
             drop, report = self._validated(drop, path, report)
+        if drop.step == VALIDATED and path.parent.name != "submitted":
+            # Spend budget (issue 15): over it, the file waits in held/ until a new day or a
+            # raised budget; the tick resumes held claims like any other unfinished one.
+            held = budget.drop_gate(self, drop, path)
+            if held is not None:
+                return held
         if drop.step in (VALIDATED, UPLOADED, SUBMITTING):
             # Committed to sending: the file leaves the inbox before anything is sent, so a
             # job never exists while its input is still on the move.

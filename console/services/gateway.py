@@ -161,6 +161,9 @@ class Gateway:
     # Durable booking (write-ahead + answer in one transaction); without one, rows go to
     # `write_ledger` as they are answered.
     book: CallBook | None = None
+    # Called before every generate with (model, contents, config, tier, source); raises to
+    # refuse the call (the spend budget guard, console/services/budget.py).
+    budget_check: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         if self.book is None and self.write_ledger is None:
@@ -259,6 +262,8 @@ class Gateway:
         """One generateContent through the limiter, with retries; every attempt is ledgered."""
         model = model.removeprefix("models/")
         config = dict(config or {})
+        if self.budget_check is not None:
+            self.budget_check(model, contents, config, tier, source)
         call_config = dict(config)
         if tier != "standard":
             call_config["service_tier"] = tier

@@ -299,6 +299,8 @@ def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult
             duration_ms=(time.perf_counter() - started) * 1000,
             consecutive_errors=1,
         )
+    if "batches" in rows:
+        _after_tick(ws)
     return TickResult(
         at=now,
         counts={r: len(v) for r, v in rows.items()},
@@ -309,6 +311,19 @@ def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult
         consecutive_errors=state.consecutive_errors if state else 0,
         duration_ms=duration,
     )
+
+
+def _after_tick(ws: Workspace) -> None:
+    """Issue 15: the stuck-batch policy, and a judging pass started in the background."""
+    from console.services import quality
+    from console.services.batches import recreate_stuck
+
+    try:
+        for old, new in recreate_stuck(ws):
+            log.warning("batch %s was stuck in PENDING: cancelled, resubmitted as %s", old, new)
+    except Exception as error:  # tried again next tick (the intent is recorded)
+        log.error("sync: recreating a stuck batch failed: %s", error)
+    quality.kick(ws)
 
 
 def sync_states(ws: Workspace) -> list[SyncState]:

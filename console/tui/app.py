@@ -48,6 +48,7 @@ class GemopsApp(App):
         ("limits", "Rate limits"),
         ("costs", "Costs"),
         ("logs", "Logged interactions"),
+        ("quality", "Quality"),
     ]
     MODES = {
         "overview": OverviewScreen,
@@ -57,6 +58,7 @@ class GemopsApp(App):
         "limits": _pane("limits", "LimitsScreen"),
         "costs": _pane("costs", "CostsScreen"),
         "logs": _pane("logs", "LogsScreen"),
+        "quality": _pane("quality", "QualityScreen"),
     }
     BINDINGS = [
         *(
@@ -183,6 +185,10 @@ class GemopsApp(App):
                 collect_finished(self.workspace)
             except Exception as error:  # results are retried next tick; say why meanwhile
                 self.call_from_thread(self.post_flash, f"writing batch results: {error}", "error")
+        from console.services.quality import take_alerts
+
+        for text in take_alerts(self.workspace):  # the judge's hallucination-rate alert
+            self.call_from_thread(self.post_flash, text, "error")
         self.post_message(SyncFinished(at=result.at, error=result.error))
 
     @on(SyncFinished)

@@ -304,6 +304,7 @@ class BatchesScreen(PaneScreen):
             ("input file", job.input_file or "inline"),
             ("responses file", job.responses_file or "—"),
             ("drop file", view.drop_name or "—"),
+            ("linked job", view.linked or "—"),
             ("results", job.results_path or "—"),
             ("error", job.error or "—"),
         ]

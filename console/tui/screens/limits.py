@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from console.services.usage import LimitUsage
 
 limit_usage = service("console.services.usage.limit_usage")
+spend_gauge = service("console.services.budget.spend_gauge")
 
 COLUMNS = [
     ("model", "Model"),
@@ -51,9 +53,11 @@ class LimitsScreen(PaneScreen):
     DEFAULT_CSS = """
     LimitsScreen #detail { height: 6; border-top: solid $primary-muted; padding: 0 1; }
     LimitsScreen Sparkline { height: 3; }
+    LimitsScreen #spend-gauge { padding: 0 1; height: 1; }
     """
 
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="spend-gauge")
         yield EmptyState(
             "no calls in the last day — gauges appear per model and tier as calls are made",
             id="empty",
@@ -74,6 +78,12 @@ class LimitsScreen(PaneScreen):
 
     def refresh_data(self) -> None:
         self.read_in_thread(lambda: limit_usage(self.workspace), self._show, name="limits")
+        self.read_in_thread(lambda: spend_gauge(self.workspace), self._show_spend, name="spend")
+
+    def _show_spend(self, spend: tuple[float, float | None]) -> None:
+        spent, budget = spend
+        label = f"${spent:,.4f} today of ${budget:,.2f} budget" if budget else f"${spent:,.4f} today (no budget)"
+        self.query_one("#spend-gauge", Static).update(Text.assemble("Spend ", gauge(spent, budget, label, 20)))
 
     def _show(self, usage: list[LimitUsage]) -> None:
         self._usage = {f"{u.model}/{u.tier}": u for u in usage}
