@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from console.emulator.media import speech
 from console.emulator.models import ModelInfo
 from console.emulator.wire import pick
 
@@ -334,6 +335,9 @@ class Synthesizer:
         parts: list[dict[str, Any]] = []
         finish = "STOP"
         modalities: dict[str, int] = {}
+        if model.tts:  # speech models answer with audio only
+            part, tokens = speech(_last_user_text(body), rng)
+            return self._shape([part], finish, index), tokens, 0, {"AUDIO": tokens}
         thoughts = self._thought_tokens(model, config, rng)
         thinking = pick(config, "thinkingConfig", {})
         if thoughts and pick(thinking, "includeThoughts", False):
