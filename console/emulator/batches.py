@@ -39,7 +39,11 @@ _REQUEST = "BatchGenerateContentRequest"
 # kind -> (the model method it needs, the request message, the request's name)
 _KINDS = {
     "generate": ("batchGenerateContent", BATCH_GENERATE_CONTENT_REQUEST, _REQUEST),
-    "embed": ("asyncBatchEmbedContent", ASYNC_BATCH_EMBED_CONTENT_REQUEST, "AsyncBatchEmbedContentRequest"),
+    "embed": (
+        "asyncBatchEmbedContent",
+        ASYNC_BATCH_EMBED_CONTENT_REQUEST,
+        "AsyncBatchEmbedContentRequest",
+    ),
 }
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED")

@@ -7,8 +7,8 @@ import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -221,8 +221,10 @@ class FileStore:
                 )
         for uri in uris:
             file_id = self.registered.get(uri)
-            if file_id is not None and file_id in self.files and not self.expired(
-                self.files[file_id]
+            if (
+                file_id is not None
+                and file_id in self.files
+                and not self.expired(self.files[file_id])
             ):
                 out.append(self.files[file_id])
                 continue

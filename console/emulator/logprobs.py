@@ -17,9 +17,7 @@ def _tokens(text: str) -> list[str]:
 
 def logprobs_result(candidate: dict[str, Any], top: int) -> tuple[float, dict[str, Any]]:
     """(avgLogprobs, logprobsResult) for the candidate's text; the same text, the same numbers."""
-    text = "".join(
-        p.get("text", "") for p in candidate["content"]["parts"] if not p.get("thought")
-    )
+    text = "".join(p.get("text", "") for p in candidate["content"]["parts"] if not p.get("thought"))
     rng = random.Random(hashlib.blake2b(text.encode(), digest_size=8).digest())
     chosen: list[dict[str, Any]] = []
     tops: list[dict[str, Any]] = []

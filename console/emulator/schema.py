@@ -14,11 +14,10 @@ from console.emulator.errors import ApiError
 from console.emulator.wire import snake
 
 
-
 class Message:
     """A proto message's JSON field names; `None` children are scalars or free-form values."""
 
-    __slots__ = ("name", "lookup")
+    __slots__ = ("lookup", "name")
 
     def __init__(self, name: str, fields: dict[str, Any]) -> None:
         self.name = name
@@ -258,6 +257,4 @@ WEBHOOK = Message(
         "new_signing_secret",
     ),
 )
-ROTATE_SIGNING_SECRET_REQUEST = Message(
-    "RotateSigningSecretRequest", _free("revocation_behavior")
-)
+ROTATE_SIGNING_SECRET_REQUEST = Message("RotateSigningSecretRequest", _free("revocation_behavior"))

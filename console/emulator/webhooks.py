@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.emulator.api import api_route, json_body, json_object
-from console.emulator.schema import ROTATE_SIGNING_SECRET_REQUEST, WEBHOOK, check_fields
 from console.emulator.errors import invalid_argument, not_found
+from console.emulator.schema import ROTATE_SIGNING_SECRET_REQUEST, WEBHOOK, check_fields
 from console.emulator.wire import json_response, new_id, page, rfc3339
 
 if TYPE_CHECKING:
