@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipResponder
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from console.emulator import batches, caches, control, files, serving, webhooks
+from console.emulator import batches, caches, control, embeddings, files, serving, webhooks
 from console.emulator.clock import EmulatorClock
 from console.emulator.config import EmulatorConfig
 from console.emulator.errors import ApiError, not_found
@@ -31,7 +34,34 @@ _MODEL_ACTIONS: dict[str, Endpoint] = {
     "streamGenerateContent": serving.stream_generate_content,
     "countTokens": serving.count_tokens,
     "batchGenerateContent": batches.create_batch,
+    "embedContent": embeddings.embed_content,
+    "batchEmbedContents": embeddings.batch_embed_contents,
+    "asyncBatchEmbedContent": batches.create_embed_batch,
 }
+
+# Compress bodies at least this large when the client accepts gzip (the API compresses too).
+GZIP_MINIMUM_SIZE = 500
+
+
+class AcceptGzip:
+    """gzip a response when the request says `Accept-Encoding: gzip`, as the real API does.
+
+    Starlette's GZipMiddleware also wraps requests that do not ask for gzip; this one steps
+    aside for them, so clients that do not compress pay nothing. Event streams stay plain.
+    """
+
+    def __init__(self, app: ASGIApp, minimum_size: int = GZIP_MINIMUM_SIZE) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"accept-encoding" and b"gzip" in value:
+                    responder = GZipResponder(self.app, self.minimum_size)
+                    await responder(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def by_method(**endpoints: Endpoint) -> Endpoint:
@@ -67,11 +97,25 @@ def routes() -> list:
         Route("/{version}/models", serving.list_models, methods=["GET"]),
         Route(
             "/{version}/models/{target}",
-            by_method(get=serving.get_model, post=models_post),
-            methods=["GET", "POST"],
+            by_method(
+                get=serving.get_model,
+                post=models_post,
+                delete=serving.change_model,
+                patch=serving.change_model,
+            ),
+            methods=["GET", "POST", "DELETE", "PATCH"],
         ),
         Route("/{version}/tunedModels", serving.list_tuned_models, methods=["GET"]),
-        Route("/{version}/tunedModels/{target}", serving.get_tuned_model, methods=["GET"]),
+        Route(
+            "/{version}/tunedModels/{target}",
+            by_method(
+                get=serving.get_tuned_model,
+                delete=serving.get_tuned_model,
+                patch=serving.get_tuned_model,
+                post=serving.get_tuned_model,
+            ),
+            methods=["GET", "DELETE", "PATCH", "POST"],
+        ),
         Route(
             "/{version}/cachedContents",
             by_method(get=caches.list_caches, post=caches.create_cache),
@@ -84,6 +128,7 @@ def routes() -> list:
         ),
         Route("/upload/{version}/files", files.upload, methods=["POST"]),
         Route("/{version}/files", files.list_files, methods=["GET"]),
+        Route("/{version}/files:register", files.register_files, methods=["POST"]),
         Route(
             "/{version}/files/{file}",
             by_method(get=files.get_file, delete=files.delete_file),
@@ -130,9 +175,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error = not_found(f"The requested URL {request.url.path} was not found on this server.")
     elif exc.status_code == 405:
-        error = ApiError(
-            405, f"Method {request.method} is not allowed for {request.url.path}.", "UNIMPLEMENTED"
-        )
+        # The API never answers 405: a verb a resource does not have is an unknown method.
+        error = not_found("Method not found.")
     else:
         error = ApiError(exc.status_code, str(exc.detail))
     return error.response()
@@ -183,6 +227,7 @@ def create_app(
 
     app = Starlette(
         routes=routes(),
+        middleware=[Middleware(AcceptGzip)],
         lifespan=lifespan,
         exception_handlers={
             HTTPException: _http_error,

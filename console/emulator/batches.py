@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.emulator.api import api_route, json_body, json_object
+from console.emulator.embeddings import check_embed_request, embed
 from console.emulator.errors import (
     RPC_CODES,
     ApiError,
@@ -18,7 +19,12 @@ from console.emulator.errors import (
     not_found,
 )
 from console.emulator.files import base_url
-from console.emulator.models import lookup, model_id
+from console.emulator.models import ModelInfo, lookup, model_id
+from console.emulator.schema import (
+    ASYNC_BATCH_EMBED_CONTENT_REQUEST,
+    BATCH_GENERATE_CONTENT_REQUEST,
+    check_fields,
+)
 from console.emulator.wire import int64, json_response, new_id, page, pick, rfc3339
 
 if TYPE_CHECKING:
@@ -27,7 +33,18 @@ if TYPE_CHECKING:
 _PREFIX = "type.googleapis.com/google.ai.generativelanguage.v1main."
 META_TYPE = _PREFIX + "GenerateContentBatch"
 OUTPUT_TYPE = _PREFIX + "GenerateContentBatchOutput"
+EMBED_META_TYPE = _PREFIX + "EmbedContentBatch"
+EMBED_OUTPUT_TYPE = _PREFIX + "EmbedContentBatchOutput"
 _REQUEST = "BatchGenerateContentRequest"
+# kind -> (the model method it needs, the request message, the request's name)
+_KINDS = {
+    "generate": ("batchGenerateContent", BATCH_GENERATE_CONTENT_REQUEST, _REQUEST),
+    "embed": (
+        "asyncBatchEmbedContent",
+        ASYNC_BATCH_EMBED_CONTENT_REQUEST,
+        "AsyncBatchEmbedContentRequest",
+    ),
+}
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED")
 EVENTS = {"SUCCEEDED": "batch.succeeded", "FAILED": "batch.failed", "EXPIRED": "batch.expired"}
@@ -56,16 +73,20 @@ class BatchStore:
 
     # -- creation ---------------------------------------------------------------------------
 
-    def create(self, model_name: str, body: dict, version: str, base: str) -> dict[str, Any]:
+    def create(
+        self, model_name: str, body: dict, version: str, base: str, kind: str = "generate"
+    ) -> dict[str, Any]:
         state = self.state
+        method, message, request_name = _KINDS[kind]
         model = lookup(model_name)
-        if model is None or "batchGenerateContent" not in model.methods:
-            raise model_not_found(model_id(model_name), version, "batchGenerateContent")
+        if model is None or method not in model.methods:
+            raise model_not_found(model_id(model_name), version, method)
+        check_fields(body, message)
         batch = (
             json_object(pick(body, "batch"), "batch") if pick(body, "batch") is not None else None
         )
         if batch is None:
-            raise invalid_argument(f"* {_REQUEST}.batch: batch is not specified\n", "batch")
+            raise invalid_argument(f"* {request_name}.batch: batch is not specified\n", "batch")
         source = pick(batch, "inputConfig")
         if not isinstance(source, dict):
             raise invalid_argument(
@@ -81,9 +102,9 @@ class BatchStore:
             )
         fail_mode = None
         if inline is not None:
-            items = self._inline_items(inline)
+            items = self._inline_items(inline, model, kind)
         else:
-            items, fail_mode = self._file_items(str(file_name))
+            items, fail_mode = self._file_items(str(file_name), model, kind)
         if fail_mode is None and state.rng.random() < state.config.batch.fail_rate:
             fail_mode = "internal"
         batch_id = new_id(36)
@@ -91,6 +112,7 @@ class BatchStore:
         webhook = pick(batch, "webhookConfig")
         record = {
             "id": batch_id,
+            "kind": kind,
             "name": f"batches/{batch_id}",
             "model": model.name,
             "display_name": pick(batch, "displayName", ""),
@@ -116,7 +138,7 @@ class BatchStore:
         self._persist(record)
         return record
 
-    def _inline_items(self, inline: Any) -> list[dict[str, Any]]:
+    def _inline_items(self, inline: Any, model: ModelInfo, kind: str) -> list[dict[str, Any]]:
         requests = pick(inline, "requests") if isinstance(inline, dict) else inline
         if not isinstance(requests, list) or not requests:
             raise invalid_argument(
@@ -137,23 +159,34 @@ class BatchStore:
                     str(k): v if isinstance(v, str) else orjson.dumps(v).decode()
                     for k, v in metadata.items()
                 }
-            items.append(self._item(pick(entry, "request"), None, metadata))
+            items.append(self._item(pick(entry, "request"), None, model, kind, metadata))
         return items
 
-    def _item(self, request: Any, key: str | None, metadata: Any = None) -> dict[str, Any]:
+    def _item(
+        self,
+        request: Any,
+        key: str | None,
+        model: ModelInfo,
+        kind: str,
+        metadata: Any = None,
+    ) -> dict[str, Any]:
         item: dict[str, Any] = {"key": key, "metadata": metadata, "request": None, "error": None}
         try:
+            name = "EmbedContentRequest" if kind == "embed" else "GenerateContentRequest"
             if not isinstance(request, dict):
-                raise invalid_argument(
-                    "* GenerateContentRequest: request is not specified\n", "request"
-                )
-            self.state.responder.check(request)
+                raise invalid_argument(f"* {name}: request is not specified\n", "request")
+            if kind == "embed":
+                check_embed_request(model, request, name)
+            else:
+                self.state.responder.check(request)
             item["request"] = request
         except ApiError as error:
             item["error"] = _item_error(error)
         return item
 
-    def _file_items(self, file_name: str) -> tuple[list[dict[str, Any]], str | None]:
+    def _file_items(
+        self, file_name: str, model: ModelInfo, kind: str
+    ) -> tuple[list[dict[str, Any]], str | None]:
         file_id = file_name.removeprefix("files/")
         self.state.files.get(file_id)
         try:
@@ -179,7 +212,9 @@ class BatchStore:
                 )
                 continue
             key = parsed.get("key")
-            items.append(self._item(pick(parsed, "request"), None if key is None else str(key)))
+            items.append(
+                self._item(pick(parsed, "request"), None if key is None else str(key), model, kind)
+            )
         if not any(item["request"] is not None for item in items):
             return items, "invalid_input"
         return items, None
@@ -259,8 +294,12 @@ class BatchStore:
                         raise model_not_found(
                             model_id(model_name), record["version"], "generateContent"
                         )
-                    prepared = self.state.responder.prepare(model, item["request"])
-                    response = self.state.responder.respond(prepared)
+                    if record.get("kind") == "embed":
+                        values, tokens = embed(self.state, model, item["request"])
+                        response = {"embedding": {"values": values}, "tokenCount": int64(tokens)}
+                    else:
+                        prepared = self.state.responder.prepare(model, item["request"])
+                        response = self.state.responder.respond(prepared)
                 except ApiError as failure:
                     error = item["error"] = _item_error(failure)
             results.append((item, response, error))
@@ -337,8 +376,9 @@ class BatchStore:
                 stats["failedRequestCount"] = int64(failed)
         if len(items) - processed and status not in TERMINAL:
             stats["pendingRequestCount"] = int64(len(items) - processed)
+        embeds = record.get("kind") == "embed"
         metadata: dict[str, Any] = {
-            "@type": META_TYPE,
+            "@type": EMBED_META_TYPE if embeds else META_TYPE,
             "model": record["model"],
             "displayName": record["display_name"],
         }
@@ -360,7 +400,7 @@ class BatchStore:
         if status in TERMINAL:
             body["done"] = True
         if output is not None:
-            body["response"] = {"@type": OUTPUT_TYPE, **output}
+            body["response"] = {"@type": EMBED_OUTPUT_TYPE if embeds else OUTPUT_TYPE, **output}
         if record["error"] is not None:
             body["error"] = record["error"]
         return body
@@ -377,6 +417,17 @@ async def create_batch(request: Request, state: EmulatorState, entry: dict) -> R
     body = json_object(await json_body(request), _REQUEST)
     record = state.batches.create(
         model_name, body, request.path_params["version"], base_url(request)
+    )
+    return json_response(state.batches.operation(record))
+
+
+@api_route("asyncBatchEmbedContent")
+async def create_embed_batch(request: Request, state: EmulatorState, entry: dict) -> Response:
+    model_name = request.path_params["target"].rpartition(":")[0]
+    entry["model"] = model_id(model_name)
+    body = json_object(await json_body(request), "AsyncBatchEmbedContentRequest")
+    record = state.batches.create(
+        model_name, body, request.path_params["version"], base_url(request), kind="embed"
     )
     return json_response(state.batches.operation(record))
 

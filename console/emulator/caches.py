@@ -10,6 +10,7 @@ from starlette.responses import Response
 from console.emulator.api import api_route, json_body, json_object
 from console.emulator.errors import ApiError, invalid_argument, model_not_found, permission_denied
 from console.emulator.models import lookup, model_id
+from console.emulator.schema import CACHED_CONTENT, check_fields
 from console.emulator.validation import check_content
 from console.emulator.wire import (
     has,
@@ -190,6 +191,7 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
 @api_route("cachedContents.create")
 async def create_cache(request: Request, state: EmulatorState, entry: dict) -> Response:
     body = json_object(await json_body(request), "CachedContent")
+    check_fields(body, CACHED_CONTENT)
     record = state.caches.create(body, request.path_params["version"])
     entry["model"] = record["model"].removeprefix("models/")
     return json_response(public(record))
@@ -216,6 +218,7 @@ async def list_caches(request: Request, state: EmulatorState, entry: dict) -> Re
 @api_route("cachedContents.patch")
 async def patch_cache(request: Request, state: EmulatorState, entry: dict) -> Response:
     body = json_object(await json_body(request), "CachedContent")
+    check_fields(body, CACHED_CONTENT)
     mask = request.query_params.get("updateMask") or request.query_params.get("update_mask")
     record = state.caches.update(request.path_params["cache"], body, mask)
     return json_response(public(record))

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.emulator.api import api_route, json_body
+from console.emulator.api import api_route, json_body, json_object
 from console.emulator.errors import (
+    ApiError,
     already_exists,
     invalid_argument,
     not_found,
     permission_denied,
 )
+from console.emulator.schema import CREATE_FILE_REQUEST, REGISTER_FILES_REQUEST, check_fields
 from console.emulator.wire import int64, json_response, new_id, page, pick, rfc3339
 
 if TYPE_CHECKING:
@@ -25,7 +29,48 @@ if TYPE_CHECKING:
 
 CHUNK_GRANULARITY = 8 * 1024 * 1024
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-_URI_ID = re.compile(r"files/([a-z0-9-]+)")
+_FILE_PATH = re.compile(r"^/(?:v1|v1beta|v1alpha)/files/([a-z0-9-]+)$")
+# Hosts whose `/{v}/files/{id}` URIs name this emulator's files: itself on loopback, and the
+# real service's host (programs written for the API keep its URIs).
+_OWN_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "generativelanguage.googleapis.com"})
+# The API reads public YouTube videos from a URL; the emulator counts them as video.
+_YOUTUBE_HOSTS = frozenset({"www.youtube.com", "youtube.com", "m.youtube.com", "youtu.be"})
+_GCS = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]/.+$")
+
+# What the Files API stores: media, text, PDF and the structured-text types (`jsonl` on its own
+# is accepted too, as the Batch API cookbook uploads it). Anything else is "Unsupported MIME type".
+_MIME_PREFIXES = ("image/", "audio/", "video/", "text/")
+_MIME_TYPES = frozenset(
+    {
+        "jsonl",
+        "application/pdf",
+        "application/json",
+        "application/jsonl",
+        "application/x-ndjson",
+        "application/octet-stream",
+        "application/xml",
+        "application/rtf",
+        "application/javascript",
+        "application/x-javascript",
+        "application/x-python",
+        "application/x-python-code",
+        "application/x-typescript",
+        "application/x-sh",
+        "application/sql",
+        "application/x-ipynb+json",
+    }
+)
+
+
+def supported_mime(mime: str) -> bool:
+    base = mime.split(";", 1)[0].strip().lower()
+    return base in _MIME_TYPES or (
+        base.startswith(_MIME_PREFIXES) and len(base.split("/", 1)[1]) > 0
+    )
+
+
+def unsupported_uri(uri: str) -> ApiError:
+    return invalid_argument(f"Invalid or unsupported file uri: {uri}")
 
 
 @dataclass
@@ -52,6 +97,7 @@ class FileStore:
         self.files: dict[str, dict[str, Any]] = {}
         self.data: dict[str, bytes] = {}
         self.sessions: dict[str, UploadSession] = {}
+        self.registered: dict[str, str] = {}  # gs:// URI -> file id
 
     def load(self) -> None:
         store = self.state.persistence
@@ -61,6 +107,8 @@ class FileStore:
             file_id = resource["name"].split("/", 1)[1]
             self.files[file_id] = resource
             self.data[file_id] = store.get_blob(resource["name"]) or b""
+            if resource.get("source") == "REGISTERED":
+                self.registered[resource["uri"]] = file_id
 
     def _persist(self, file_id: str) -> None:
         store = self.state.persistence
@@ -90,6 +138,7 @@ class FileStore:
         version: str,
         display_name: str | None = None,
         generated: bool = False,
+        registered: str | None = None,
     ) -> dict[str, Any]:
         now = self.state.clock.now()
         expires = now + self.state.config.file_ttl_s
@@ -104,9 +153,9 @@ class FileStore:
             "expirationTime": rfc3339(expires),
             # The real API sends base64 of the hex digest, not of the raw digest.
             "sha256Hash": base64.b64encode(hashlib.sha256(data).hexdigest().encode()).decode(),
-            "uri": f"{base}/{version}/files/{file_id}",
+            "uri": registered or f"{base}/{version}/files/{file_id}",
             "state": "ACTIVE",
-            "source": "GENERATED" if generated else "UPLOADED",
+            "source": "REGISTERED" if registered else "GENERATED" if generated else "UPLOADED",
         }
         if generated:
             resource["downloadUri"] = (
@@ -115,6 +164,8 @@ class FileStore:
         resource["_expires_at"] = expires
         self.files[file_id] = resource
         self.data[file_id] = data
+        if registered:
+            self.registered[registered] = file_id
         self._persist(file_id)
         return resource
 
@@ -122,17 +173,66 @@ class FileStore:
         self.get(file_id)
         resource = self.files.pop(file_id)
         self.data.pop(file_id, None)
+        if resource.get("source") == "REGISTERED":
+            self.registered.pop(resource["uri"], None)
         if self.state.persistence is not None:
             self.state.persistence.delete("file", resource["name"])
             self.state.persistence.delete_blob(resource["name"])
 
     def resolve_uri(self, uri: str) -> tuple[str, int] | None:
-        """A fileData URI (or name) -> (mime type, size), for token counting."""
-        match = _URI_ID.search(uri)
-        resource = self.files.get(match.group(1)) if match else None
-        if resource is None:
+        """A fileData URI -> (mime type, size) of a live file; None for a YouTube URL.
+
+        400 for a URI the emulator does not know (gs:// not registered, foreign hosts), 403
+        for one of its own file URIs whose file is gone, as on the real API.
+        """
+        if not isinstance(uri, str) or not uri:
+            raise unsupported_uri(str(uri))
+        if uri.startswith("gs://"):
+            registered = self.registered.get(uri)
+            if registered is None:
+                raise unsupported_uri(uri)
+            resource = self.get(registered)
+            return resource["mimeType"], int(resource["sizeBytes"])
+        parts = urlsplit(uri)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not host:
+            raise unsupported_uri(uri)
+        if host in _YOUTUBE_HOSTS:
             return None
+        match = _FILE_PATH.match(parts.path)
+        if match is None:
+            raise unsupported_uri(uri)
+        file_id = match.group(1)
+        known = self.files.get(file_id)
+        if host not in _OWN_HOSTS and (known is None or known["uri"] != uri):
+            raise unsupported_uri(uri)
+        resource = self.get(file_id)
         return resource["mimeType"], int(resource["sizeBytes"])
+
+    def register(self, uris: list[str], *, version: str) -> list[dict[str, Any]]:
+        """`files:register`: gs:// objects become REGISTERED files that fileData can name."""
+        out = []
+        for i, uri in enumerate(uris):
+            if not isinstance(uri, str) or not _GCS.match(uri):
+                raise invalid_argument(
+                    f"* RegisterFilesRequest.uris[{i}]: Invalid Cloud Storage URI: {uri}. "
+                    "It must look like gs://bucket/object.\n",
+                    f"uris[{i}]",
+                )
+        for uri in uris:
+            file_id = self.registered.get(uri)
+            if (
+                file_id is not None
+                and file_id in self.files
+                and not self.expired(self.files[file_id])
+            ):
+                out.append(self.files[file_id])
+                continue
+            file_id = new_id()
+            mime = mimetypes.guess_type(uri)[0] or "application/octet-stream"
+            resource = self.add(file_id, b"", mime, base="", version=version, registered=uri)
+            out.append(resource)
+        return out
 
     def purge(self) -> None:
         for file_id, resource in list(self.files.items()):
@@ -143,6 +243,7 @@ class FileStore:
         self.files.clear()
         self.data.clear()
         self.sessions.clear()
+        self.registered.clear()
 
 
 def public(resource: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +272,7 @@ async def upload_start(request: Request, state: EmulatorState, entry: dict) -> R
             "X-Goog-Upload-Command",
         )
     body = await json_body(request, required=False)
+    check_fields(body, CREATE_FILE_REQUEST)
     meta = pick(body, "file", {}) if isinstance(body, dict) else {}
     if not isinstance(meta, dict):
         raise invalid_argument(
@@ -193,6 +295,8 @@ async def upload_start(request: Request, state: EmulatorState, entry: dict) -> R
     mime = pick(meta, "mimeType") or request.headers.get("x-goog-upload-header-content-type")
     if not mime:
         raise invalid_argument("* File.mime_type: mime_type is not specified\n", "file.mime_type")
+    if not supported_mime(mime):
+        raise invalid_argument(f"Unsupported MIME type: {mime}", "file.mime_type")
     name = pick(meta, "name")
     if name:
         file_id = name.removeprefix("files/")
@@ -325,3 +429,34 @@ async def list_files(request: Request, state: EmulatorState, entry: dict) -> Res
 async def delete_file(request: Request, state: EmulatorState, entry: dict) -> Response:
     state.files.delete(request.path_params["file"])
     return json_response({})
+
+
+_OVERLOADED = "API key for authentication is used with other authentication credentials."
+
+
+@api_route("files.register")
+async def register_files(request: Request, state: EmulatorState, entry: dict) -> Response:
+    """`POST /{v}/files:register`. With a Developer API key alone the gs:// objects are
+    registered; the SDK also sends the OAuth token it requires, and the API refuses a key
+    mixed with other credentials (OVERLOADED_CREDENTIALS)."""
+    if request.headers.get("authorization"):
+        raise ApiError(
+            401,
+            _OVERLOADED,
+            "UNAUTHENTICATED",
+            [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "OVERLOADED_CREDENTIALS",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ],
+        )
+    body = json_object(await json_body(request), "RegisterFilesRequest")
+    check_fields(body, REGISTER_FILES_REQUEST)
+    uris = pick(body, "uris")
+    if not isinstance(uris, list) or not uris:
+        raise invalid_argument("* RegisterFilesRequest.uris: uris must not be empty\n", "uris")
+    resources = state.files.register(uris, version=request.path_params["version"])
+    return json_response({"files": [public(r) for r in resources]})

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from console.emulator import structured
+from console.emulator.media import speech
 from console.emulator.models import ModelInfo
 from console.emulator.wire import pick
 
@@ -335,6 +336,9 @@ class Synthesizer:
         parts: list[dict[str, Any]] = []
         finish = "STOP"
         modalities: dict[str, int] = {}
+        if model.tts:  # speech models answer with audio only
+            part, tokens = speech(_last_user_text(body), rng)
+            return self._shape([part], finish, index), tokens, 0, {"AUDIO": tokens}
         thoughts = self._thought_tokens(model, config, rng)
         thinking = pick(config, "thinkingConfig", {})
         if thoughts and pick(thinking, "includeThoughts", False):

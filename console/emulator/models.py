@@ -1,16 +1,10 @@
-"""The model catalogue: realistic metadata, limits and defaults for every emulated model."""
+"""The model catalogue, loaded from `catalogue.toml`: limits, features and defaults per model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-_TEXT_METHODS = (
-    "generateContent",
-    "countTokens",
-    "createCachedContent",
-    "batchGenerateContent",
-)
-_IMAGE_METHODS = ("generateContent", "countTokens", "batchGenerateContent")
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
 
 
 @dataclass(frozen=True)
@@ -21,28 +15,58 @@ class ModelInfo:
     display_name: str
     description: str
     version: str
-    family: str  # "pro", "flash", "flash-lite" or "image"
+    family: str  # "pro", "flash", "flash-lite", "image", "tts" or "embedding"
+    kind: str = "text"  # "text", "image", "tts" or "embedding"
     input_token_limit: int = 1_048_576
     output_token_limit: int = 65_536
+    caching: bool = True
+    implicit_caching: bool = True
+    logprobs: bool = False
     thinking: bool = True
     # 2.5 Pro and the 3.x Pro models cannot switch thinking off (a budget of 0 is ignored).
     thinking_required: bool = False
-    image_output: bool = False
-    implicit_caching: bool = True
+    batch: bool = True
+    embeddings: bool = False
+    tts: bool = False
+    image: bool = False
+    embedding_dimensions: int = 0
     temperature: float = 1.0
     top_p: float = 0.95
     top_k: int = 64
     max_temperature: float = 2.0
-    methods: tuple[str, ...] = _TEXT_METHODS
     # Defaults for the per-model quota (paid tier, generous) and the explicit-cache minimum.
     rpm: int = 10_000
     tpm: int = 8_000_000
     rpd: int = 0  # 0 = unlimited
     cache_min_tokens: int = 1024
+    alias_of: str | None = None
 
     @property
     def name(self) -> str:
         return f"models/{self.model_id}"
+
+    @property
+    def image_output(self) -> bool:
+        return self.image
+
+    @property
+    def serves_as(self) -> str:
+        """The id answers carry in `modelVersion` (an alias answers as its target)."""
+        return self.alias_of or self.model_id
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        if self.embeddings:
+            out = ["embedContent", "countTokens"]
+            if self.batch:
+                out.append("asyncBatchEmbedContent")
+            return tuple(out)
+        out = ["generateContent", "countTokens"]
+        if self.caching:
+            out.append("createCachedContent")
+        if self.batch:
+            out.append("batchGenerateContent")
+        return tuple(out)
 
     def resource(self) -> dict:
         """The Model resource exactly as `GET /v1beta/models/{id}` returns it."""
@@ -55,125 +79,46 @@ class ModelInfo:
             "inputTokenLimit": self.input_token_limit,
             "outputTokenLimit": self.output_token_limit,
             "supportedGenerationMethods": list(self.methods),
-            "temperature": self.temperature,
-            "topP": self.top_p,
-            "topK": self.top_k,
-            "maxTemperature": self.max_temperature,
         }
+        if not self.embeddings:
+            body |= {
+                "temperature": self.temperature,
+                "topP": self.top_p,
+                "topK": self.top_k,
+                "maxTemperature": self.max_temperature,
+            }
         if self.thinking:
             body["thinking"] = True
         return body
 
 
-CATALOGUE: dict[str, ModelInfo] = {
-    m.model_id: m
-    for m in (
-        ModelInfo(
-            "gemini-2.5-pro",
-            "Gemini 2.5 Pro",
-            "Stable release (June 17th, 2025) of Gemini 2.5 Pro",
-            "2.5",
-            "pro",
-            thinking_required=True,
-            rpm=2_000,
-            cache_min_tokens=4096,
-        ),
-        ModelInfo(
-            "gemini-2.5-flash",
-            "Gemini 2.5 Flash",
-            "Stable version of Gemini 2.5 Flash, our mid-size multimodal model that supports "
-            "up to 1 million tokens, released in June of 2025.",
-            "001",
-            "flash",
-        ),
-        ModelInfo(
-            "gemini-2.5-flash-lite",
-            "Gemini 2.5 Flash-Lite",
-            "Stable version of Gemini 2.5 Flash-Lite, released in July of 2025",
-            "001",
-            "flash-lite",
-            rpm=30_000,
-            tpm=30_000_000,
-        ),
-        ModelInfo(
-            "gemini-2.0-flash",
-            "Gemini 2.0 Flash",
-            "Gemini 2.0 Flash",
-            "2.0",
-            "flash",
-            output_token_limit=8192,
-            thinking=False,
-            implicit_caching=False,
-            top_k=40,
-            rpm=30_000,
-            tpm=30_000_000,
-        ),
-        ModelInfo(
-            "gemini-2.5-flash-image",
-            "Nano Banana",
-            "Gemini 2.5 Flash Image",
-            "2.0",
-            "image",
-            input_token_limit=32_768,
-            output_token_limit=32_768,
-            thinking=False,
-            image_output=True,
-            implicit_caching=False,
-            methods=_IMAGE_METHODS,
-            rpm=5_000,
-            tpm=5_000_000,
-        ),
-        ModelInfo(
-            "gemini-3-pro-preview",
-            "Gemini 3 Pro Preview",
-            "Gemini 3 Pro Preview",
-            "3-pro-preview-11-2025",
-            "pro",
-            thinking_required=True,
-            rpm=1_000,
-            tpm=4_000_000,
-            cache_min_tokens=4096,
-        ),
-        ModelInfo(
-            "gemini-3-flash-preview",
-            "Gemini 3 Flash Preview",
-            "Gemini 3 Flash Preview",
-            "3-flash-preview-12-2025",
-            "flash",
-            rpm=2_000,
-            tpm=4_000_000,
-        ),
-        ModelInfo(
-            "gemini-3.1-pro",
-            "Gemini 3.1 Pro",
-            "Gemini 3.1 Pro",
-            "3.1",
-            "pro",
-            thinking_required=True,
-            rpm=1_000,
-            tpm=4_000_000,
-            cache_min_tokens=4096,
-        ),
-        ModelInfo(
-            "gemini-3.5-flash",
-            "Gemini 3.5 Flash",
-            "Gemini 3.5 Flash",
-            "3.5",
-            "flash",
-            rpm=2_000,
-            tpm=4_000_000,
-        ),
-        ModelInfo(
-            "gemini-3.1-flash-lite",
-            "Gemini 3.1 Flash-Lite",
-            "Gemini 3.1 Flash-Lite",
-            "3.1",
-            "flash-lite",
-            rpm=4_000,
-            tpm=4_000_000,
-        ),
-    )
-}
+_FIELDS = {f.name for f in fields(ModelInfo)} - {"model_id"}
+
+
+def load_catalogue(text: str) -> dict[str, ModelInfo]:
+    """Parse the catalogue TOML; unknown keys and dangling aliases are errors, not surprises."""
+    data = tomllib.loads(text)
+    defaults = data.get("defaults", {})
+    raw: dict[str, dict] = data.get("models", {})
+    out: dict[str, ModelInfo] = {}
+    for model_id, entry in raw.items():
+        merged = dict(defaults)
+        target = entry.get("alias_of")
+        if target is not None:
+            if target not in raw or "alias_of" in raw[target]:
+                raise ValueError(f"catalogue: {model_id} aliases unknown model {target}")
+            merged |= raw[target]
+        merged |= entry
+        unknown = set(merged) - _FIELDS
+        if unknown:
+            raise ValueError(f"catalogue: {model_id} has unknown keys {sorted(unknown)}")
+        out[model_id] = ModelInfo(model_id=model_id, **merged)
+    return out
+
+
+CATALOGUE: dict[str, ModelInfo] = load_catalogue(
+    resources.files("console.emulator").joinpath("catalogue.toml").read_text("utf-8")
+)
 
 
 def model_id(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,10 +14,14 @@ from starlette.responses import Response, StreamingResponse
 from console.emulator.api import api_route, json_body, json_object
 from console.emulator.errors import ApiError, invalid_argument, model_not_found, not_found
 from console.emulator.generate import PromptCount, response_id
+from console.emulator.logprobs import logprobs_result
 from console.emulator.models import CATALOGUE, ModelInfo, lookup, model_id
+from console.emulator.schema import COUNT_TOKENS_REQUEST, check_fields
 from console.emulator.tiers import normalise_tier
 from console.emulator.validation import check_content, check_generate_request
 from console.emulator.wire import json_response, page, pick
+
+_CACHE_NAME = re.compile(r"^cachedContents/[A-Za-z0-9_-]+$")
 
 if TYPE_CHECKING:
     from console.emulator.state import EmulatorState
@@ -50,9 +55,16 @@ class Responder:
         request_name: str = "GenerateContentRequest",
     ) -> Prepared:
         check_generate_request(body, request_name)
+        check_model_features(model, body)
         state = self.state
         cache_name = pick(body, "cachedContent")
         if cache_name:
+            if not _CACHE_NAME.match(cache_name):
+                raise invalid_argument(
+                    f"* {request_name}.cached_content: Invalid CachedContent name "
+                    f'"{cache_name}". The name must look like cachedContents/{{cachedContent}}.\n',
+                    "cached_content",
+                )
             record = state.caches.get(cache_name)
             if record["model"] != model.name:
                 raise invalid_argument(
@@ -105,16 +117,41 @@ class Responder:
             ]
         if generated.thought_tokens:
             usage["thoughtsTokenCount"] = generated.thought_tokens
-        if "IMAGE" in generated.output_by_modality:
+        if any(m != "TEXT" for m in generated.output_by_modality):
             usage["candidatesTokensDetails"] = [
                 {"modality": m, "tokenCount": n} for m, n in generated.output_by_modality.items()
             ]
+        config = pick(prepared.body, "generationConfig")
+        if config is not None and pick(config, "responseLogprobs") is True:
+            top = int(pick(config, "logprobs", 0))
+            for candidate in generated.candidates:
+                average, result = logprobs_result(candidate, top)
+                candidate["avgLogprobs"] = average
+                candidate["logprobsResult"] = result
         return {
             "candidates": generated.candidates,
             "usageMetadata": usage,
-            "modelVersion": prepared.model.model_id,
+            "modelVersion": prepared.model.serves_as,
             "responseId": response_id(),
         }
+
+
+def check_model_features(model: ModelInfo, body: dict[str, Any]) -> None:
+    """400 for what the request asks of a model that cannot do it (logprobs, modalities)."""
+    config = pick(body, "generationConfig")
+    if config is None:
+        return
+    if pick(config, "responseLogprobs") is True and not model.logprobs:
+        raise invalid_argument(f"Logprobs is not enabled for {model.name}")
+    modalities = pick(config, "responseModalities")
+    if model.tts and isinstance(modalities, list) and modalities:
+        asked = sorted(str(m).upper() for m in modalities)
+        if asked != ["AUDIO"]:
+            raise invalid_argument(
+                f"The requested combination of response modalities ({', '.join(asked)}) is not "
+                f"supported by the model. {model.name} accepts the following combination of "
+                "response modalities:\n* AUDIO\n"
+            )
 
 
 def resolve_model(name: str, version: str, method: str, entry: dict) -> ModelInfo:
@@ -229,6 +266,7 @@ async def count_tokens(request: Request, state: EmulatorState, entry: dict) -> R
         request.path_params["target"].rpartition(":")[0], version, "countTokens", entry
     )
     body = json_object(await json_body(request), "CountTokensRequest")
+    check_fields(body, COUNT_TOKENS_REQUEST)
     inner = pick(body, "generateContentRequest")
     if inner is not None:
         prepared = state.responder.prepare(
@@ -280,7 +318,16 @@ async def list_tuned_models(request: Request, state: EmulatorState, entry: dict)
 
 @api_route("tunedModels.get")
 async def get_tuned_model(request: Request, state: EmulatorState, entry: dict) -> Response:
-    raise not_found(f"Tuned model tunedModels/{request.path_params['target']} does not exist.")
+    """Every tunedModels/… call: the emulator holds no tuned models."""
+    target = request.path_params["target"].partition(":")[0]
+    raise not_found(f"Tuned model tunedModels/{target} does not exist.")
+
+
+@api_route("models.change")
+async def change_model(request: Request, state: EmulatorState, entry: dict) -> Response:
+    """DELETE / PATCH on a base model: the API has no such method for `models/…`."""
+    entry["model"] = model_id(request.path_params["target"])
+    raise not_found("Method not found.")
 
 
 @api_route("unknownMethod")

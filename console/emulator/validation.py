@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from console.emulator.errors import ApiError, invalid_argument
+from console.emulator.schema import GENERATE_CONTENT_REQUEST, check_fields
 from console.emulator.wire import pick, snake
+
+LOGPROBS_WITHOUT_RESPONSE_LOGPROBS = (
+    "logprobs must be set only when response_logprobs is set to true."
+)
 
 _PART_KINDS = (
     "text",
@@ -89,11 +94,12 @@ def check_part(part: Any, path: str, request_name: str) -> None:
 
 
 def check_generate_request(body: Any, request_name: str = "GenerateContentRequest") -> None:
-    """Raise 400 for the malformed shapes the real API rejects; unknown fields pass through."""
+    """Raise 400 for the malformed shapes and unknown fields the real API rejects."""
     if not isinstance(body, dict):
         raise invalid_argument(
             f'Invalid JSON payload received. Expected an object for "{request_name}".'
         )
+    check_fields(body, GENERATE_CONTENT_REQUEST)
     contents = pick(body, "contents")
     if contents is None or contents == []:
         raise _missing(request_name, "contents", "contents is not specified")
@@ -130,6 +136,8 @@ def check_generation_config(config: Any) -> None:
             continue
         path = f"generation_config.{snake(name)}"
         _CHECKS[name](value, path)
+    if pick(config, "logprobs") is not None and pick(config, "responseLogprobs") is not True:
+        raise invalid_argument(LOGPROBS_WITHOUT_RESPONSE_LOGPROBS, "generation_config.logprobs")
 
 
 def _number(proto_type: str, low: float | None = None, high: float | None = None):

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from console.emulator.api import api_route, json_body, json_object
 from console.emulator.errors import invalid_argument, not_found
+from console.emulator.schema import ROTATE_SIGNING_SECRET_REQUEST, WEBHOOK, check_fields
 from console.emulator.wire import json_response, new_id, page, rfc3339
 
 if TYPE_CHECKING:
@@ -278,6 +279,7 @@ class WebhookStore:
 @api_route("webhooks.create")
 async def create_webhook(request: Request, state: EmulatorState, entry: dict) -> Response:
     body = json_object(await json_body(request), "Webhook")
+    check_fields(body, WEBHOOK)
     return json_response(state.webhooks.create(body))
 
 
@@ -299,6 +301,7 @@ async def get_webhook(request: Request, state: EmulatorState, entry: dict) -> Re
 @api_route("webhooks.update")
 async def update_webhook(request: Request, state: EmulatorState, entry: dict) -> Response:
     body = json_object(await json_body(request), "Webhook")
+    check_fields(body, WEBHOOK)
     mask = request.query_params.get("update_mask") or request.query_params.get("updateMask")
     return json_response(state.webhooks.update(request.path_params["hook"], body, mask))
 
@@ -318,6 +321,7 @@ async def ping_webhook(request: Request, state: EmulatorState, entry: dict) -> R
 @api_route("webhooks.rotateSigningSecret")
 async def rotate_webhook_secret(request: Request, state: EmulatorState, entry: dict) -> Response:
     body = json_object(await json_body(request, required=False), "RotateSigningSecretRequest")
+    check_fields(body, ROTATE_SIGNING_SECRET_REQUEST)
     hook_id = request.path_params["hook"].rpartition(":")[0]
     secret = state.webhooks.rotate(
         hook_id, body.get("revocation_behavior") or body.get("revocationBehavior")
