@@ -18,15 +18,16 @@ def webhooks() -> None:
 
 @webhooks.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8787, show_default=True, type=int)
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--path", default="/webhooks/gemini", show_default=True)
 @click.option("--secret", "secrets", multiple=True, envvar="GEMOPS_WEBHOOK_SECRET",
               help="signing secret whsec_… (repeat during a rotation; or GEMOPS_WEBHOOK_SECRET)")
 @click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="read the secret(s) from this file (as written by `register --secret-file`)")
-@click.option("--max-body", default=256 * 1024, show_default=True, type=int,
+@click.option("--max-body", default=256 * 1024, show_default=True, type=click.IntRange(1),
               help="reject bodies larger than this many bytes")
-@click.option("--tolerance", default=300.0, show_default=True, type=float,
+@click.option("--tolerance", default=300.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
               help="reject deliveries whose timestamp is further than this from now (seconds)")
 def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file: Path | None,
           max_body: int, tolerance: float) -> None:
