@@ -235,3 +235,15 @@ class MetaRow(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """A webhook delivery that was handled (acted on, or deliberately ignored)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_handled_at", "handled_at"),)
+
+    webhook_id: str = Field(primary_key=True)
+    handled_at: float
+    event: str = ""
+    outcome: str = ""

@@ -7,7 +7,6 @@ import sys
 import click
 
 from console.commands import plural
-
 from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
 
 

@@ -33,6 +33,7 @@ def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file
           max_body: int, tolerance: float) -> None:
     """Receive webhooks; each batch event syncs that job at once and writes its results."""
     from console.services.webhooks import (
+        StoredDeliveries,
         WebhookReceiver,
         describe,
         parse_secrets,
@@ -49,6 +50,7 @@ def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file
     receiver = WebhookReceiver(
         keys, sync_batch(ws), path=path, max_body=max_body, tolerance_s=tolerance,
         on_delivery=lambda delivery: click.echo(describe(delivery)),
+        memory=StoredDeliveries(ws),  # replays stay refused across a restart
     )
     click.echo(f"receiving webhooks at http://{host}:{port}{path}", err=True)
     try:
