@@ -39,9 +39,18 @@ def _configure_logging() -> None:
 
 
 def _settings(**overrides):
+    """The settings every command reads; a settings file that is not TOML is named."""
+    import tomllib
+
     from console.settings import load_settings
 
-    return load_settings(**overrides)
+    try:
+        return load_settings(**overrides)
+    except tomllib.TOMLDecodeError as error:
+        from console import paths
+
+        raise click.ClickException(
+            f"the settings file {paths.config_file()} is not valid TOML: {error}") from None
 
 
 def one_line(text: str) -> str:
@@ -229,8 +238,17 @@ def locate(what: str) -> None:
 def emulator(host: str, port: int, faults: str | None, state: str | None,
              config_path: str | None) -> None:
     """Run the Gemini API emulator standalone (GOOGLE_GEMINI_BASE_URL=http://HOST:PORT)."""
+    import tomllib
+
     from console.emulator.server import serve_forever
 
+    for given in (faults, config_path):
+        if given:
+            try:
+                with open(given, "rb") as handle:
+                    tomllib.load(handle)
+            except tomllib.TOMLDecodeError as error:
+                raise click.ClickException(f"{given} is not valid TOML: {error}") from None
     serve_forever(host, port, faults_path=faults, state_path=state, config_path=config_path)
 
 

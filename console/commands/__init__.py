@@ -9,9 +9,9 @@ def open_workspace() -> Any:
     """The workspace a command works in, from the same settings the console reads; close it
     with `ws.close()` (which writes the ledger's last rows and stops an embedded emulator)."""
     from console.bootstrap import make_workspace
-    from console.settings import load_settings
+    from console.cli import _settings
 
-    return make_workspace(load_settings())
+    return make_workspace(_settings())
 
 
 def filter_option(error: Exception, since: str | None, until: str | None) -> str | None:

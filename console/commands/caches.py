@@ -18,9 +18,9 @@ from console.commands import plural
 @contextmanager
 def _workspace() -> Iterator[Any]:
     from console.bootstrap import make_workspace
-    from console.settings import load_settings
+    from console.cli import _settings
 
-    ws = make_workspace(load_settings())
+    ws = make_workspace(_settings())
     try:
         yield ws
     finally:
