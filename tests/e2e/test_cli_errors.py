@@ -174,7 +174,7 @@ CASES: list[tuple[str, list[str], Callable[[Path], dict[str, str]], str]] = [
      "does not exist"),
     ("logs-show-missing", ["logs", "show", "424242"], files, "no logged interaction"),
     ("logs-show-not-a-number", ["logs", "show", "abc"], files, "not a valid integer"),
-    ("tiers-runs-0", ["tiers", "--prompt", "hi", "--runs", "0"], files, "--runs"),
+    ("tiers-runs-0", ["tiers", "--prompt", "hi", "--runs", "0"], files, "runs per tier"),
     ("tiers-unknown-tier", ["tiers", "--prompt", "hi", "--tiers", "turbo"], files,
      "unknown tier"),
     ("tiers-timeout-negative", ["tiers", "--prompt", "hi", "--timeout-flex", "-1"], files,
@@ -245,3 +245,24 @@ def test_a_non_utf8_jsonl_line_is_located_by_line_and_byte(tmp_path, api):
     out = run_gemops(["batches", "validate", str(bad)], environment(tmp_path, api))
     assert out.returncode == 1 and "surrogates" not in out.stdout
     assert f"{bad}:2:" in out.stdout and "byte 0xe9 at byte offset 27" in out.stdout
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "drop"
+
+
+def test_submit_wait_finishes_and_writes_results_to_the_results_folder(tmp_path, api):
+    """`--wait` used to crash after submitting (next_interval() missing an argument); and
+    results went beside the input file, e.g. into a repository's fixtures."""
+    env = environment(tmp_path, api, GEMOPS_SYNC__INTERVAL_S="0.2",
+                      GEMOPS_SYNC__FAST_INTERVAL_S="0.2")
+    source = tmp_path / "checkout" / "fixtures" / "waited.jsonl"
+    source.parent.mkdir(parents=True)
+    source.write_bytes((FIXTURES / "valid.jsonl").read_bytes())
+    out = run_gemops(["batches", "submit", str(source), "--wait"], env)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    folder = Path(run_gemops(["locate", "results"], env).stdout.strip())
+    results = folder / "waited.jsonl"
+    assert folder.is_absolute() and results.exists()
+    assert f"results: {results} (4 ok, 0 failed)" in out.stdout
+    assert "(4 requests)" in out.stdout
+    assert not (source.parent / "results").exists()
