@@ -3,36 +3,117 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
 from datetime import UTC
 
 import click
 
+log = logging.getLogger("gemops.cli")
+
 
 def _configure_logging() -> None:
     """The application log (`gemops locate log`): warnings and errors, rotated, owner-only.
     Nothing raw is ever logged: errors carry statuses and types, never prompt text."""
-    import logging
-    import os
     from logging.handlers import RotatingFileHandler
 
     from console import paths
 
     path = paths.log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
-    handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+        return  # one handler per file, however often main() runs in a process (tests)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+        handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+    except OSError as error:
+        # A read-only home must not stop a command: it runs, without its log file.
+        click.echo(f"warning: no log file ({path}: {error.strerror or error})", err=True)
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
 
 
 def _settings(**overrides):
+    """The settings every command reads; a settings file that is not TOML is named."""
+    import tomllib
+
     from console.settings import load_settings
 
-    return load_settings(**overrides)
+    try:
+        return load_settings(**overrides)
+    except tomllib.TOMLDecodeError as error:
+        from console import paths
+
+        raise click.ClickException(
+            f"the settings file {paths.config_file()} is not valid TOML: {error}") from None
+
+
+def one_line(text: str) -> str:
+    """A message folded onto one line (an error's text may carry the server's newlines)."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+# Errors that are about the input or the environment, not a bug: said in one line, no log.
+# Checked by name and only when their module is already loaded, so the boundary imports
+# nothing heavy (a command that never touched SQLAlchemy cannot have raised its errors).
+_KNOWN_ERRORS = (
+    ("store.engine", "StoreError"),
+    ("console.services.gateway", "GatewayError"),
+    ("console.services.caches", "CacheError"),
+    ("console.services.export", "ExportError"),
+    ("console.services.tiers", "PlanError"),
+    ("console.services.dropfolder", "DropFolderBusy"),
+    ("tomllib", "TOMLDecodeError"),
+)
+
+
+def _known(error: BaseException) -> bool:
+    for module, name in _KNOWN_ERRORS:
+        kind = getattr(sys.modules.get(module), name, None)
+        if kind is not None and isinstance(error, kind):
+            return True
+    return False
+
+
+def describe_error(error: BaseException) -> tuple[str, bool]:
+    """(one line for a person, whether it is a known kind of failure)."""
+    if _known(error):
+        gateway = sys.modules.get("console.services.gateway")
+        if gateway is not None and isinstance(error, gateway.GatewayError):
+            from console.services.caches import describe_error as describe_gateway
+
+            return describe_gateway(error), True
+        return str(error), True
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(error, sqlalchemy_exc.DatabaseError):
+        from store.engine import describe_database_error
+
+        try:
+            where: object = _settings().db_path
+        except Exception:
+            where = "the database"
+        return describe_database_error(str(where), error), True
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is not None and isinstance(error, pydantic.ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        return f"invalid settings ({problems}); see `gemops locate config`", True
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror.lower()}", True
+    return f"{type(error).__name__}: {error}", False
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {one_line(message)}", err=True)
+    sys.exit(code)
 
 
 class AreaCommands(click.Group):
@@ -82,6 +163,42 @@ class AreaCommands(click.Group):
             command = self._lazy(name)
         return command
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        """The one error boundary: whatever goes wrong is one line `Error: …` on stderr and a
+        non-zero exit. A failure gemops did not expect is written with its traceback to the
+        log (`gemops locate log`), not the terminal; GEMOPS_DEBUG=1 shows it here."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except click.UsageError as error:
+            hint = ""
+            if error.ctx is not None:
+                hint = f" (see '{error.ctx.command_path} --help')"
+            _fail(error.format_message() + hint, error.exit_code)
+        except click.ClickException as error:
+            _fail(error.format_message(), error.exit_code)
+        except Exception as error:
+            if os.environ.get("GEMOPS_DEBUG"):
+                raise
+            message, known = describe_error(error)
+            if not known:
+                _configure_logging()
+                if logging.getLogger().handlers:  # else Python's last resort prints it here
+                        log.error("unexpected error in `%s`", " ".join(sys.argv[1:2]) or "gemops",
+                              exc_info=error)
+                message += " (an unexpected error: the traceback is in the log, " \
+                           "`gemops locate log`; GEMOPS_DEBUG=1 shows it here)"
+            _fail(message)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 @click.group(cls=AreaCommands, invoke_without_command=True)
 @click.version_option(package_name="gemops")
@@ -106,7 +223,7 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["config", "data", "db", "drop", "log"]))
+@click.argument("what", type=click.Choice(["config", "data", "db", "drop", "log", "results"]))
 def locate(what: str) -> None:
     """Print where gemops keeps WHAT."""
     from console import paths
@@ -118,13 +235,14 @@ def locate(what: str) -> None:
         "db": lambda: settings.db_path,
         "drop": lambda: settings.drop_dir,
         "log": paths.log_file,
+        "results": lambda: paths.data_dir() / "results",
     }[what]()
     click.echo(str(where))
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--faults", type=click.Path(exists=True, dir_okay=False), help="fault profile TOML")
 @click.option("--state", type=click.Path(dir_okay=False), help="persist state in this SQLite file")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
@@ -132,8 +250,17 @@ def locate(what: str) -> None:
 def emulator(host: str, port: int, faults: str | None, state: str | None,
              config_path: str | None) -> None:
     """Run the Gemini API emulator standalone (GOOGLE_GEMINI_BASE_URL=http://HOST:PORT)."""
+    import tomllib
+
     from console.emulator.server import serve_forever
 
+    for given in (faults, config_path):
+        if given:
+            try:
+                with open(given, "rb") as handle:
+                    tomllib.load(handle)
+            except tomllib.TOMLDecodeError as error:
+                raise click.ClickException(f"{given} is not valid TOML: {error}") from None
     serve_forever(host, port, faults_path=faults, state_path=state, config_path=config_path)
 
 
@@ -208,13 +335,15 @@ def _sync_status(ws, as_json: bool) -> None:
 
 @main.command()
 @click.option("--model", default="gemini-2.5-flash", show_default=True)
-@click.option("--requests", type=int, help="number of requests")
-@click.option("--input-tokens", type=int, help="variable input tokens per request")
-@click.option("--output-tokens", type=int, help="output tokens per request")
-@click.option("--thought-tokens", type=int, default=0, show_default=True)
-@click.option("--shared-context-tokens", type=int, default=0, show_default=True)
-@click.option("--queries-per-context", type=int, default=1, show_default=True)
-@click.option("--cache-hours", type=float, default=1.0, show_default=True)
+@click.option("--requests", type=click.IntRange(min=0), help="number of requests")
+@click.option("--input-tokens", type=click.IntRange(min=0),
+              help="variable input tokens per request")
+@click.option("--output-tokens", type=click.IntRange(min=0), help="output tokens per request")
+@click.option("--thought-tokens", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--shared-context-tokens", type=click.IntRange(min=0), default=0,
+              show_default=True)
+@click.option("--queries-per-context", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--cache-hours", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--workload", type=click.Path(exists=True, dir_okay=False),
               help="a workload TOML instead of the flags")
 @click.option("--prices", type=click.Path(exists=True, dir_okay=False),
@@ -240,9 +369,19 @@ def cost(model, requests, input_tokens, output_tokens, thought_tokens, shared_co
     )
 
     settings = _settings()
-    table = PriceTable.load(prices or settings.prices.file)
+    try:
+        table = PriceTable.load(prices or settings.prices.file)
+    except (TypeError, ValueError) as error:  # TOMLDecodeError is a ValueError
+        raise click.ClickException(f"price table {prices or settings.prices.file}: "
+                                   f"{error}") from error
     if workload:
-        load = Workload.from_toml(workload)
+        try:
+            load = Workload.from_toml(workload)
+        except (TypeError, ValueError) as error:
+            message = str(error)
+            if not message.startswith(str(workload)):
+                message = f"{workload}: {message}"
+            raise click.ClickException(f"invalid workload: {message}") from error
     else:
         if requests is None or input_tokens is None or output_tokens is None:
             raise click.UsageError(
@@ -276,8 +415,9 @@ def redact(as_json: bool, pseudonyms: bool) -> None:
                   mode="pseudonym" if pseudonyms else "token")
 
 
-def parse_since(text: str | None, now: float) -> float:
-    """`7d`, `24h`, `30m` back from now, or a date `YYYY-MM-DD` (UTC); default: 7 days."""
+def parse_since(text: str | None, now: float, option: str = "--since") -> float:
+    """`7d`, `24h`, `30m` back from now, or a date `YYYY-MM-DD` (UTC); default: 7 days.
+    A bad value is a usage error that names `option`."""
     from datetime import datetime
 
     if not text:
@@ -288,7 +428,8 @@ def parse_since(text: str | None, now: float) -> float:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
-        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD or a span like 7d, 24h") from error
+        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD or a span like 7d, 24h",
+                                 param_hint=f"'{option}'") from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

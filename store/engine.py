@@ -14,6 +14,10 @@ from sqlmodel import Session, create_engine
 BUSY_TIMEOUT_MS = 5_000
 
 
+class StoreError(RuntimeError):
+    """The database cannot be opened or used as it is; the message says why, for a person."""
+
+
 def _sqlite_file(path: Path) -> None:
     """Create the database file readable by its owner only, before SQLite creates it 0644."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +72,22 @@ class Store:
 
     @classmethod
     def open(cls, path_or_url: str | Path) -> Store:
+        from sqlalchemy.exc import DatabaseError
+
         from store.migrations import migrate
 
-        engine = make_engine(path_or_url)
-        migrate(engine)
+        try:
+            engine = make_engine(path_or_url)
+        except OSError as error:
+            raise StoreError(_describe_os_error(path_or_url, error)) from error
+        try:
+            migrate(engine)
+        except DatabaseError as error:
+            engine.dispose()
+            raise StoreError(describe_database_error(path_or_url, error)) from error
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     def session(self):
@@ -79,3 +95,31 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _where(path_or_url: str | Path) -> str:
+    text = str(path_or_url)
+    return text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
+
+
+def _describe_os_error(path_or_url: str | Path, error: OSError) -> str:
+    where = _where(path_or_url)
+    if isinstance(error, PermissionError):
+        return (f"cannot write the database {where}: permission denied in "
+                f"{Path(where).parent} (a read-only data folder? set GEMOPS_STORE__PATH "
+                "to a writable place)")
+    return f"cannot open the database {where}: {error.strerror or error}"
+
+
+def describe_database_error(path_or_url: str | Path, error: BaseException) -> str:
+    """A SQLite failure on open, in one line that says what to do about it."""
+    where = _where(path_or_url)
+    cause = str(getattr(error, "orig", None) or error).splitlines()[0]
+    lowered = cause.lower()
+    if "not a database" in lowered or "malformed" in lowered:
+        return (f"{where} is not a usable gemops database ({cause}); move it aside and "
+                "gemops starts a new one")
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return (f"cannot write the database {where} ({cause}): is its folder read-only? "
+                "set GEMOPS_STORE__PATH to a writable place")
+    return f"the database {where} cannot be used: {cause}"

@@ -314,3 +314,15 @@ class BatchRecreationRow(SQLModel, table=True):
     error: str | None = None
     at: float
     finished_at: float | None = None
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """A webhook delivery that was handled (acted on, or deliberately ignored)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_handled_at", "handled_at"),)
+
+    webhook_id: str = Field(primary_key=True)
+    handled_at: float
+    event: str = ""
+    outcome: str = ""

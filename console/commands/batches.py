@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from console.commands import open_workspace
+from console.commands import open_workspace, plural
 
 
 def _state(view) -> str:
@@ -44,7 +44,8 @@ def batches() -> None:
 @batches.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="one JSON object per error")
+@click.option("--json", "as_json", is_flag=True,
+              help="one JSON object per error, then one summary object per file")
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check JSONL files line by line without sending anything (exit 1 if any is bad)."""
     from console.services import jsonl
@@ -61,9 +62,12 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
         report = jsonl.validate(path, display=str(path), sink=show)
         if not report.ok:
             bad += 1
-        if not as_json:
-            verdict = "ok" if report.ok else f"{report.bad_lines} bad line(s)"
-            click.echo(f"{path}: {report.requests} request(s), {verdict}", err=True)
+        if as_json:
+            click.echo(json.dumps({"file": str(path), "ok": report.ok,
+                                   "requests": report.requests, "bad_lines": report.bad_lines}))
+        else:
+            verdict = "ok" if report.ok else plural(report.bad_lines, "bad line")
+            click.echo(f"{path}: {plural(report.requests, 'request')}, {verdict}", err=True)
     if bad:
         sys.exit(1)
 
@@ -73,14 +77,16 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--model", help="the batch's model (default: the file's, else the setting)")
 @click.option("--inline", is_flag=True, help="send the requests inline (under 20 MB), no upload")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="where results/<name>.jsonl goes (default: results/ beside FILE)")
+              help="the folder for <name>.jsonl results (default: `gemops locate results`)")
 @click.option("--again", is_flag=True, help="submit content that was already submitted")
 @click.option("--wait", is_flag=True, help="wait for the job and write its results")
 def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None, again: bool,
            wait: bool) -> None:
     """Validate FILE and submit it as one batch job (exactly once per content)."""
+    from console.commands import results_dir as default_results
     from console.services.batches import submit_file
 
+    folder = (results_dir or default_results()).resolve()
     ws = open_workspace()
     shown = [-1]
 
@@ -92,7 +98,8 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
                        nl=sent >= total)
 
     try:
-        outcome = submit_file(ws, file, results_dir=results_dir, model=model, inline=inline,
+        outcome = submit_file(ws, file, results_dir=folder,
+                              model=model, inline=inline,
                               again=again, progress=progress)
         if outcome.duplicate_of is not None:
             original = outcome.duplicate_of
@@ -105,7 +112,8 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
             raise click.ClickException(f"{file} was not submitted")
         drop = outcome.drop
         assert drop is not None
-        click.echo(f"submitted {drop.batch_name} ({drop.request_count} requests)")
+        click.echo(f"submitted {drop.batch_name} ({plural(drop.request_count or 0, 'request')}); "
+                   f"results will go to {folder / (file.stem + '.jsonl')}")
         if wait:
             _wait(ws, drop.batch_name)
     finally:
@@ -129,10 +137,28 @@ def _wait(ws, name: str) -> None:
             if job.done:
                 click.echo("", err=True)
                 for written in collect_finished(ws, names=[name]):
-                    click.echo(f"results: {written.path} ({written.ok} ok, "
-                               f"{written.failed} failed)")
+                    click.echo(_written(written))
                 return
-        time.sleep(next_interval(ws))
+        time.sleep(next_interval(ws.settings.sync, result))
+
+
+def _written(written) -> str:
+    return (f"results: {written.path.resolve()} ({written.ok:,} ok, "
+            f"{written.failed:,} failed)")
+
+
+def _refresh(ws, name: str):
+    """The job, fetched from the API; a job the API does not know is said plainly."""
+    from console.services.batches import refresh_job
+    from console.services.gateway import GatewayError
+
+    try:
+        return refresh_job(ws, name)
+    except GatewayError as error:
+        if error.status in (403, 404):
+            raise click.ClickException(f"no batch job {name} (`gemops batches list --sync` "
+                                       "lists them)") from None
+        raise
 
 
 @batches.command(name="list")
@@ -176,12 +202,12 @@ def list_(include_gone: bool, sync_first: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show(name: str, as_json: bool) -> None:
     """One job, refreshed from the API."""
-    from console.services.batches import job_views, refresh_job
+    from console.services.batches import job_views
 
     name = name if name.startswith("batches/") else f"batches/{name}"
     ws = open_workspace()
     try:
-        refresh_job(ws, name)
+        _refresh(ws, name)
         view = next((v for v in job_views(ws, include_gone=True) if v.name == name), None)
     finally:
         ws.close()
@@ -241,25 +267,28 @@ def delete(name: str, yes: bool) -> None:
 @batches.command()
 @click.argument("name")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="results file (default: where the job's results go, else ./<id>.jsonl)")
+              help="results file (default: where the job's results go, else "
+                   "<id>.jsonl in `gemops locate results`)")
 def results(name: str, out: Path | None) -> None:
     """Write a finished job's results, keyed (any job, also one gemops did not submit)."""
-    from console.services.batches import refresh_job, write_results_for
+    from console.services.batches import write_results_for
 
     name = name if name.startswith("batches/") else f"batches/{name}"
     ws = open_workspace()
     try:
-        job = refresh_job(ws, name)
+        job = _refresh(ws, name)
         if job is None:
             raise click.ClickException(f"no batch job {name}")
+        from console.commands import results_dir as default_results
+
         target = out or (Path(job.results_path) if job.results_path
-                         else Path.cwd() / f"{name.removeprefix('batches/')}.jsonl")
+                         else default_results() / f"{name.removeprefix('batches/')}.jsonl")
         written = write_results_for(ws, name, target.resolve())
     except (LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     finally:
         ws.close()
-    click.echo(f"results: {written.path} ({written.ok} ok, {written.failed} failed)")
+    click.echo(_written(written))
 
 
 @batches.command()
@@ -274,6 +303,6 @@ def collect() -> None:
         if result.error:
             raise click.ClickException(f"sync failed: {result.error}")
         for written in collect_finished(ws):
-            click.echo(f"results: {written.path} ({written.ok} ok, {written.failed} failed)")
+            click.echo(_written(written))
     finally:
         ws.close()

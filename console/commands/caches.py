@@ -12,13 +12,15 @@ from typing import Any
 
 import click
 
+from console.commands import plural
+
 
 @contextmanager
 def _workspace() -> Iterator[Any]:
     from console.bootstrap import make_workspace
-    from console.settings import load_settings
+    from console.cli import _settings
 
-    ws = make_workspace(load_settings())
+    ws = make_workspace(_settings())
     try:
         yield ws
     finally:
@@ -174,7 +176,7 @@ def create_cache(files: tuple[Path, ...], system: str, system_file: Path | None,
     if as_json:
         click.echo(json.dumps(_cache_json(cache), indent=2))
     else:
-        click.echo(f"created {cache.name} ({cache.total_tokens:,} tokens, "
+        click.echo(f"created {cache.name} ({plural(cache.total_tokens, 'token')}, "
                    f"expires {_iso(cache.expires_at)})")
 
 
@@ -225,7 +227,7 @@ def delete_cache(refs: tuple[str, ...], yes: bool, as_json: bool) -> None:
         if not yes:
             if not sys.stdin.isatty():
                 raise click.ClickException("refusing to delete without --yes (no terminal to ask)")
-            listed = ", ".join(f"{c.display_name or c.name} ({c.total_tokens:,} tokens)"
+            listed = ", ".join(f"{c.display_name or c.name} ({plural(c.total_tokens, 'token')})"
                                for c in targets)
             click.confirm(f"Delete {listed}? This cannot be undone", abort=True)
         for cache in targets:

@@ -44,7 +44,10 @@ def export(labels, models, sources, since, until, text, fmt, out, quiet) -> None
         flt = make_filter(labels=labels, models=models, sources=sources, since=since,
                           until=until, text=text)
     except ExportError as error:
-        raise click.BadParameter(str(error)) from error
+        from console.commands import filter_option
+
+        raise click.BadParameter(str(error),
+                                 param_hint=filter_option(error, since, until)) from error
     ws = make_workspace(_settings())
     try:
         if out == "-":

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from console.commands import plural
+
 _filter_options = [
     click.option("--label", "labels", multiple=True, metavar="KEY=VALUE",
                  help="only interactions with this label (repeat: all must match)"),
@@ -43,7 +45,10 @@ def list_(labels, models, sources, since, until, text, limit, as_json) -> None:
         flt = make_filter(labels=labels, models=models, sources=sources, since=since,
                           until=until, text=text)
     except ExportError as error:
-        raise click.BadParameter(str(error)) from error
+        from console.commands import filter_option
+
+        raise click.BadParameter(str(error),
+                                 param_hint=filter_option(error, since, until)) from error
     ws = make_workspace(_settings())
     try:
         rows = recent_interactions(ws, limit=limit, flt=flt)
@@ -70,8 +75,8 @@ def list_(labels, models, sources, since, until, text, limit, as_json) -> None:
         click.echo(f"{i.id:>8}  {iso_time(i.at)[:19].replace('T', ' '):<19}  {i.model:<22} "
                    f"{i.source:<10} {tokens:>14}  {labels_text}")
     shown = f"showing {len(rows):,} of " if totals.count > len(rows) else ""
-    click.echo(f"{shown}{totals.count:,} interactions · {totals.prompt_tokens:,} prompt + "
-               f"{totals.output_tokens:,} output tokens · ${totals.cost:.4f}")
+    click.echo(f"{shown}{plural(totals.count, 'interaction')} · {totals.prompt_tokens:,} prompt + "
+               f"{plural(totals.output_tokens, 'output token')} · ${totals.cost:.4f}")
 
 
 @logs.command()

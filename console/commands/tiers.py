@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from console.commands import plural
 from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
 
 
@@ -21,6 +22,7 @@ def _workspace():
 @click.option("--prompt", help="the prompt sent on every run")
 @click.option("--prompt-file", type=click.Path(dir_okay=False),
               help="read the prompt from this UTF-8 file instead")
+# --runs and --concurrency are checked by the plan (PlanError), which knows their limits.
 @click.option("--runs", default=5, show_default=True, type=int, help="runs per tier")
 @click.option("--tiers", "tier_list", default="flex,standard,priority", show_default=True,
               help="comma-separated tiers to test")
@@ -29,11 +31,11 @@ def _workspace():
                    "grouped: tier by tier")
 @click.option("--concurrency", default=1, show_default=True, type=int,
               help="calls in flight at once (1 = sequential, like published comparisons)")
-@click.option("--timeout-flex", type=float, metavar="S",
+@click.option("--timeout-flex", type=click.FloatRange(0, min_open=True), metavar="S",
               help="seconds per flex call  [default: gemini.flex_timeout_s]")
-@click.option("--timeout-standard", type=float, metavar="S",
+@click.option("--timeout-standard", type=click.FloatRange(0, min_open=True), metavar="S",
               help="seconds per standard call  [default: gemini.timeout_s]")
-@click.option("--timeout-priority", type=float, metavar="S",
+@click.option("--timeout-priority", type=click.FloatRange(0, min_open=True), metavar="S",
               help="seconds per priority call  [default: gemini.timeout_s]")
 @click.option("--retry-flex", is_flag=True,
               help=f"retry flex 503s (up to {FLEX_RETRY_ATTEMPTS} tries within the flex "
@@ -89,7 +91,7 @@ def tiers(ctx: click.Context, model, prompt, prompt_file, runs, tier_list, order
         def on_start(run) -> None:
             started.append(run.id)
             if not quiet:
-                click.echo(f"tier run #{run.id}: {plan.total} calls on {plan.model} "
+                click.echo(f"tier run #{run.id}: {plural(plan.total, 'call')} on {plan.model} "
                            f"via {_where(ws)}", err=True)
 
         def on_sample(event) -> None:
@@ -107,7 +109,8 @@ def tiers(ctx: click.Context, model, prompt, prompt_file, runs, tier_list, order
                 raise click.Abort() from None
             report = load_report(ws, started[0])
             click.echo(render(report, fmt, only=only), nl=False)
-            click.echo(f"interrupted: {report.done} of {report.total} samples kept in tier run "
+            click.echo(f"interrupted: {report.done} of {plural(report.total, 'sample')} kept "
+                       "in tier run "
                        f"#{report.run.id}", err=True)
             sys.exit(130)
         click.echo(render(report, fmt, only=only), nl=False)

@@ -18,20 +18,22 @@ def webhooks() -> None:
 
 @webhooks.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8787, show_default=True, type=int)
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--path", default="/webhooks/gemini", show_default=True)
 @click.option("--secret", "secrets", multiple=True, envvar="GEMOPS_WEBHOOK_SECRET",
               help="signing secret whsec_… (repeat during a rotation; or GEMOPS_WEBHOOK_SECRET)")
 @click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="read the secret(s) from this file (as written by `register --secret-file`)")
-@click.option("--max-body", default=256 * 1024, show_default=True, type=int,
+@click.option("--max-body", default=256 * 1024, show_default=True, type=click.IntRange(1),
               help="reject bodies larger than this many bytes")
-@click.option("--tolerance", default=300.0, show_default=True, type=float,
+@click.option("--tolerance", default=300.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
               help="reject deliveries whose timestamp is further than this from now (seconds)")
 def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file: Path | None,
           max_body: int, tolerance: float) -> None:
     """Receive webhooks; each batch event syncs that job at once and writes its results."""
     from console.services.webhooks import (
+        StoredDeliveries,
         WebhookReceiver,
         describe,
         parse_secrets,
@@ -48,6 +50,7 @@ def serve(host: str, port: int, path: str, secrets: tuple[str, ...], secret_file
     receiver = WebhookReceiver(
         keys, sync_batch(ws), path=path, max_body=max_body, tolerance_s=tolerance,
         on_delivery=lambda delivery: click.echo(describe(delivery)),
+        memory=StoredDeliveries(ws),  # replays stay refused across a restart
     )
     click.echo(f"receiving webhooks at http://{host}:{port}{path}", err=True)
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import mimetypes
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,10 @@ HIT_WINDOW_S = 7 * 86_400
 # The API says 403 (not 404) for a cache that expired or never existed.
 GONE_STATUSES = frozenset({403, 404})
 
+# What the API accepts: a TTL is a protobuf Duration (at most 315,576,000,000 s) and the expiry
+# it gives a protobuf Timestamp (before the year 10000); a longer one is refused remotely.
+MAX_DURATION_S = 315_576_000_000
+MAX_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 _TTL_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
 _TTL_UNITS = {"d": 86_400, "h": 3600, "m": 60, "s": 1}
 _PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
@@ -129,8 +134,9 @@ class TokenCheck:
         return self.tokens >= self.minimum
 
 
-def parse_ttl(text: str) -> float:
-    """`90m`, `1h30m`, `2d`, `3600s` or bare seconds -> seconds (positive)."""
+def parse_ttl(text: str, *, now: float | None = None) -> float:
+    """`90m`, `1h30m`, `2d`, `3600s` or bare seconds -> seconds (positive, and no longer than
+    the API accepts: see MAX_DURATION_S / MAX_EXPIRY)."""
     cleaned = text.strip().lower().replace(" ", "")
     if not cleaned:
         raise CacheInputError("give a TTL, e.g. 1h, 90m, 3600s")
@@ -143,8 +149,14 @@ def parse_ttl(text: str) -> float:
                 f"{text!r} is not a duration; use e.g. 1h, 90m, 1h30m, 3600s"
             ) from None
         seconds = sum(float(n) * _TTL_UNITS[u] for n, u in parts)
-    if seconds <= 0:
+    if not math.isfinite(seconds) or seconds <= 0:
         raise CacheInputError(f"the TTL must be positive (got {text!r})")
+    limit = min(MAX_DURATION_S, MAX_EXPIRY - (time.time() if now is None else now))
+    if seconds > limit:
+        raise CacheInputError(
+            f"{text!r} is longer than the API accepts: at most {int(limit):,}s "
+            "(the expiry must fall before the year 10000)"
+        )
     return seconds
 
 
@@ -161,6 +173,32 @@ def mime_type_of(path: Path) -> str | None:
     except UnicodeDecodeError:
         return None
     return "text/plain"
+
+
+def _is_text(mime: str) -> bool:
+    return mime.startswith("text/") or mime in TEXT_TYPES
+
+
+def _not_utf8_at(path: Path) -> tuple[int, int] | None:
+    """(offset, byte) of the first byte that is not UTF-8, or None when it all decodes."""
+    carry, offset = b"", 0  # offset: where `carry` starts in the file
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1024 * 1024)
+            data = carry + chunk
+            try:
+                data.decode("utf-8")
+                carry = b""
+            except UnicodeDecodeError as error:
+                # A sequence cut by the chunk's end is finished by the next chunk.
+                if chunk and error.reason == "unexpected end of data":
+                    carry = data[error.start:]
+                    offset += error.start
+                    continue
+                return offset + error.start, data[error.start]
+            if not chunk:
+                return None
+            offset += len(data)
 
 
 def estimate_file_tokens(path: Path, mime_type: str, size: int) -> int:
@@ -187,6 +225,9 @@ def inspect_files(paths: Sequence[Path]) -> list[DraftFile]:
     found, problems = [], []
     for raw in paths:
         path = Path(raw).expanduser()
+        if path.is_dir():
+            problems.append(f"{path}: is a folder; give its files (e.g. -f {path}/*.txt)")
+            continue
         if not path.is_file():
             problems.append(f"{path}: no such file")
             continue
@@ -196,8 +237,15 @@ def inspect_files(paths: Sequence[Path]) -> list[DraftFile]:
         except OSError as error:
             problems.append(f"{path}: cannot read ({error.strerror or error})")
             continue
+        bad_byte = _not_utf8_at(path) if mime is not None and _is_text(mime) else None
         if mime is None:
             problems.append(f"{path}: not text, PDF or an image (PNG, JPEG, WebP, HEIC)")
+        elif bad_byte is not None:
+            problems.append(
+                f"{path}: text that is not UTF-8 (byte 0x{bad_byte[1]:02x} at offset "
+                f"{bad_byte[0]:,}); Gemini reads text as UTF-8, so convert it first, "
+                f"e.g. iconv -f latin1 -t utf-8"
+            )
         elif size == 0:
             problems.append(f"{path}: the file is empty")
         elif size > MAX_FILE_BYTES:

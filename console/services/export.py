@@ -67,7 +67,8 @@ class ExportSummary:
 
     def line(self) -> str:
         return (
-            f"exported {self.rows:,} interactions ({self.prompt_tokens:,} prompt + "
+            f"exported {self.rows:,} interaction{'' if self.rows == 1 else 's'} "
+            f"({self.prompt_tokens:,} prompt + "
             f"{self.output_tokens:,} output + {self.thought_tokens:,} thought tokens) "
             f"as {self.format} to {self.path} ({_size(self.bytes)}, {self.seconds:.1f} s)"
         )
@@ -275,7 +276,7 @@ def export_interactions(
     folder, which replaces `out` only once every row is written and synced."""
     _check(fmt)
     started = time.perf_counter()
-    path = Path(out).expanduser()
+    path = Path(out).expanduser().resolve()  # the summary names the file in full
     if path.is_dir():
         raise ExportError(f"{path} is a folder; give a file name")
     if not path.parent.is_dir():

@@ -522,6 +522,12 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
 
 def _json_reason(error: Exception, raw: bytes) -> str:
     text = str(error)
+    if "utf-8" in text.lower():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return (f"not UTF-8: byte 0x{raw[bad.start]:02x} at byte offset {bad.start} of the "
+                    "line; save the file as UTF-8")
     if not raw.endswith(b"\n") and "unexpected end" in text.lower():
         return "the line ends early: was the file still being written?"
     return _POSITION.sub(r" at column \1", text)

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from store.engine import StoreError
+
 _STEP_NAME = re.compile(r"^m(\d{4})_\w+$")
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer gemops: this one must not touch it."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,10 @@ def migrate(engine: Engine, target: int | None = None) -> int:
     target = latest if target is None else target
     version = current_version(engine)
     if version > latest:
-        raise RuntimeError(f"database schema version {version} is newer than this gemops ({latest})")
+        raise SchemaTooNew(
+            f"database schema version {version} is newer than this gemops ({latest}): "
+            "upgrade gemops (pip install -U gemops) or point GEMOPS_STORE__PATH elsewhere"
+        )
     for step in [s for s in all_steps if version < s.version <= target]:
         # Each step and its version bump commit together, so a crash leaves a clean version.
         with engine.begin() as conn:
