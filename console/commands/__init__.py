@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.services.wording import plural
+
+__all__ = ["plural"]
+
 
 def open_workspace() -> Any:
     """The workspace a command works in, from the same settings the console reads; close it
@@ -20,11 +24,6 @@ def filter_option(error: Exception, since: str | None, until: str | None) -> str
         if value and repr(value) in str(error):
             return f"'{option}'"
     return None
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 token`, `2 tokens`, `1,024 entries` (give `many` when adding an s is wrong)."""
-    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def results_dir() -> Any:

@@ -89,6 +89,7 @@ def _start_receiver(ws, drop, port: int, secrets: tuple[str, ...], notify):
     from console.services.dropfolder import DropNotice
     from console.services.webhooks import (
         ReceiverServer,
+        StoredDeliveries,
         WebhookReceiver,
         describe,
         parse_secrets,
@@ -100,6 +101,7 @@ def _start_receiver(ws, drop, port: int, secrets: tuple[str, ...], notify):
     receiver = WebhookReceiver(
         keys, lambda name, payload: drop.job_changed(name),
         on_delivery=lambda d: notify(DropNotice("webhook", d.batch or "-", describe(d))),
+        memory=StoredDeliveries(ws),  # replays stay refused across a restart
     )
     server = ReceiverServer(receiver, port=port).start()
     click.echo(f"receiving webhooks at {server.url}", err=True)

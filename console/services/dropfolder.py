@@ -63,6 +63,7 @@ from console.services.batches import (
 from console.services.limits import CircuitOpen, QuotaExhausted
 from console.services.pricing import PriceTable
 from console.services.redact import redact
+from console.services.wording import plural
 from console.services.workspace import Workspace
 from store.records import DropFile
 from store.repos import batches as batch_repo
@@ -485,7 +486,7 @@ class DropFolder:
         tmp = errors_file.with_name(errors_file.name + ".part")
         bad = report.bad_lines or len({e.line for e in errors})
         with tmp.open("w", encoding="utf-8") as out:
-            out.write(f"rejected: {self.relative(path)}: {bad} bad line(s), "
+            out.write(f"rejected: {self.relative(path)}: {plural(bad, 'bad line')}, "
                       f"{report.requests} good; nothing was sent.\n"
                       "Fix every line below and drop the file again.\n\n")
             if errors is report.errors and report.error_count > len(report.errors):
@@ -495,7 +496,7 @@ class DropFolder:
             else:
                 out.writelines(f"{error}\n" for error in errors)
         tmp.replace(errors_file)
-        summary = f"{bad} bad line(s); see rejected/{errors_file.name}"
+        summary = f"{plural(bad, 'bad line')}; see rejected/{errors_file.name}"
         drop = record_step(self.ws, drop, REJECTED, detail=summary, error=summary,
                            request_count=report.requests, finished_at=self.ws.clock())
         self._say(REJECTED, path, summary)
@@ -600,8 +601,8 @@ class DropFolder:
         if fallback is not None:
             left = drop.request_count - len(answered)
             drop = record_step(self.ws, drop, VALIDATED, route=BATCH,
-                               detail=f"{fallback}: {left} request(s) go to the Batch API")
-            self._say("fallback", path, f"{fallback}; {left} request(s) go to the Batch API")
+                               detail=f"{fallback}: {plural(left, 'request')} to the Batch API")
+            self._say("fallback", path, f"{fallback}; {plural(left, 'request')} to the Batch API")
             return drop
         ok = self._write_local_results(path, display, results_path, answered)
         now = self.ws.clock()

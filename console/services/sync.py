@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from console.services.wording import plural
 from console.services.workspace import Workspace
 from console.settings import SyncSettings
 from store.records import SyncState
@@ -80,7 +81,8 @@ class TickResult:
         if self.offline:
             return f"offline: {self.error}"
         text = (
-            f"synced {self.caches:,} caches, {self.batches:,} batch jobs, {self.files:,} files"
+            f"synced {plural(self.caches, 'cache')}, {plural(self.batches, 'batch job')}, "
+            f"{plural(self.files, 'file')}"
             f" ({self.gone:,} gone) in {self.duration_ms:,.0f} ms"
         )
         return text if self.ok else f"{text}; failed: {self.error}"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.services.redact import redact
 from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
+from console.services.wording import plural
 from console.services.workspace import Workspace
 from console.settings import TIERS, Settings
 from store.records import TierRun, TierSample
@@ -864,7 +865,7 @@ def run_title(run: TierRun) -> str:
     mode = "sequential" if run.concurrency == 1 else f"{run.concurrency} at a time"
     retry = ", flex 503s retried" if run.retry_flex else ""
     return (
-        f"tier run #{run.id}: {run.model}, {run.runs_per_tier} runs per tier, "
+        f"tier run #{run.id}: {run.model}, {plural(run.runs_per_tier, 'run')} per tier, "
         f"{run.run_order}, {mode}{retry}"
     )
 
