@@ -39,7 +39,8 @@ def make_workspace(
 
 def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
     from console.services.gateway import Gateway
-    from console.services.limits import RateLimiter
+    from console.services.limits import RateLimiter, project_id
+    from console.services.shared_quota import StoreBudget
     from console.services.pricing import PriceTable
     from store.repos import ledger
 
@@ -57,11 +58,19 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
             ledger.insert_many(session, rows)
 
     sleep = sleep or asyncio.sleep
+    # One budget per (project, model) for every gemops process on this store.
+    budget = StoreBudget(ws.store.engine)
+    emulator_config = emulator.config if emulator is not None else None
     gateway = Gateway(
         api_key=api_key,
         base_url=base_url,
         prices=prices,
-        limiter=RateLimiter(settings.limits, clock=ws.clock, sleep=sleep),
+        limiter=RateLimiter(
+            settings.limits, clock=ws.clock, sleep=sleep, budget=budget,
+            project=project_id(api_key, base_url),
+            # The embedded emulator says how it counts; the live API's default is `bounded`.
+            server_model=getattr(emulator_config, "quota_model", None),
+            server_burst_fraction=getattr(emulator_config, "quota_burst_fraction", None)),
         write_ledger=write_ledger,
         clock=ws.clock,
         sleep=sleep,
@@ -78,6 +87,7 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
 
     def close() -> None:
         gateway.close()
+        budget.close()
         interaction_log.close()
         if emulator is not None:
             emulator.stop()
