@@ -41,6 +41,9 @@ RECOVERY_PER_MINUTE = 0.02
 # Token-bucket pacing leaves this much refill out of the burst: requests sent on schedule but
 # slowed on the way (upload, network) must not arrive at the server bunched beyond its burst.
 LATENCY_ALLOWANCE_S = 1.0
+# Only a 429 asking for a longer wait than this teaches a lower rate: a short one (a token
+# bucket's refill, a moment's jitter) is answered by the cool-down alone.
+LEARN_AFTER_DELAY_S = 5.0
 # A retryDelay longer than this is not a per-minute quota (a daily one, or an outage):
 # waiting it out is not the answer, so the breaker opens at once.
 LONG_RETRY_DELAY_S = 300.0
@@ -130,6 +133,8 @@ class EventLog(Protocol):
 
     def window(self, since: float) -> list[tuple[float, int]]: ...
 
+    def tokens_since(self, since: float) -> int: ...
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -170,7 +175,8 @@ def plan(
         seq = state.seq
     else:
         interval = WINDOW_S / pace.refill_per_minute
-        slot = max(slot, state.tat - (pace.burst - 1) * interval)
+        # (less a microsecond: float sums of intervals must not push a burst's last slot on)
+        slot = max(slot, state.tat - (pace.burst - 1) * interval - 1e-6)
         if pace.tpm:
             per_token = WINDOW_S / pace.tpm
             needed = min(tokens, pace.token_burst)
@@ -182,6 +188,8 @@ def plan(
 
 
 def _tokens_fit(log: EventLog, slot: float, tokens: int, tpm: int) -> float:
+    if log.tokens_since(slot - WINDOW_S) + tokens <= tpm:
+        return slot  # the common case: one aggregate, no rows read
     events = sorted(log.window(slot - WINDOW_S))
     used = sum(n for _, n in events)
     for at, n in events:
@@ -229,6 +237,9 @@ class _MemoryLog:
 
     def window(self, since: float) -> list[tuple[float, int]]:
         return [(at, n) for at, n in self.events.values() if at > since]
+
+    def tokens_since(self, since: float) -> int:
+        return sum(n for at, n in self.events.values() if at > since)
 
     def prune(self, keep_after: int) -> None:
         for seq in [s for s in self.events if s <= keep_after]:
@@ -572,7 +583,9 @@ class RateLimiter:
             learnt.success_log.popleft()
         # What the server let through in the last minute is the best estimate of its limit.
         observed = len(learnt.success_log)
-        if observed:
+        if retry_delay_s is not None and retry_delay_s <= LEARN_AFTER_DELAY_S:
+            pass  # a short delay: the server admits again in a moment; waiting is the answer
+        elif observed:
             learnt.effective_rpm = max(1.0, min(learnt.effective_rpm, observed * LEARNT_MARGIN))
         else:
             learnt.effective_rpm = max(1.0, learnt.effective_rpm * 0.5)

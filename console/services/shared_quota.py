@@ -38,6 +38,9 @@ class _SqlLog:
     def window(self, since: float) -> list[tuple[float, int]]:
         return quota.window(self.conn, self.project, self.scope, since)
 
+    def tokens_since(self, since: float) -> int:
+        return quota.tokens_since(self.conn, self.project, self.scope, since)
+
 
 class StoreBudget:
     blocking = True

@@ -115,6 +115,12 @@ def window(conn: Any, project: str, scope: str, since: float) -> list[tuple[floa
     return [(float(at), int(tokens)) for at, tokens in rows]
 
 
+def tokens_since(conn: Any, project: str, scope: str, since: float) -> int:
+    value = conn.execute(select(func.coalesce(func.sum(events.c.tokens), 0)).where(
+        _key(events, project, scope), events.c.at > since)).scalar()
+    return int(value or 0)
+
+
 def prune(conn: Any, project: str, scope: str, below_seq: int) -> None:
     conn.execute(delete(events).where(_key(events, project, scope), events.c.seq < below_seq))
 

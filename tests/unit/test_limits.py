@@ -153,12 +153,14 @@ async def test_retry_delay_cools_the_model_for_every_tier():
     assert clock.now() - start == pytest.approx(20)
 
 
-async def test_a_429_teaches_the_rate_the_server_allowed():
+async def test_a_429_with_a_long_delay_teaches_the_rate_the_server_allowed():
     clock = FakeTime()
     lim = limiter(clock, rpm=600)
     for _ in range(30):
         lim.settle(await lim.acquire(MODEL, "standard", 1), actual_tokens=1, ok=True)
-    lim.quota_error(MODEL, "standard", retry_delay_s=1)
+    lim.quota_error(MODEL, "standard", retry_delay_s=2)  # short: only a cool-down
+    assert lim.bucket(MODEL, "standard").effective_rpm == 600
+    lim.quota_error(MODEL, "standard", retry_delay_s=40)
     # 30 got through in the last minute: that is the real limit; pace a little under it.
     assert lim.bucket(MODEL, "standard").effective_rpm == pytest.approx(30 * 0.97)
     clock.t += 120
