@@ -230,7 +230,7 @@ def overhead(db_dir: str, calls: int = 2_000) -> dict:
             pyrate.try_acquire(MODEL)
         result["pyrate_sqlite_filelock_ms"] = round(
             (time.perf_counter() - started) / calls * 1000, 4)
-    except Exception as error:  # noqa: BLE001 - an evaluation, reported as such
+    except Exception as error:
         result["pyrate_sqlite_filelock_ms"] = f"failed: {type(error).__name__}: {error}"
     from limits import RateLimitItemPerMinute
     from limits.storage import MemoryStorage
