@@ -40,8 +40,9 @@ def make_workspace(
 def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
     from console.services.callbook import StoreCallBook
     from console.services.gateway import LEDGER_DEFAULTS, Gateway
-    from console.services.limits import RateLimiter
+    from console.services.limits import RateLimiter, project_id
     from console.services.pricing import PriceTable
+    from console.services.shared_quota import StoreBudget
 
     settings = ws.settings
     base_url = settings.gemini.base_url
@@ -56,11 +57,19 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
     # Calls a crashed gemops left in flight are booked before anything new is sent.
     book.recover(LEDGER_DEFAULTS)
     sleep = sleep or asyncio.sleep
+    # One budget per (project, model) for every gemops process on this store.
+    budget = StoreBudget(ws.store.engine)
+    emulator_config = emulator.config if emulator is not None else None
     gateway = Gateway(
         api_key=api_key,
         base_url=base_url,
         prices=prices,
-        limiter=RateLimiter(settings.limits, clock=ws.clock, sleep=sleep),
+        limiter=RateLimiter(
+            settings.limits, clock=ws.clock, sleep=sleep, budget=budget,
+            project=project_id(api_key, base_url),
+            # The embedded emulator says how it counts; the live API's default is `bounded`.
+            server_model=getattr(emulator_config, "quota_model", None),
+            server_burst_fraction=getattr(emulator_config, "quota_burst_fraction", None)),
         book=book,
         clock=ws.clock,
         sleep=sleep,
@@ -81,6 +90,7 @@ def _connect(ws: Workspace, *, sleep, emulator_config) -> Connection:
 
     def close() -> None:
         gateway.close()
+        budget.close()
         interaction_log.close()
         if emulator is not None:
             emulator.stop()

@@ -41,39 +41,65 @@ class LimitSpec(BaseModel):
 
 
 def _default_model_limits() -> dict[str, LimitSpec]:
-    # Paid tier-1 style figures; the facts file's published examples for the 3.x names.
+    # The paid-tier figures of the emulator's catalogue (console/emulator/models.py), which
+    # follow the facts file's published examples; RPD None = unlimited.
     return {
-        "gemini-2.5-pro": LimitSpec(rpm=150, tpm=2_000_000, rpd=10_000),
-        "gemini-2.5-flash": LimitSpec(rpm=1_000, tpm=1_000_000, rpd=10_000),
-        "gemini-2.5-flash-lite": LimitSpec(rpm=4_000, tpm=4_000_000, rpd=None),
-        "gemini-2.0-flash": LimitSpec(rpm=2_000, tpm=4_000_000, rpd=None),
-        "gemini-2.5-flash-image": LimitSpec(rpm=500, tpm=500_000, rpd=2_000),
-        "gemini-3.5-flash": LimitSpec(rpm=2_000, tpm=4_000_000, rpd=None),
-        "gemini-3.1-pro": LimitSpec(rpm=1_000, tpm=4_000_000, rpd=None),
-        "gemini-3.1-flash-lite": LimitSpec(rpm=4_000, tpm=4_000_000, rpd=None),
+        "gemini-2.5-pro": LimitSpec(rpm=2_000, tpm=8_000_000),
+        "gemini-2.5-flash": LimitSpec(rpm=10_000, tpm=8_000_000),
+        "gemini-2.5-flash-lite": LimitSpec(rpm=30_000, tpm=30_000_000),
+        "gemini-2.0-flash": LimitSpec(rpm=30_000, tpm=30_000_000),
+        "gemini-2.5-flash-image": LimitSpec(rpm=5_000, tpm=5_000_000),
+        "gemini-3-pro-preview": LimitSpec(rpm=1_000, tpm=4_000_000),
+        "gemini-3-flash-preview": LimitSpec(rpm=2_000, tpm=4_000_000),
+        "gemini-3.5-flash": LimitSpec(rpm=2_000, tpm=4_000_000),
+        "gemini-3.1-pro": LimitSpec(rpm=1_000, tpm=4_000_000),
+        "gemini-3.1-flash-lite": LimitSpec(rpm=4_000, tpm=4_000_000),
     }
 
 
+QUOTA_MODELS = ("auto", "sliding-log", "token-bucket", "bounded")
+
+
 class LimitsSettings(BaseModel):
+    """One budget per (project, model), shared by every gemops process using the same store.
+
+    `quota_model` says how the server counts, so the limiter can use the burst it allows:
+    `sliding-log` (any 60 s may hold a minute's quota), `token-bucket` (continuous refill, a
+    burst of `burst_fraction` of the minute), `bounded` (unknown: a burst of `burst_fraction`
+    but never more than RPM in any 60 s — safe against both), `auto` (the embedded emulator's
+    model; `bounded` against the live API).
+    """
+
     models: dict[str, LimitSpec] = Field(default_factory=_default_model_limits)
-    # Priority has its own limits, by default 0.3x the standard ones.
-    tier_scale: dict[str, float] = Field(
-        default_factory=lambda: {"flex": 1.0, "standard": 1.0, "priority": 0.3}
+    # Per-tier caps as a share of the (project, model) budget; every tier draws on that budget.
+    # Priority is not capped by default: the API serves priority calls above its own limit
+    # as standard rather than refusing them.
+    tier_share: dict[str, float] = Field(
+        default_factory=lambda: {"flex": 1.0, "standard": 1.0, "priority": 1.0}
     )
-    # Exact figures for one (model, tier), winning over the scaled ones.
+    # Exact figures for one (model, tier), winning over the shared ones as that tier's cap.
     overrides: dict[str, dict[str, LimitSpec]] = Field(default_factory=dict)
     fallback: LimitSpec = LimitSpec(rpm=60, tpm=250_000, rpd=None)
+    quota_model: str = Field(default="auto", pattern="^(auto|sliding-log|token-bucket|bounded)$")
+    burst_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    # Names the budget; None = derived from the API key and endpoint (a key is one project).
+    project: str | None = None
+
+    def for_model(self, model: str) -> LimitSpec:
+        model = model.removeprefix("models/")
+        return self.models.get(model) or self._by_prefix(model) or self.fallback
 
     def for_call(self, model: str, tier: str) -> LimitSpec:
+        """The cap one tier may draw from the model's budget."""
         model = model.removeprefix("models/")
         if tier in self.overrides.get(model, {}):
             return self.overrides[model][tier]
-        base = self.models.get(model) or self._by_prefix(model) or self.fallback
-        scale = self.tier_scale.get(tier, 1.0)
+        base = self.for_model(model)
+        share = self.tier_share.get(tier, 1.0)
         return LimitSpec(
-            rpm=max(1, int(base.rpm * scale)),
-            tpm=max(1, int(base.tpm * scale)),
-            rpd=None if base.rpd is None else max(1, int(base.rpd * scale)),
+            rpm=max(1, int(base.rpm * share)),
+            tpm=max(1, int(base.tpm * share)),
+            rpd=None if base.rpd is None else max(1, int(base.rpd * share)),
         )
 
     def _by_prefix(self, model: str) -> LimitSpec | None:

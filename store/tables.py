@@ -326,3 +326,33 @@ class WebhookDeliveryRow(SQLModel, table=True):
     handled_at: float
     event: str = ""
     outcome: str = ""
+
+
+class QuotaBudgetRow(SQLModel, table=True):
+    """One shared rate budget: a (project, model) quota, or a tier's cap on it (`model@tier`).
+    Every gemops process on this store reserves its requests here."""
+
+    __tablename__ = "quota_budgets"
+
+    project: str = Field(primary_key=True)
+    scope: str = Field(primary_key=True)
+    seq: int = 0  # requests reserved so far (numbers the sliding log's events)
+    tat: float = 0.0  # GCRA theoretical arrival time for requests
+    token_tat: float = 0.0  # and for input tokens
+    cool_until: float = 0.0  # the server's last retryDelay ends here
+    day: str = ""  # the Pacific day `day_count` counts
+    day_count: int = 0
+    touched_at: float = 0.0
+
+
+class QuotaEventRow(SQLModel, table=True):
+    """A reserved request in a sliding-log budget: when it was sent, then answered."""
+
+    __tablename__ = "quota_events"
+    __table_args__ = (Index("ix_quota_events_at", "project", "scope", "at"),)
+
+    project: str = Field(primary_key=True)
+    scope: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    at: float
+    tokens: int = 0

@@ -14,10 +14,15 @@ from console.emulator.clock import EmulatorClock
 
 
 class DilatedClock(EmulatorClock):
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, origin: float | None = None) -> None:
         super().__init__()
         self.speed = speed
-        self._origin = time.time()
+        # Processes that pass the same origin (and speed) read the same dilated time.
+        self._origin = time.time() if origin is None else origin
+
+    @property
+    def origin(self) -> float:
+        return self._origin
 
     def now(self) -> float:
         return self._origin + (time.time() - self._origin) * self.speed + self.offset

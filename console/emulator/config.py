@@ -105,6 +105,11 @@ class EmulatorConfig:
 
     quotas: dict[str, ModelQuota] = field(default_factory=_default_quotas)
     quotas_enabled: bool = True
+    # How RPM / TPM are enforced (console/emulator/quotas.py): "sliding-log" admits a whole
+    # minute's quota at once; "token-bucket" refills continuously and allows a burst of only
+    # `quota_burst_fraction` of the minute's quota.
+    quota_model: str = "sliding-log"
+    quota_burst_fraction: float = 0.1
     priority_limit_fraction: float = 0.3
     tier_latency: dict[str, TierLatency] = field(default_factory=_zero_latency)
     flex_shed_rate: float = 0.0

@@ -1,4 +1,13 @@
-"""Per-model RPM / TPM / RPD accounting and the priority tier's own (smaller) request limit."""
+"""Per-model RPM / TPM / RPD accounting and the priority tier's own (smaller) request limit.
+
+Two quota models (`EmulatorConfig.quota_model`) decide how RPM and TPM are enforced:
+- `sliding-log`: at most RPM requests (TPM tokens) in any 60 s; a whole minute's quota may go
+  at once, and the retryDelay is when the oldest request leaves the window.
+- `token-bucket`: the quota refills continuously (RPM/60 per second) into a bucket that holds
+  only `quota_burst_fraction` of a minute's quota, so a burst beyond that is refused with a
+  short retryDelay however quiet the last minute was.
+RPD is a count per Pacific day in both.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ from console.emulator.config import EmulatorConfig
 from console.emulator.errors import quota_exceeded
 
 _WINDOW_S = 60.0
+QUOTA_MODELS = ("sliding-log", "token-bucket")
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
@@ -57,6 +67,32 @@ def seconds_to_pacific_midnight(now: float) -> float:
     return midnight.timestamp() - now
 
 
+class TokenBucket:
+    """A continuously refilled bucket; starts full. The level may go below zero when one
+    request costs more than the bucket holds (a large prompt against TPM): it then has to
+    refill that debt before anything else fits, which keeps the long-run rate exact."""
+
+    __slots__ = ("level", "stamp")
+
+    def __init__(self, capacity: float, now: float) -> None:
+        self.level = capacity
+        self.stamp = now
+
+    def refill(self, now: float, capacity: float, per_second: float) -> None:
+        if now > self.stamp:
+            self.level = min(capacity, self.level + (now - self.stamp) * per_second)
+            self.stamp = now
+
+    def seconds_until(self, needed: float, per_second: float) -> float:
+        return max(0.0, (needed - self.level) / per_second)
+
+
+def check_quota_model(name: str) -> str:
+    if name not in QUOTA_MODELS:
+        raise ValueError(f"quota_model must be one of {', '.join(QUOTA_MODELS)}, not {name!r}")
+    return name
+
+
 def _delay(seconds: float) -> int:
     return max(1, math.ceil(seconds - 1e-9))
 
@@ -65,8 +101,10 @@ class QuotaTracker:
     """Raises 429 RESOURCE_EXHAUSTED (QuotaFailure + RetryInfo) when a limit would be crossed."""
 
     def __init__(self, config: EmulatorConfig) -> None:
+        check_quota_model(config.quota_model)
         self.config = config
         self.windows: dict[str, MinuteWindow] = {}
+        self.buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
         self.priority_windows: dict[str, MinuteWindow] = {}
         self.days: dict[str, list] = {}  # model -> [pacific day, requests that day]
 
@@ -75,6 +113,10 @@ class QuotaTracker:
         if not self.config.quotas_enabled:
             return
         quota = self.config.quota_for(model)
+        if check_quota_model(self.config.quota_model) == "token-bucket":
+            self._admit_bucket(model, quota, tokens, now)
+            self._count_day(model, quota, now)
+            return
         window = self.windows.get(model)
         if window is None:
             window = self.windows[model] = MinuteWindow()
@@ -100,6 +142,67 @@ class QuotaTracker:
                 quota.tpm,
                 _delay(wait),
             )
+        self._count_day(model, quota, now)
+        window.add(now, tokens)
+
+    def _admit_bucket(self, model: str, quota, tokens: int, now: float) -> None:
+        fraction = max(0.0, self.config.quota_burst_fraction)
+        requests_cap = max(1.0, quota.rpm * fraction)
+        tokens_cap = max(1.0, quota.tpm * fraction)
+        pair = self.buckets.get(model)
+        if pair is None:
+            pair = self.buckets[model] = (TokenBucket(requests_cap, now),
+                                          TokenBucket(tokens_cap, now))
+        requests, token_bucket = pair
+        if quota.rpm:
+            requests.refill(now, requests_cap, quota.rpm / 60)
+            if requests.level < 1:
+                raise quota_exceeded(
+                    model,
+                    "generate_requests_per_model",
+                    "GenerateRequestsPerMinutePerProjectPerModel",
+                    quota.rpm,
+                    _delay(requests.seconds_until(1, quota.rpm / 60)),
+                )
+        if quota.tpm:
+            token_bucket.refill(now, tokens_cap, quota.tpm / 60)
+            needed = min(tokens, tokens_cap)
+            if tokens > quota.tpm:
+                raise quota_exceeded(
+                    model,
+                    "generate_content_paid_tier_input_token_count",
+                    "GenerateContentPaidTierInputTokensPerModelPerMinute",
+                    quota.tpm,
+                    _delay(_WINDOW_S),
+                )
+            if token_bucket.level < needed:
+                raise quota_exceeded(
+                    model,
+                    "generate_content_paid_tier_input_token_count",
+                    "GenerateContentPaidTierInputTokensPerModelPerMinute",
+                    quota.tpm,
+                    _delay(token_bucket.seconds_until(needed, quota.tpm / 60)),
+                )
+        self._check_day(model, quota, now)
+        if quota.rpm:
+            requests.level -= 1
+        if quota.tpm:
+            token_bucket.level -= tokens
+
+    def _check_day(self, model: str, quota, now: float) -> None:
+        if not quota.rpd:
+            return
+        day = self.days.get(model)
+        if day is not None and day[0] == pacific_day(now) and day[1] >= quota.rpd:
+            raise quota_exceeded(
+                model,
+                "generate_requests_per_model_per_day",
+                "GenerateRequestsPerDayPerProjectPerModel",
+                quota.rpd,
+                _delay(seconds_to_pacific_midnight(now)),
+            )
+
+    def _count_day(self, model: str, quota, now: float) -> None:
         day = self.days.get(model)
         today = pacific_day(now) if quota.rpd else ""
         if quota.rpd:
@@ -114,7 +217,6 @@ class QuotaTracker:
                     _delay(seconds_to_pacific_midnight(now)),
                 )
             day[1] += 1
-        window.add(now, tokens)
 
     def admit_priority(self, model: str, now: float) -> bool:
         """True while priority has room (fraction × RPM); False means downgrade to standard."""
@@ -139,5 +241,6 @@ class QuotaTracker:
 
     def reset(self) -> None:
         self.windows.clear()
+        self.buckets.clear()
         self.priority_windows.clear()
         self.days.clear()

@@ -292,8 +292,9 @@ class Gateway:
                 )
             except BaseException as error:
                 latency = (time.perf_counter() - started) * 1000
-                self.limiter.settle(permit, actual_tokens=None, ok=False)
                 failure = classify(error)
+                quota = failure is not None and failure.status == 429
+                self.limiter.settle(permit, actual_tokens=None, ok=False, counted=not quota)
                 await self._answered(
                     call_id, model=model, operation="generate", tier_asked=tier, latency_ms=latency,
                     status=failure.status or 0 if failure else 0, error=_short(error),
@@ -301,7 +302,7 @@ class Gateway:
                     prefix_hash=group, request_key=request_key,
                 )
                 if failure is not None and failure.status == 429:
-                    self.limiter.quota_error(model, tier, failure.retry_delay_s)
+                    self.limiter.quota_error(model, tier, failure.retry_delay_s, permit=permit)
                 raise
             latency = (time.perf_counter() - started) * 1000
             generation = self._generation(model, tier, response, latency, attempts)
@@ -330,6 +331,8 @@ class Gateway:
         except BaseException as error:
             if classify(error) is None:
                 raise
+            if getattr(classify(error), "status", None) == 503:
+                self.limiter.unavailable(model, tier)
             raise _as_gateway_error("generate", error) from error
         for observe in self.observers:
             observe(Exchange(model, tier, source, contents, config, generation))

@@ -39,8 +39,9 @@ def test_toml_file_and_env_nesting(tmp_path, monkeypatch):
     assert load_settings().sync.interval_s == 5
 
 
-def test_priority_limits_default_to_three_tenths_of_standard():
+def test_priority_draws_on_the_whole_model_budget_by_default():
+    # The API serves priority calls above priority's own limit as standard (issue 14).
     limits = load_settings().limits
     standard = limits.for_call("gemini-2.5-flash", "standard")
     priority = limits.for_call("gemini-2.5-flash-001", "priority")
-    assert priority.rpm == int(standard.rpm * 0.3)
+    assert priority.rpm == standard.rpm
