@@ -85,18 +85,25 @@ def common_words() -> frozenset[str]:
     return frozenset(w.capitalize() for w in _words("common_words.txt"))
 
 
-_CUE_PRESENT = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Dr|Prof|Herr|Frau|Mme|Sr|Sra|Dear|Hi|Hello|Hey|Regards|Thanks|Cheers"
-    r"|Bonjour|Hallo|Hola|Ciao|Sincerely|Best)\b|name is|spoke|assigned|[Nn]ame:|[Cc]ustomer"
-    r"|talked|escalated|signed by|[Aa]ttn|c/o|[Ss]hip to|\n[ \t]*(?:\[[0-9:]+\][ \t]*)?[A-Z]\w+"
-    r"(?: [A-Z]\w+)?:"
+# Cheap pre-checks: a capitalised cue word among the text's words, or one of these phrases.
+_CUE_TOKENS = frozenset(
+    "Mr Mrs Ms Mx Dr Prof Herr Frau Mme Mlle Sr Sra Dear Hi Hello Hey Regards Thanks Cheers "
+    "Bonjour Hallo Hola Ciao Sincerely Best Customer Client Agent Attn Contact Name".split()
 )
+_CUE_PHRASES = ("name is", "spoke", "assigned", "ame:", "ustomer", "talked", "escalated",
+                "signed by", "ttn", "c/o", "hip to", "HIP TO")
+
+
+def _maybe_names(text: str, tokens: list[str]) -> bool:
+    if not given_names().isdisjoint(tokens) or not _CUE_TOKENS.isdisjoint(tokens):
+        return True
+    return any(phrase in text for phrase in _CUE_PHRASES)
 
 
 def find_names(text: str) -> list[tuple[int, int, str | None]]:
     """Spans of person names in ``text``."""
     given = given_names()
-    if given.isdisjoint(_CAPWORD.findall(text)) and _CUE_PRESENT.search(text) is None:
+    if not _maybe_names(text, _CAPWORD.findall(text)):
         return []
     common, last_names = common_words(), surnames()
     out: list[tuple[int, int, str | None]] = []
@@ -181,7 +188,7 @@ _ADDRESS = re.compile(
     rf"(?:(?:[NSEW]|North|South|East|West)\.?[ ])?(?:[{_UP}0-9][\w'’\-]*\.?[ ]){{0,3}}"
     rf"(?:{_STREET_WORDS_EN})\.?)(?![\w])"
     # DE, NL, AT, CH: Hauptstraße 5, Keizersgracht 123-2
-    rf"|(?<![\w\-])(?P<suffix>[{_UP}][\w'’\-]*(?:straße|strasse|str\.|weg|allee|platz|gasse"
+    r"|(?<=[a-zäöüß])(?P<suffix>(?:straße|strasse|str\.|weg|allee|platz|gasse"
     r"|ring|damm|ufer|chaussee|laan|straat|gracht|plein|kade|singel|dijk|steeg|markt)"
     r"[ ][0-9]{1,4}[a-zA-Z]?(?:[-/][0-9]{1,4})?)(?![\w])"
     # FR: 12 bis rue de la Paix; ES/IT/BR/PT: Calle Mayor 5, Via Roma, 10, Rua Augusta 1500
@@ -193,23 +200,41 @@ _ADDRESS = re.compile(
     r"|Travessa|Alameda|Praça|Rodovia|Estrada|Largo)[ ](?:[\w'’\-.]+[ ]){0,5}?"
     r"[\w'’\-.]+,?[ ](?:n[º°o]\.?[ ]?)?[0-9]{1,5}[A-Za-z]?(?:[ ]?[º°ª])?)(?![\w])"
 )
-_ADDRESS_HINT = re.compile(
-    rf"[ ](?:{_STREET_WORDS_EN})\b|(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm"
-    r"|laan|straat|gracht|plein|kade|dijk|steeg|markt|chaussee|ufer|singel)[ ][0-9]"
-    r"|[0-9],?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours)[ ]"
-    r"|\b(?:Calle|C/|Avenida|Avda|Av|Plaza|Paseo|Camino|Carrer|Ronda|Carretera|Via|Viale|Piazza"
-    r"|Piazzale|Corso|Largo|Vicolo|Strada|Rua|Travessa|Alameda|Praça|Rodovia|Estrada)[ .]"
+_STREET_TOKENS = frozenset(
+    (_STREET_WORDS_EN + "|Calle|Avenida|Avda|Plaza|Paseo|Camino|Carrer|Ronda|Carretera|Via|Viale"
+     "|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Rua|Travessa|Alameda|Praça|Rodovia|Estrada"
+     "|Contrada|Callejón|Pasaje|Glorieta|Rambla").split("|")
 )
+_STREET_SUFFIXES = ("straße", "strasse", "weg", "allee", "platz", "gasse", "ring", "damm",
+                    "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade", "singel",
+                    "dijk", "steeg", "markt")
+_STREET_LOWER = (" rue ", " avenue ", " boulevard ", " bd ", " place ", " chemin ", " allée ",
+                 " impasse ", " quai ", " route ", " cours ", "C/ ", "str. ")
+
+
+def _maybe_address(text: str, tokens: list[str]) -> bool:
+    distinct = set(tokens)
+    if not _STREET_TOKENS.isdisjoint(distinct):
+        return True
+    if any(t.endswith(_STREET_SUFFIXES) for t in distinct):
+        return True
+    return any(word in text for word in _STREET_LOWER)
 
 
 def find_addresses(text: str) -> list[tuple[int, int, str | None]]:
     """Spans of street addresses in ``text``, from the house number to the postcode and city."""
-    if _ADDRESS_HINT.search(text) is None:
+    if not _maybe_address(text, _CAPWORD.findall(text)):
         return []
     out: list[tuple[int, int, str | None]] = []
     for m in _ADDRESS.finditer(text):
         kind = m.lastgroup
-        end = m.end()
+        start, end = m.start(), m.end()
+        if kind == "suffix":
+            # Anchored on the suffix ("straße 5"): the street's name is the word before it.
+            while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "-'’"):
+                start -= 1
+            if not text[start].isupper():
+                continue
         if kind == "num":
             # "3 Ave" alone, or "2 Place" in prose: a street needs a name before its word.
             words = m.group().split()
@@ -220,7 +245,7 @@ def find_addresses(text: str) -> list[tuple[int, int, str | None]]:
         tail = _TAIL.match(text, end)
         if tail is not None:
             end = tail.end()
-        while end > m.start() and text[end - 1] in " ,.-\n\r":
+        while end > start and text[end - 1] in " ,.-\n\r":
             end -= 1
-        out.append((m.start(), end, kind))
+        out.append((start, end, kind))
     return out
