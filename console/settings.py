@@ -110,6 +110,11 @@ class LoggingSettings(BaseModel):
     redaction: str = "token"
 
 
+class RedactionSettings(BaseModel):
+    # "default" (rules + name gazetteer), "structured" (no names/addresses), "ner" (the extra).
+    engine: str = "default"
+
+
 class StoreSettings(BaseModel):
     # A SQLAlchemy URL (e.g. PostgreSQL for a team); None means the local SQLite file.
     url: str | None = None
@@ -135,6 +140,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
 
     @classmethod
     def settings_customise_sources(
