@@ -21,28 +21,7 @@ DATA = Path(__file__).resolve().parent / "data"
 LOCALES = ["en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"]
 ROMANIZED = ["ja_JP"]
 
-EXTRA_COMMON = """
-monday tuesday wednesday thursday friday saturday sunday january february march april may june
-july august september october november december gemini flash pro ultra nano json draft
-summarize summarise translate write answer explain list use keep set step see send call
-ask check please thanks thank hello dear best regards cheers team support customer agent
-admin user the and for with from this that will can may mark bill grant hope faith joy
-summer autumn winter spring river rose iris lily daisy ivy dawn sky rain storm amber ruby
-pearl crystal jade king queen prince duke earl page chase hunter case price cash penny
-sunny honey candy happy lucky angel major sterling frank guy ray dean bishop pope rich
-young gay long short strong little rock stone hill wood field brook lake moss marsh
-park street road lane way avenue court place square north south east west english french
-german china india paris london berlin madison austin dallas houston jordan sydney
-victoria georgia carolina virginia florence lourdes florida orlando phoenix
-error status summary warning info debug date time title input output example reply question
-ticket order invoice total model prompt response request batch cache api http yaml csv sql
-python google cloud amazon microsoft apple windows linux mozilla chrome firefox android
-iphone macos openai claude llama mistral vertex bigquery gemma imagen veo notebook studio
-classify extract rewrite generate create update delete review compare analyze analyse
-convert format fix add remove describe outline provide give tell show find make let note
-read upload download run test hi hey dear hallo hola ciao bonjour sincerely yours kind
-regards greetings morning evening afternoon good great nice okay sorry sure yes
-""".split()
+EXTRA_COMMON = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "gemini", "flash", "pro", "ultra", "nano", "json", "draft", "summarize", "summarise", "translate", "write", "answer", "explain", "list", "use", "keep", "set", "step", "see", "send", "call", "ask", "check", "please", "thanks", "thank", "hello", "dear", "best", "regards", "cheers", "team", "support", "customer", "agent", "admin", "user", "the", "and", "for", "with", "from", "this", "that", "will", "can", "may", "mark", "bill", "grant", "hope", "faith", "joy", "summer", "autumn", "winter", "spring", "river", "rose", "iris", "lily", "daisy", "ivy", "dawn", "sky", "rain", "storm", "amber", "ruby", "pearl", "crystal", "jade", "king", "queen", "prince", "duke", "earl", "page", "chase", "hunter", "case", "price", "cash", "penny", "sunny", "honey", "candy", "happy", "lucky", "angel", "major", "sterling", "frank", "guy", "ray", "dean", "bishop", "pope", "rich", "young", "gay", "long", "short", "strong", "little", "rock", "stone", "hill", "wood", "field", "brook", "lake", "moss", "marsh", "park", "street", "road", "lane", "way", "avenue", "court", "place", "square", "north", "south", "east", "west", "english", "french", "german", "china", "india", "paris", "london", "berlin", "madison", "austin", "dallas", "houston", "jordan", "sydney", "victoria", "georgia", "carolina", "virginia", "florence", "lourdes", "florida", "orlando", "phoenix", "error", "status", "summary", "warning", "info", "debug", "date", "time", "title", "input", "output", "example", "reply", "question", "ticket", "order", "invoice", "total", "model", "prompt", "response", "request", "batch", "cache", "api", "http", "yaml", "csv", "sql", "python", "google", "cloud", "amazon", "microsoft", "apple", "windows", "linux", "mozilla", "chrome", "firefox", "android", "iphone", "macos", "openai", "claude", "llama", "mistral", "vertex", "bigquery", "gemma", "imagen", "veo", "notebook", "studio", "classify", "extract", "rewrite", "generate", "create", "update", "delete", "review", "compare", "analyze", "analyse", "convert", "format", "fix", "add", "remove", "describe", "outline", "provide", "give", "tell", "show", "find", "make", "let", "note", "read", "upload", "download", "run", "test", "hi", "hey", "dear", "hallo", "hola", "ciao", "bonjour", "sincerely", "yours", "kind", "regards", "greetings", "morning", "evening", "afternoon", "good", "great", "nice", "okay", "sorry", "sure", "yes"]
 
 
 def _clean(names: object) -> set[str]:

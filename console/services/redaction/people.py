@@ -41,10 +41,7 @@ _STRONG_CUES = (
     r"|naam|kunde|kundin|contact|agent|rep"
 )
 _STRONG_CUE_WORDS = frozenset(
-    "Hi Hello Hey Dear Thanks Cheers Bonjour Hallo Hola Ciao Ola Olá Beste Liebe Lieber Cher "
-    "Chère Estimado Estimada Gentile Caro Cara Prezado Prezada Customer Client Patient "
-    "Applicant Tenant Employee Caller Guest Passenger Agent Contact Owner Assignee Recipient "
-    "Sender Kunde Kundin Attn Attention".split()
+    ["Hi", "Hello", "Hey", "Dear", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Ola", "Olá", "Beste", "Liebe", "Lieber", "Cher", "Chère", "Estimado", "Estimada", "Gentile", "Caro", "Cara", "Prezado", "Prezada", "Customer", "Client", "Patient", "Applicant", "Tenant", "Employee", "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner", "Assignee", "Recipient", "Sender", "Kunde", "Kundin", "Attn", "Attention"]
 )
 _WEAK_CUES = r"from|to|cc|by|with|for|and|ask|tell|call|email|ping|thank|met|meet|per|via|see|let"
 _STRONG_BEFORE = re.compile(rf"(?:\b(?:{_STRONG_CUES})[,:]?[ ]+)$", re.IGNORECASE)
@@ -87,8 +84,7 @@ def common_words() -> frozenset[str]:
 
 # Cheap pre-checks: a capitalised cue word among the text's words, or one of these phrases.
 _CUE_TOKENS = frozenset(
-    "Mr Mrs Ms Mx Dr Prof Herr Frau Mme Mlle Sr Sra Dear Hi Hello Hey Regards Thanks Cheers "
-    "Bonjour Hallo Hola Ciao Sincerely Best Customer Client Agent Attn Contact Name".split()
+    ["Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Herr", "Frau", "Mme", "Mlle", "Sr", "Sra", "Dear", "Hi", "Hello", "Hey", "Regards", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Sincerely", "Best", "Customer", "Client", "Agent", "Attn", "Contact", "Name"]
 )
 _CUE_PHRASES = ("name is", "spoke", "assigned", "ame:", "ustomer", "talked", "escalated",
                 "signed by", "ttn", "c/o", "hip to", "HIP TO")
