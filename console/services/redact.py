@@ -23,6 +23,7 @@ from stdnum import luhn as _stdnum_luhn
 from stdnum.iso7064 import mod_97_10 as _stdnum_mod97
 
 from console.services.redaction import national_ids
+from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
 
 __all__ = [
@@ -513,13 +514,14 @@ class Redactor:
         hits = self._scan_structured(text)
         if self.engine == "structured":
             return hits
+        name_anchors, address_anchors = _people_anchors(text)
         people: list[_Hit] = [
             (start, end, _NAME, kind, text[start:end].lower(), end)
-            for start, end, kind in find_names(text)
+            for start, end, kind in find_names(text, name_anchors)
         ]
         people += [
             (start, end, _ADDRESS, kind, " ".join(text[start:end].lower().split()), end)
-            for start, end, kind in find_addresses(text)
+            for start, end, kind in find_addresses(text, address_anchors)
         ]
         if self._ner is not None:
             people += [

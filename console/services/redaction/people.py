@@ -12,6 +12,8 @@ import functools
 import re
 from importlib import resources
 
+from console.services.redaction.street_words import STREET_WORDS, trie_branches, trie_pattern
+
 _UP = "A-ZÀ-ÖØ-Þ"
 _LO = "a-zß-öø-ÿ"
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
@@ -82,28 +84,45 @@ def common_words() -> frozenset[str]:
     return frozenset(w.capitalize() for w in _words("common_words.txt"))
 
 
-# Cheap pre-checks: a capitalised cue word among the text's words, or one of these phrases.
+# Capitalised cue words; with the gazetteer they anchor the name search (see _anchors).
 _CUE_TOKENS = frozenset(
-    ["Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Herr", "Frau", "Mme", "Mlle", "Sr", "Sra", "Dear", "Hi", "Hello", "Hey", "Regards", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Sincerely", "Best", "Customer", "Client", "Agent", "Attn", "Contact", "Name"]
+    ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme",
+     "Mlle", "Sr", "Sra", "Srta", "Sig", "Signor", "Signora", "Dhr", "Mevr", "Dott", "Shri", "Smt",
+     "Dear", "Hi", "Hello", "Hey", "Regards", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola",
+     "Ciao", "Sincerely", "Best", "Customer", "Client", "Agent", "Attn", "Contact", "Name",
+     "Yours", "Warmly", "Saludos", "Cordialement", "Groeten", "Atenciosamente", "Abraços"]
 )
-_CUE_PHRASES = ("name is", "spoke", "assigned", "ame:", "ustomer", "talked", "escalated",
-                "signed by", "ttn", "c/o", "hip to", "HIP TO")
+# Lower-case cues said right before a name; each also anchors with a capital first letter.
+_CUE_PHRASES = (
+    "my name is", "name is", "i am ", "i'm ", "this is ", "spoke with", "spoke to",
+    "speaking with", "talked to", "talking to", "chatted with", "assigned to", "assignee",
+    "escalated to", "handed over to", "transferred to", "signed by", "approved by", "reported by",
+    "requested by", "created by", "owner", "contact", "attn", "attention", "c/o", "ship to",
+    "bill to", "deliver to", "recipient", "sender", "customer", "client", "patient",
+    "applicant", "tenant", "employee", "caller", "account holder", "cardholder", "card holder",
+    "guest", "passenger", "full name", "name:", "nom", "nombre", "nome", "naam", "kunde",
+    "kundin", "agent", "regards", "--",
+)
 
 
-def _maybe_names(text: str, tokens: list[str]) -> bool:
-    if not given_names().isdisjoint(tokens) or not _CUE_TOKENS.isdisjoint(tokens):
-        return True
-    return any(phrase in text for phrase in _CUE_PHRASES)
+def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, str | None]]:
+    """Spans of person names in ``text``.
 
-
-def find_names(text: str) -> list[tuple[int, int, str | None]]:
-    """Spans of person names in ``text``."""
-    given = given_names()
-    if not _maybe_names(text, _CAPWORD.findall(text)):
-        return []
-    common, last_names = common_words(), surnames()
+    Only the neighbourhood of an anchor (a gazetteer name, a cue word or phrase, a chat
+    speaker's timestamp) is searched, so the cost follows the people in the text, not its size.
+    """
+    if at is None:
+        at = anchors(text)[0]
     out: list[tuple[int, int, str | None]] = []
-    for m in _RUN.finditer(text):
+    for lo, hi in _windows(at, len(text), 80, 120):
+        _names_in(text, lo, hi, out)
+    return out
+
+
+def _names_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | None]]) -> None:
+    given = given_names()
+    common, last_names = common_words(), surnames()
+    for m in _RUN.finditer(text, lo, hi):
         words = m.group().split(" ")
         start, end = m.start(), m.end()
         # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names.
@@ -132,6 +151,17 @@ def find_names(text: str) -> list[tuple[int, int, str | None]]:
                 out.append((start, end, None))
         elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
             out.append((start, end, None))
+
+
+def _windows(anchors: list[int], size: int, before: int, after: int) -> list[tuple[int, int]]:
+    """Merged (lo, hi) ranges around sorted anchor positions."""
+    out: list[tuple[int, int]] = []
+    for p in anchors:
+        lo, hi = max(0, p - before), min(size, p + after)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
     return out
 
 
@@ -152,11 +182,7 @@ def _speaker(text: str, start: int, end: int) -> bool:
 
 # --- street addresses -------------------------------------------------------------------------
 
-_STREET_WORDS_EN = (
-    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace"
-    r"|Tce|Crescent|Cres|Close|Parade|Pde|Highway|Hwy|Square|Sq|Circle|Cir|Parkway|Pkwy|Trail"
-    r"|Row|Mews|Gardens|Grove|Hill|Walk|Marg|Nagar|Chowk"
-)
+_STREET_WORDS_EN = trie_pattern(STREET_WORDS)
 _CITY = (
     rf"[{_UP}][{_LO}'’.\-]+(?:[ ](?:am|an|de|del|di|sur|le|la|da|do|dos|upon|on)?[ ]?"
     rf"[{_UP}][{_LO}'’\-]+){{0,3}}|[A-Z]{{2}}(?![\w])"
@@ -196,33 +222,84 @@ _ADDRESS = re.compile(
     r"|Travessa|Alameda|Praça|Rodovia|Estrada|Largo)[ ](?:[\w'’\-.]+[ ]){0,5}?"
     r"[\w'’\-.]+,?[ ](?:n[º°o]\.?[ ]?)?[0-9]{1,5}[A-Za-z]?(?:[ ]?[º°ª])?)(?![\w])"
 )
-_STREET_TOKENS = frozenset(
-    (_STREET_WORDS_EN + "|Calle|Avenida|Avda|Plaza|Paseo|Camino|Carrer|Ronda|Carretera|Via|Viale"
-     "|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Rua|Travessa|Alameda|Praça|Rodovia|Estrada"
-     "|Contrada|Callejón|Pasaje|Glorieta|Rambla").split("|")
-)
-_STREET_SUFFIXES = ("straße", "strasse", "weg", "allee", "platz", "gasse", "ring", "damm",
-                    "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade", "singel",
-                    "dijk", "steeg", "markt")
-_STREET_LOWER = (" rue ", " avenue ", " boulevard ", " bd ", " place ", " chemin ", " allée ",
-                 " impasse ", " quai ", " route ", " cours ", "C/ ", "str. ")
+_STREET_SUFFIXES = ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "ring",
+                    "damm", "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade",
+                    "singel", "dijk", "steeg", "markt")
+_FR_WORDS = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse",
+             "quai", "route", "cours", "square")
+_LATIN_WORDS = ("Calle", "C/", "Avenida", "Avda.", "Av.", "Plaza", "Pza.", "Paseo", "Camino",
+                "Carrer", "Ronda", "Carretera", "Travesía", "Via", "Viale", "Piazza", "Piazzale",
+                "Corso", "Largo", "Vicolo", "Strada", "Rua", "Travessa", "Alameda", "Praça",
+                "Rodovia", "Estrada", "Contrada", "Callejón", "Pasaje", "Glorieta", "Rambla")
 
 
-def _maybe_address(text: str, tokens: list[str]) -> bool:
-    distinct = set(tokens)
-    if not _STREET_TOKENS.isdisjoint(distinct):
-        return True
-    if any(t.endswith(_STREET_SUFFIXES) for t in distinct):
-        return True
-    return any(word in text for word in _STREET_LOWER)
+@functools.cache
+def _anchor_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Where names and addresses are worth a closer look. Every branch starts on a capital or a
+    rare character: a branch starting on a lower-case letter would be tried all over prose."""
+    name_words = given_names() | surnames() | _CUE_TOKENS | _STRONG_CUE_WORDS
+    # Capitalised forms only: a trie entered at every lower-case letter would cost ten times more.
+    phrases = {c[:1].upper() + c[1:] for c in _CUE_PHRASES if c[:1].isalpha()}
+    street = set(STREET_WORDS) | {w.rstrip(".") for w in _LATIN_WORDS}
+    names = re.compile(
+        "|".join([*trie_branches(name_words | phrases, "(?![a-zß-ÿ])"), r"\][ \t]*[A-Z]"])
+    )
+    addresses = re.compile(
+        "|".join([*trie_branches(street, r"(?![\w])"), "C/", "〒", "丁目"])
+    )
+    return names, addresses
 
 
-def find_addresses(text: str) -> list[tuple[int, int, str | None]]:
-    """Spans of street addresses in ``text``, from the house number to the postcode and city."""
-    if not _maybe_address(text, _CAPWORD.findall(text)):
-        return []
+def anchors(text: str) -> tuple[list[int], list[int]]:
+    """Positions of name anchors and address anchors, in text order."""
+    names, addresses = _anchor_res()
+    found = [m.start() for m in addresses.finditer(text)]
+    # Lower-case street words are found with str.find: a regex branch starting on a lower-case
+    # letter (or a digit) would be tried all over prose.
+    find = text.find
+    for word in _GLUED_WORDS:  # "Hauptstraße 5": a digit follows
+        i = find(word)
+        while i >= 0:
+            after = i + len(word)
+            if after < len(text) and text[after] in _DIGITS:
+                found.append(i)
+            i = find(word, after)
+    for word in _SPACED_WORDS:  # "12 rue de la Paix": a digit before
+        i = find(word)
+        while i >= 0:
+            if any(c in _DIGITS for c in text[max(0, i - 4) : i]):
+                found.append(i)
+            i = find(word, i + len(word))
+    if len(found) > 1:
+        found.sort()
+    return [m.start() for m in names.finditer(text)], found
+
+
+_DIGITS = frozenset("0123456789")
+_GLUED_WORDS = tuple(w + " " for w in _STREET_SUFFIXES)
+_SPACED_WORDS = (*(f" {w} " for w in _FR_WORDS), "-chome")
+
+
+def find_addresses(
+    text: str, at: list[int] | None = None
+) -> list[tuple[int, int, str | None]]:
+    """Spans of street addresses in ``text``, from the house number to the postcode and city.
+
+    Searched only around a street word (or suffix, or postcode mark), never at every digit.
+    """
+    if at is None:
+        at = anchors(text)[1]
     out: list[tuple[int, int, str | None]] = []
-    for m in _ADDRESS.finditer(text):
+    last = 0
+    for lo, hi in _windows(at, len(text), 90, 90):
+        _addresses_in(text, max(lo, last), hi, out)
+        if out:
+            last = out[-1][1]
+    return out
+
+
+def _addresses_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | None]]) -> None:
+    for m in _ADDRESS.finditer(text, lo, hi):
         kind = m.lastgroup
         start, end = m.start(), m.end()
         if kind == "suffix":
@@ -244,4 +321,3 @@ def find_addresses(text: str) -> list[tuple[int, int, str | None]]:
         while end > start and text[end - 1] in " ,.-\n\r":
             end -= 1
         out.append((start, end, kind))
-    return out
