@@ -407,12 +407,18 @@ def cost(model, requests, input_tokens, output_tokens, thought_tokens, shared_co
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line with the findings")
 @click.option("--pseudonyms", is_flag=True,
               help="stable [EMAIL_1]-style pseudonyms instead of [EMAIL_REDACTED]")
-def redact(as_json: bool, pseudonyms: bool) -> None:
+@click.option("--engine", type=click.Choice(["default", "structured", "ner"]),
+              default="default", envvar="GEMOPS_REDACTION__ENGINE", show_default=True,
+              help="names/addresses by rule (default), none (structured), or spaCy (ner)")
+def redact(as_json: bool, pseudonyms: bool, engine: str) -> None:
     """Remove PII and secrets from stdin, writing the redacted text to stdout."""
     from console.services.redact import redact_stream
 
-    redact_stream(sys.stdin, sys.stdout, as_json=as_json,
-                  mode="pseudonym" if pseudonyms else "token")
+    try:
+        redact_stream(sys.stdin, sys.stdout, as_json=as_json,
+                      mode="pseudonym" if pseudonyms else "token", engine=engine)
+    except RuntimeError as error:  # the ner engine without its extra
+        raise click.ClickException(str(error)) from error
 
 
 def parse_since(text: str | None, now: float, option: str = "--since") -> float:

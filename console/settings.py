@@ -136,6 +136,11 @@ class LoggingSettings(BaseModel):
     redaction: str = "token"
 
 
+class RedactionSettings(BaseModel):
+    # "default" (rules + name gazetteer), "structured" (no names/addresses), "ner" (the extra).
+    engine: str = "default"
+
+
 class StoreSettings(BaseModel):
     # A SQLAlchemy URL (e.g. PostgreSQL for a team); None means the local SQLite file.
     url: str | None = None
@@ -233,6 +238,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     batches: BatchesSettings = Field(default_factory=BatchesSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -196,8 +196,8 @@ def _checked_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
 
 
 @functools.cache
-def _redactor(mode: str) -> Redactor:
-    return Redactor(mode=mode)  # type: ignore[arg-type]
+def _redactor(mode: str, engine: str = "default") -> Redactor:
+    return Redactor(mode=mode, engine=engine)  # type: ignore[arg-type]
 
 
 def _mode(ws: Workspace) -> str:
@@ -417,7 +417,7 @@ def record_interaction(
     if merged is None:
         return None
     row = _row(
-        _redactor(_mode(ws)), at=ws.clock() if at is None else at, model=model, tier=tier,
+        _redactor(_mode(ws), ws.settings.redaction.engine), at=ws.clock() if at is None else at, model=model, tier=tier,
         source=source, contents=contents, system_instruction=system_instruction,
         response_text=response_text, usage=usage, cost=cost,
     )
@@ -522,7 +522,7 @@ class InteractionLog:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            redactor = _redactor(_mode(self.ws))
+            redactor = _redactor(_mode(self.ws), self.ws.settings.redaction.engine)
             rows = []
             for pending in batch:
                 ex = pending.exchange
