@@ -8,13 +8,14 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from console.tui.messages import Flash, StoreChanged
 from console.tui.widgets.flash import FlashLine
+from console.tui.widgets.footer import KeysFooter
 from console.tui.widgets.header import AppHeader
 
 
@@ -39,20 +40,45 @@ class PaneScreen(Screen):
 
     TITLE = ""
     AREA = "all"
+    # `-wide` on the screen lets a pane lay its forms out in one row when there is room.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     # Reads asked for but not yet on screen: tests and the palette wait on these, not on time.
     _refresh_due = False
     _reads: list[Worker] | None = None
     _loaded_callbacks: list[Callable[[], None]] | None = None
+
+    BINDINGS = [
+        Binding("escape", "leave_field", "Leave the field", id="pane.leave-field", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.TITLE)
         with Vertical(id="body"):
             yield from self.compose_body()
         yield FlashLine()
-        yield Footer()
+        yield KeysFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def action_leave_field(self) -> None:
+        """Escape in a form field hands the keys back to the pane's table, so a pane key
+        is a key again and never typed into the field."""
+        from textual.widgets import DataTable  # not on the first frame's path
+
+        focused = self.focused
+        if focused is None or isinstance(focused, DataTable):
+            return
+        self.focus_table()
+
+    def focus_table(self) -> None:
+        from textual.widgets import DataTable
+
+        tables = [t for t in self.query(DataTable) if t.display and t.visible]
+        if tables:
+            tables[0].focus()
+        else:
+            self.set_focus(None)
 
     @property
     def workspace(self):

@@ -12,7 +12,7 @@ from textual.widgets import Static
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
-    width: 80; height: auto; max-height: 90%; border: round $accent;
+    width: 100%; max-width: 80; height: auto; max-height: 100%; border: round $accent;
     background: $surface; padding: 0 1;
 }}
 {name} .title {{ text-style: bold; color: $accent; padding: 0 0 1 0; }}

@@ -30,19 +30,22 @@ delete_job = service("console.services.batches.delete_job")
 collect_finished = service("console.services.batches.collect_finished")
 watch_folder = service("console.services.dropfolder.watch")
 
+# Cells that change length as a job moves on have a fixed width: the longest they can be.
+STATE_WIDTH = len("PENDING  ⚠ stuck")  # CANCELLED, SUCCEEDED and EXPIRED  ⚠ 48 h are shorter
+STEP_WIDTH = len("submitting")
 COLUMNS = [
     ("name", "Job"),
-    ("model", "Model"),
-    ("state", "State"),
+    ("state", "State", STATE_WIDTH),
     ("progress", "Progress"),
     ("counts", "OK / failed / pending"),
-    ("in_state", "In state"),
-    ("results", "Results"),
+    ("in_state", "In state", len("23h59m")),
+    ("results", "Results", len("written")),
+    ("model", "Model"),
 ]
 DROP_COLUMNS = [
     ("file", "File"),
     ("route", "Route"),
-    ("step", "Step"),
+    ("step", "Step", STEP_WIDTH),
     ("requests", "Requests"),
     ("outcome", "Batch / outcome"),
     ("updated", "Updated"),
@@ -168,12 +171,12 @@ class BatchesScreen(PaneScreen):
                                                               job.done else "—")
         return (
             job_label(view),
-            job.model.removeprefix("models/"),
             state_cell(view),
             progress_bar(job),
             f"{job.succeeded_count} / {job.failed_count} / {job.pending_count}",
             duration(view.in_state_s) if view.in_state_s is not None else "—",
             results,
+            job.model.removeprefix("models/"),
         )
 
     def _show_drops(self, activity: Any, now: float) -> None:

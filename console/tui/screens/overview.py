@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Static
 
-from console.tui.formatting import money, tokens
+from console.tui.formatting import money, saving, tokens
 from console.tui.screens.base import PaneScreen, service
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ class OverviewScreen(PaneScreen):
             "files": f"[b]Files[/b]\n{o.files} uploaded",
             "drop": f"[b]Drop folder[/b]\n{o.drop_files} files seen",
             "spend": f"[b]Spend today[/b]\n{money(o.spend_today)}\n{o.calls_today} calls",
-            "savings": f"[b]Saved today[/b]\n{money(o.savings_today)}\nvs standard, no cache",
+            "savings": f"[b]Saved today[/b]\n{saving(o.savings_today)}\n"
+                       + ("vs standard" if o.savings_today >= 0 else "priority over standard"),
             "logs": f"[b]Interactions[/b]\n{o.interactions} logged",
             "tiers": f"[b]Tier runs[/b]\n{o.tier_runs} recorded",
         }
