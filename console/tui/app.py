@@ -35,10 +35,22 @@ def _pane_commands():
     return PaneCommands
 
 
+def _action_commands():
+    from console.tui.commands import ActionCommands
+
+    return ActionCommands
+
+
+def _resource_commands():
+    from console.tui.commands import ResourceCommands
+
+    return ResourceCommands
+
+
 class GemopsApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "gemops"
-    COMMANDS = App.COMMANDS | {_pane_commands}
+    COMMANDS = App.COMMANDS | {_pane_commands, _action_commands, _resource_commands}
 
     PANES = [
         ("overview", "Overview"),

@@ -379,6 +379,16 @@ class CachesScreen(PaneScreen):
             self.flash("no cache selected", "warning")
         return view
 
+    def select(self, name: str) -> bool:
+        """Put the cursor on a cache (the palette opens one by name); clears a filter hiding it."""
+        table = self.query_one("#caches", ResourceTable)
+        if name not in table.row_keys and self._filter:
+            self.action_clear_filter()
+        if name not in table.row_keys:
+            return False
+        table.move_cursor(row=table.get_row_index(name))
+        return True
+
     def _title(self, view: Any) -> str:
         return view.cache.display_name or view.name
 
