@@ -4,6 +4,7 @@ full; the filter's count and token totals; the filter exported with a progress b
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -295,7 +296,14 @@ class LogsScreen(PaneScreen):
         self.query_one("#export-row").add_class("running")
         self.refresh_bindings()
 
+        last = [0.0]
+
         def progress(done: int, total: int) -> None:
+            # At most 4 updates a second reach the UI thread (and the last one always).
+            now = time.monotonic()
+            if done < total and now - last[0] < 0.25:
+                return
+            last[0] = now
             self.app.call_from_thread(bar.update, total=total, progress=done)
 
         def work() -> None:
