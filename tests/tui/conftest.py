@@ -36,7 +36,18 @@ async def settle(pilot, *, rounds: int = 500) -> None:
         await pilot.pause()
         screen = pilot.app.screen
         busy = [w for w in pilot.app.workers if not w.is_finished]
-        if not busy and getattr(screen, "settled", True):
+        if not busy and getattr(screen, "settled", True) and tables_measured(screen):
             await pilot.wait_for_scheduled_animations()
             return
     raise AssertionError(f"the console did not settle: {pilot.app.screen!r}")
+
+
+def tables_measured(screen) -> bool:
+    """Every table has measured its new rows and cells: a DataTable sizes its columns when
+    idle, and a screen painted before that shows columns as wide as their labels."""
+    from textual.widgets import DataTable
+
+    return not any(
+        getattr(t, "_require_update_dimensions", False) or getattr(t, "_updated_cells", None)
+        for t in screen.query(DataTable)
+    )

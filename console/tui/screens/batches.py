@@ -39,7 +39,7 @@ COLUMNS = [
     ("state", "State", STATE_WIDTH),
     ("progress", "Progress"),
     ("counts", "OK / failed / pending"),
-    ("in_state", "In state", len("23h59m")),
+    ("in_state", "In state", len("In state")),  # durations are at most "23h59m"
     ("results", "Results", len("written")),
     ("model", "Model"),
 ]
