@@ -29,6 +29,7 @@ export_interactions = service("console.services.export.export_interactions")
 
 # The newest rows of the filter are listed; the totals line covers all of them.
 PAGE = 500
+PROGRESS_DRAW_S = 0.25  # export progress reaches the UI thread at most this often
 COLUMNS = [
     ("id", "#"),
     ("at", "Time"),
@@ -301,7 +302,7 @@ class LogsScreen(PaneScreen):
         def progress(done: int, total: int) -> None:
             # At most 4 updates a second reach the UI thread (and the last one always).
             now = time.monotonic()
-            if done < total and now - last[0] < 0.25:
+            if done < total and now - last[0] < PROGRESS_DRAW_S:
                 return
             last[0] = now
             self.app.call_from_thread(bar.update, total=total, progress=done)
