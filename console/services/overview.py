@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from console.services.workspace import Workspace
 from store.records import Overview, SyncState
-from store.repos import overview, sync_state
+from store.repos import batches, caches, overview, sync_state
 
 
 def day_start(now: float) -> float:
@@ -24,3 +24,14 @@ def read_overview(ws: Workspace) -> Overview:
 def read_sync_state(ws: Workspace) -> SyncState | None:
     with ws.session() as session:
         return sync_state.get(session, "all")
+
+
+def palette_targets(ws: Workspace) -> list[tuple[str, str, str]]:
+    """(kind, name, label) of every batch job and live cache mirrored in SQLite: what the
+    command palette can open by name."""
+    with ws.session() as session:
+        jobs = batches.listing(session)
+        live = caches.active(session, now=ws.clock())
+    found = [("batch", j.name, j.display_name.split(" gemops:", 1)[0] or j.name) for j in jobs]
+    found += [("cache", c.name, c.display_name or c.name) for c in live]
+    return found

@@ -35,10 +35,22 @@ def _pane_commands():
     return PaneCommands
 
 
+def _action_commands():
+    from console.tui.commands import ActionCommands
+
+    return ActionCommands
+
+
+def _resource_commands():
+    from console.tui.commands import ResourceCommands
+
+    return ResourceCommands
+
+
 class GemopsApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "gemops"
-    COMMANDS = App.COMMANDS | {_pane_commands}
+    COMMANDS = App.COMMANDS | {_pane_commands, _action_commands, _resource_commands}
 
     PANES = [
         ("overview", "Overview"),
@@ -264,20 +276,70 @@ class GemopsApp(App):
     def post_flash(self, text: str, severity: str = "information") -> None:
         self.screen.post_message(Flash(text, severity))
 
-    def load_samples(self) -> None:
+    # What the sample workload is doing, step by step (the overview shows it; "" when idle).
+    sample_status: reactive[str] = reactive("")
+
+    def load_samples(self, *, confirmed: bool = False) -> None:
+        """Run the sample workload on the emulator; a second run asks first (duplicates)."""
+        if any(w.group == "samples" and not w.is_finished for w in self.workers):
+            self.post_flash(f"the sample workload is running: {self.sample_status}", "warning")
+            return
+        if self.workspace.mode.value != "EMULATOR":
+            self.post_flash("the sample workload runs on the emulator only: an API key is set",
+                            "warning")
+            return
+        if confirmed:
+            self._run_samples()
+            return
+
+        def check() -> None:
+            from console.services.samples import already_run
+
+            try:
+                again = already_run(self.workspace)
+            except Exception:  # an unreadable store: the run itself will say what is wrong
+                again = False
+            self.call_from_thread(self._ask_before_samples if again else self._run_samples)
+
+        self.run_worker(check, thread=True, group="samples-check", exclusive=True,
+                        exit_on_error=False, description="has the sample run before?")
+
+    def _ask_before_samples(self) -> None:
+        from console.tui.screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._run_samples()
+
+        self.push_screen(ConfirmScreen(
+            "Run the sample workload again?", "Run again",
+            "Its cache and batch are already here: another run adds a second cache, six more "
+            "calls and a second batch."), answer)
+
+    def _run_samples(self) -> None:
         from console.services.samples import run_sample_workload
+
+        def step(text: str) -> None:
+            self.call_from_thread(self._sample_step, text)
 
         def work() -> None:
             try:
-                summary = run_sample_workload(self.workspace)
+                summary = run_sample_workload(self.workspace, step)
             except Exception as error:
+                self.call_from_thread(self._sample_step, "")
                 self.call_from_thread(self.post_flash, f"sample workload failed: {error}", "error")
                 return
+            self.call_from_thread(self._sample_step, "")
             self.call_from_thread(self.post_flash, summary)
             self.call_from_thread(self.action_sync_now)
 
-        self.post_flash("running the sample workload on the emulator…")
+        self._sample_step("starting the sample workload on the emulator…")
         self.run_worker(
             work, thread=True, group="samples", exclusive=True, exit_on_error=False,
             description="sample workload",
         )
+
+    def _sample_step(self, text: str) -> None:
+        self.sample_status = text
+        if text:
+            self.post_flash(f"sample: {text}")

@@ -28,6 +28,13 @@ def money(usd: float) -> str:
     return f"${usd:.4f}"
 
 
+def saving(usd: float) -> str:
+    """A saving vs standard; a negative one (priority costs more) is extra spend, said so."""
+    if usd < 0 and money(-usd) != money(0):
+        return f"extra {money(-usd)}"
+    return money(max(usd, 0.0))
+
+
 def tokens(n: int) -> str:
     if n >= 1_000_000:
         return f"{n / 1_000_000:.1f}M"

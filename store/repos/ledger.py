@@ -31,11 +31,14 @@ def count(session: Session) -> int:
 
 
 Grouping = Literal["model", "tier", "day", "mode"]
+# Operations on files, caches and jobs (upload, delete, extend, cancel) name no model; their
+# rows are grouped under this label rather than a blank one.
+NO_MODEL = "(file/cache ops)"
 
 
 def _group_expr(by: Grouping):
     if by == "model":
-        return T.c.model
+        return func.coalesce(func.nullif(T.c.model, ""), literal_column(f"'{NO_MODEL}'"))
     if by == "tier":
         return func.coalesce(T.c.tier_served, T.c.tier_asked)
     if by == "day":
@@ -85,7 +88,8 @@ def windows(session: Session, *, since: float) -> list[CallWindow]:
             func.sum(case((T.c.status == 429, 1), else_=0)),
             func.sum(case((T.c.status == 503, 1), else_=0)),
         )
-        .where(T.c.at >= since, T.c.batch.is_(False))
+        # Operations naming no model (files, cache updates) count against no model's limits.
+        .where(T.c.at >= since, T.c.batch.is_(False), T.c.model != "")
         .group_by(T.c.model, T.c.tier_asked)
         .order_by(T.c.model, T.c.tier_asked)
     )

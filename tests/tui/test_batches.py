@@ -99,19 +99,19 @@ async def test_jobs_show_state_progress_time_in_state_and_flags(seeded_app):
         assert table.row_count == 4
         running = cells(table, "batches/tickets01")
         assert running[0] == "support-tickets"  # the drop file's name, not the hash tag
-        assert running[2] == "RUNNING" and "42%" in running[3]
-        assert running[4] == "40 / 2 / 58" and running[5] == "10m00s"
+        assert running[1] == "RUNNING" and "42%" in running[2]
+        assert running[3] == "40 / 2 / 58" and running[4] == "10m00s"
         stuck = cells(table, "batches/nightly02")
-        assert stuck[2] == "PENDING  ⚠ stuck" and stuck[5] == "8h00m"
-        assert cells(table, "batches/archive03")[2] == "EXPIRED  ⚠ 48 h"
-        assert "100%" in cells(table, "batches/done04")[3]
+        assert stuck[1] == "PENDING  ⚠ stuck" and stuck[4] == "8h00m"
+        assert cells(table, "batches/archive03")[1] == "EXPIRED  ⚠ 48 h"
+        assert "100%" in cells(table, "batches/done04")[2]
 
 
 async def test_the_stuck_threshold_is_a_setting(seeded_app):
     seeded_app.workspace.settings.sync.stuck_pending_s = 9 * 3600
     async with seeded_app.run_test(size=(120, 40)) as pilot:
         await open_pane(pilot)
-        assert cells(pilot.app.screen.query_one("#batches"), "batches/nightly02")[2] == "PENDING"
+        assert cells(pilot.app.screen.query_one("#batches"), "batches/nightly02")[1] == "PENDING"
 
 
 async def test_drop_folder_activity_is_shown_and_can_be_hidden(seeded_app):
@@ -225,8 +225,8 @@ async def test_cancel_and_delete_ask_first(live, emulator, tmp_path):
         await settle(pilot)
         assert logged(emulator, "batches.cancel") == 1
         table = pilot.app.screen.query_one("#batches")
-        assert cells(table, name)[2] == "CANCELLED"
-        assert cells(table, name)[6] == "written"  # every key, with the cancellation
+        assert cells(table, name)[1] == "CANCELLED"
+        assert cells(table, name)[5] == "written"  # every key, with the cancellation
         await pilot.press("d")
         await pilot.pause()
         await pilot.press("escape")
@@ -294,4 +294,4 @@ async def test_finished_jobs_get_their_results_written_while_the_pane_is_open(li
         await open_pane(pilot)
         await settle(pilot)
         assert (tmp_path / "results" / "nightly.jsonl").exists()
-        assert cells(pilot.app.screen.query_one("#batches"), name)[6] == "written"
+        assert cells(pilot.app.screen.query_one("#batches"), name)[5] == "written"

@@ -103,7 +103,7 @@ async def test_create_extend_delete_through_the_pane(connected, monkeypatch):
         table = pilot.app.screen.query_one("#caches")
         assert table.row_count == 1
         row = table.get_row_at(0)
-        assert (str(row[0]), str(row[2])) == ("northwind handbook", "2,153")
+        assert (str(row[0]), str(row[7])) == ("northwind handbook", "2,153")
         (cache,) = live_caches(ws)
         assert (cache.total_tokens, cache.display_name) == (2153, "northwind handbook")
         # Counted first, then uploaded through the Files API, then created.
@@ -269,7 +269,7 @@ async def test_sort_filter_and_detail(workspace, offline_app):
         table = pilot.app.screen.query_one("#caches")
         # Soonest expiry first by default.
         assert names(table) == ["contracts [2026]", "northwind handbook", "codebase03"]
-        assert str(table.get_row_at(0)[7]) == "3" and str(table.get_row_at(1)[7]) == "12"
+        assert str(table.get_row_at(0)[5]) == "3" and str(table.get_row_at(1)[5]) == "12"
         await pilot.press("s")  # the next column: storage so far, largest first
         assert names(table) == ["contracts [2026]", "codebase03", "northwind handbook"]
         assert "Storage ▼" in str(table.columns["storage"].label)
@@ -309,17 +309,17 @@ async def test_the_countdown_ticks_from_memory_not_sqlite(settings, tmp_path):
             await open_caches(pilot)
             screen = pilot.app.screen
             table = screen.query_one("#caches")
-            assert str(table.get_row_at(1)[4]) == "30m30s"
+            assert str(table.get_row_at(1)[1]) == "30m30s"
             # Gone from SQLite behind the pane's back: a re-query would drop the row.
             with ws.session() as session:
                 cache_rows.mark_gone(session, "cachedContents/handbook01", now=now[0])
             now[0] += 65
             screen._render_caches()  # the 1 s timer's target
-            assert str(table.get_row_at(1)[4]) == "29m25s"
-            assert str(table.get_row_at(0)[4]) == "2m55s"
+            assert str(table.get_row_at(1)[1]) == "29m25s"
+            assert str(table.get_row_at(0)[1]) == "2m55s"
             now[0] += 200
             screen._render_caches()
-            assert str(table.get_row_at(0)[4]) == "expired"
+            assert str(table.get_row_at(0)[1]) == "expired"
     finally:
         ws.close()
 

@@ -49,12 +49,12 @@ async def test_limits_pane_shows_usage_against_limits(offline_app, workspace):
         rows = {key.value: table.get_row(key) for key in table.rows}
         flash = rows["gemini-2.5-flash/standard"]
         assert "40/1000" in str(flash[2])  # RPM in the last minute vs the configured limit
-        assert "48K/8.0M" in str(flash[3])
+        assert "48K/8.0M" in str(flash[5])
         pro = rows["gemini-2.5-pro/priority"]
         assert "0/2000" in str(pro[2])  # priority draws on Pro's whole budget; none this minute
-        assert str(pro[5]) == "1"  # one 429 in the last hour
+        assert str(pro[3]) == "1"  # one 429 in the last hour
         flex = rows["gemini-2.5-flash/flex"]
-        assert str(flex[6]) == "2"  # two 503s in the last hour
+        assert str(flex[4]) == "2"  # two 503s in the last hour
         spark = pilot.app.screen.query_one("#per-minute")
         assert sum(spark.data) == 5  # the first row, flash/flex: five calls this hour
         table.focus()

@@ -111,6 +111,7 @@ async def test_export_the_current_filter_with_a_progress_bar(
     import console.services.export as export
 
     monkeypatch.setattr(export, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr("console.tui.screens.logs.PROGRESS_DRAW_S", 0.0)  # every row drawn
     monkeypatch.setattr("store.repos.interactions.STREAM_CHUNK", 1)
     ids = seed_interactions(workspace)
     out = tmp_path / "support.jsonl"

@@ -57,7 +57,7 @@ async def test_palette_jumps_to_a_pane(offline_app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"go to costs")
-        await pilot.pause(0.3)
+        await first_offer(pilot, "Go to Costs")
         await pilot.press("enter")
         await settle(pilot)
         assert pilot.app.current_mode == "costs"
@@ -83,3 +83,67 @@ def test_shell_snapshots(pane, offline_app, snap_compare):
         await settle(pilot)
 
     assert snap_compare(offline_app, run_before=before, terminal_size=(120, 36))
+
+
+async def first_offer(pilot, wanted: str) -> str:
+    """The palette's first hit once it starts with `wanted` (a condition, not a delay)."""
+    listing = pilot.app.screen.query_one("CommandList")
+    for _ in range(400):
+        await pilot.pause()
+        if listing.option_count:
+            first = str(listing.get_option_at_index(0).prompt)
+            if first.startswith(wanted):
+                return first
+    raise AssertionError(f"the palette never offered {wanted!r}")
+
+
+async def test_palette_offers_every_action(offline_app):
+    from textual.command import CommandPalette
+
+    async with offline_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = pilot.app.screen
+        assert isinstance(palette, CommandPalette)
+        for query, wanted in (
+            ("sample workload", "Run the sample workload"), ("new cache", "New cache"),
+            ("submit a jsonl", "Submit a JSONL file as a batch job"),
+            ("run a tier test", "Run a tier test"),
+            ("export logged", "Export logged interactions"),
+        ):
+            palette.query_one("CommandInput").value = query
+            await first_offer(pilot, wanted)
+
+
+async def test_palette_opens_a_batch_job_by_name_from_sqlite(workspace, offline_app):
+    from console.tui.screens.batch_dialogs import JobDetail
+    from tests.tui.test_batches import seed
+
+    seed(workspace)
+    async with offline_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"open batch nightly")
+        await first_offer(pilot, "Open batch: nightly eval (batches/nightly02)")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert pilot.app.current_mode == "batches"
+        assert isinstance(pilot.app.screen, JobDetail)
+        assert "batches/nightly02" in pilot.app.screen.query("Static")[1].render().plain
+
+
+async def test_palette_opens_a_new_cache_form(offline_app):
+    from console.tui.screens.cache_dialogs import CacheFormScreen
+
+    async with offline_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"new cache")
+        await first_offer(pilot, "New cache")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert pilot.app.current_mode == "caches"
+        assert isinstance(pilot.app.screen, CacheFormScreen)

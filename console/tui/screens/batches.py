@@ -18,7 +18,7 @@ from textual.worker import Worker, get_current_worker
 from console.tui.formatting import ago, duration, timestamp
 from console.tui.messages import Flash, StoreChanged
 from console.tui.screens.base import PaneScreen, service
-from console.tui.screens.batch_dialogs import JobDetail
+from console.tui.screens.batch_dialogs import JobDetail, SubmitFileScreen
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
@@ -28,21 +28,25 @@ drop_activity = service("console.services.batches.drop_activity")
 cancel_job = service("console.services.batches.cancel_job")
 delete_job = service("console.services.batches.delete_job")
 collect_finished = service("console.services.batches.collect_finished")
+submit_file = service("console.services.batches.submit_file")
 watch_folder = service("console.services.dropfolder.watch")
 
+# Cells that change length as a job moves on have a fixed width: the longest they can be.
+STATE_WIDTH = len("PENDING  ⚠ stuck")  # CANCELLED, SUCCEEDED and EXPIRED  ⚠ 48 h are shorter
+STEP_WIDTH = len("submitting")
 COLUMNS = [
     ("name", "Job"),
-    ("model", "Model"),
-    ("state", "State"),
+    ("state", "State", STATE_WIDTH),
     ("progress", "Progress"),
     ("counts", "OK / failed / pending"),
-    ("in_state", "In state"),
-    ("results", "Results"),
+    ("in_state", "In state", len("In state")),  # durations are at most "23h59m"
+    ("results", "Results", len("written")),
+    ("model", "Model"),
 ]
 DROP_COLUMNS = [
     ("file", "File"),
     ("route", "Route"),
-    ("step", "Step"),
+    ("step", "Step", STEP_WIDTH),
     ("requests", "Requests"),
     ("outcome", "Batch / outcome"),
     ("updated", "Updated"),
@@ -103,6 +107,7 @@ class BatchesScreen(PaneScreen):
         Binding("d", "delete_job", "Delete job", id="batches.delete"),
         Binding("enter", "detail", "Detail", id="batches.detail"),
         Binding("r", "write_results", "Write results", id="batches.results"),
+        Binding("s", "submit_file", "Submit file", id="batches.submit"),
         Binding("w", "watch", "Watch drop folder", id="batches.watch"),
         Binding("f", "toggle_drops", "Drop activity", id="batches.drops"),
     ]
@@ -168,12 +173,12 @@ class BatchesScreen(PaneScreen):
                                                               job.done else "—")
         return (
             job_label(view),
-            job.model.removeprefix("models/"),
             state_cell(view),
             progress_bar(job),
             f"{job.succeeded_count} / {job.failed_count} / {job.pending_count}",
             duration(view.in_state_s) if view.in_state_s is not None else "—",
             results,
+            job.model.removeprefix("models/"),
         )
 
     def _show_drops(self, activity: Any, now: float) -> None:
@@ -315,6 +320,51 @@ class BatchesScreen(PaneScreen):
         # The table takes enter for itself: choosing a row is the same as asking for detail.
         event.stop()
         self.action_detail()
+
+    def action_submit_file(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._submit(path)
+
+        self.app.push_screen(SubmitFileScreen(), chosen)
+
+    def _submit(self, path: str) -> None:
+        from pathlib import Path
+
+        file = Path(path).expanduser()
+
+        def work() -> None:
+            try:
+                outcome = submit_file(self.workspace, file)
+            except Exception as error:  # shown, never a crash
+                self.post_message(Flash(f"submit {file}: {error}", "error"))
+                return
+            if outcome.duplicate_of is not None:
+                text = (f"{file.name} was submitted before "
+                        f"({outcome.duplicate_of.batch_name or outcome.duplicate_of.step})")
+                self.post_message(Flash(text, "warning"))
+            elif not outcome.ok:
+                first = outcome.errors[0] if outcome.errors else None
+                why = f"line {first.line}: {first.message}" if first else "not submitted"
+                more = f" (+{len(outcome.errors) - 1} more)" if len(outcome.errors) > 1 else ""
+                self.post_message(Flash(f"{file.name} rejected — {why}{more}", "error"))
+            else:
+                assert outcome.drop is not None
+                self.post_message(Flash(f"submitted {file.name} as {outcome.drop.batch_name}; "
+                                        "results are written beside it when it finishes"))
+            self.post_message(StoreChanged(self.AREA))
+
+        self.flash(f"validating and submitting {file}…")
+        self.run_worker(work, thread=True, group="submit", exit_on_error=False,
+                        description="submit a batch file")
+
+    def select(self, name: str) -> bool:
+        """Put the cursor on a job (the palette opens one by name)."""
+        table = self.query_one("#batches", ResourceTable)
+        if name not in table.row_keys:
+            return False
+        table.move_cursor(row=table.get_row_index(name))
+        return True
 
     def action_toggle_drops(self) -> None:
         self.query_one("#drop-section").toggle_class("hidden")

@@ -19,7 +19,7 @@ from console.tui.formatting import duration, money, timestamp
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
-    width: 96; height: auto; max-height: 95%; border: round $accent;
+    width: 100%; max-width: 96; height: auto; max-height: 100%; border: round $accent;
     background: $surface; padding: 0 1;
 }}
 {name} .title {{ text-style: bold; color: $accent; padding: 0 0 1 0; }}

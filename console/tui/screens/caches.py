@@ -37,24 +37,26 @@ delete_cache = service("console.services.caches.delete")
 
 # Labels end in a space that becomes ▲ / ▼ on the sorted column, so no width changes.
 COLUMNS = [
+    # What a cache costs and saves comes right after its name: at 80 columns those stay on
+    # screen and the descriptive columns scroll off to the right.
     ("display_name", "Name  "),
-    ("model", "Model  "),
-    ("tokens", "Tokens  "),
-    ("created", "Created  "),
     ("expires_in", "Expires  "),
     ("storage", "Storage  "),
     ("per_hour", "$/hour  "),
-    ("calls", "Calls  "),
     ("saved", "Saved  "),
+    ("calls", "Calls  "),
+    ("model", "Model  "),
+    ("tokens", "Tokens  "),
+    ("created", "Created  "),
 ]
 HIT_COLUMNS = [
     ("group", "Group"),
     ("kind", "Kind"),
+    ("rate", "Hit rate"),
+    ("saved", "Saved"),
     ("calls", "Calls"),
     ("prompt", "Prompt tokens"),
     ("cached", "Cached tokens"),
-    ("rate", "Hit rate"),
-    ("saved", "Saved"),
     ("last", "Last call"),
 ]
 # How each column sorts: (value of a view at `now`, whether the first press sorts descending).
@@ -70,7 +72,7 @@ SORTS: dict[str, tuple[Callable[[Any, float], Any], bool]] = {
     "saved": (lambda v, now: v.saved, True),
 }
 SOON_S = 300  # an expiry this close is shown as a warning
-NAME_WIDTH = 28
+NAME_WIDTH = 26
 EMPTY = (
     "no caches yet — press n to create one\n\n"
     "An explicit cache holds a large shared context (documents, a long system instruction)\n"
@@ -106,7 +108,7 @@ class CachesScreen(PaneScreen):
     DEFAULT_CSS = """
     CachesScreen #filter { display: none; height: 1; border: none; padding: 0 1; }
     CachesScreen #filter.shown { display: block; }
-    CachesScreen .section { color: $text-muted; height: 1; }
+    CachesScreen .section { color: $text-muted; height: auto; }
     CachesScreen #caches { height: auto; max-height: 65%; }
     CachesScreen #hits-title { margin-top: 1; color: $accent; }
     CachesScreen #hits { height: auto; max-height: 9; }
@@ -205,14 +207,14 @@ class CachesScreen(PaneScreen):
                 _clip(c.display_name or c.name.removeprefix("cachedContents/"), NAME_WIDTH),
                 c.name,
             ),
-            Text(c.model),
-            _right(f"{c.total_tokens:,}"),
-            Text(_when(c.created_at)),
             expires,
             _right("—" if storage is None else money(storage)),
             _right("—" if v.per_hour is None else money(v.per_hour)),
-            _right(f"{v.calls:,}"),
             _right(money(v.saved), "green" if v.saved > 0 else ""),
+            _right(f"{v.calls:,}"),
+            Text(c.model),
+            _right(f"{c.total_tokens:,}"),
+            Text(_when(c.created_at)),
         )
 
     def _render_caches(self) -> None:
@@ -318,6 +320,7 @@ class CachesScreen(PaneScreen):
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         if not box.has_class("shown"):
+            self.action_leave_field()
             return
         box.value = ""
         box.remove_class("shown")
@@ -346,11 +349,11 @@ class CachesScreen(PaneScreen):
                         else r.group
                     ),
                     Text(r.kind, style="cyan" if r.kind == "explicit" else ""),
+                    _right(f"{r.rate:.1%}", "bold" if r.rate >= 0.5 else ""),
+                    _right(money(r.saved), "green" if r.saved > 0 else ""),
                     _right(f"{r.calls:,}"),
                     _right(f"{r.prompt_tokens:,}"),
                     _right(f"{r.cached_tokens:,}"),
-                    _right(f"{r.rate:.1%}", "bold" if r.rate >= 0.5 else ""),
-                    _right(money(r.saved), "green" if r.saved > 0 else ""),
                     Text(_when(r.last_at)),
                 ),
             )
@@ -375,6 +378,16 @@ class CachesScreen(PaneScreen):
         if view is None:
             self.flash("no cache selected", "warning")
         return view
+
+    def select(self, name: str) -> bool:
+        """Put the cursor on a cache (the palette opens one by name); clears a filter hiding it."""
+        table = self.query_one("#caches", ResourceTable)
+        if name not in table.row_keys and self._filter:
+            self.action_clear_filter()
+        if name not in table.row_keys:
+            return False
+        table.move_cursor(row=table.get_row_index(name))
+        return True
 
     def _title(self, view: Any) -> str:
         return view.cache.display_name or view.name

@@ -6,11 +6,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from console.services.pricing import PriceTable, ScenarioCost, Workload, compare
-from console.tui.formatting import money
+from console.tui.formatting import money, saving
 from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
@@ -31,7 +31,7 @@ WHATIF_FIELDS = [
     ("requests", "Requests", "1000"),
     ("input_tokens", "Input tok/req", "500"),
     ("output_tokens", "Output tok/req", "300"),
-    ("shared_context_tokens", "Shared context tok", "20000"),
+    ("shared_context_tokens", "Shared ctx tok", "20000"),
     ("queries_per_context", "Queries/context", "100"),
     ("cache_hours", "Cache hours", "1"),
 ]
@@ -46,15 +46,20 @@ class CostsScreen(PaneScreen):
     ]
     DEFAULT_CSS = """
     CostsScreen #spend-title, CostsScreen #whatif-title { padding: 0 1; text-style: bold; }
-    CostsScreen #spend { height: 1fr; max-height: 14; }
+    CostsScreen #spend { height: 1fr; min-height: 4; max-height: 14; }
     CostsScreen #whatif { height: auto; border-top: solid $primary-muted; }
-    CostsScreen #whatif-form { height: auto; }
-    CostsScreen #whatif-form > Vertical { width: 1fr; height: auto; }
-    CostsScreen #whatif-form > #whatif-model-box { width: 30; }
-    CostsScreen #whatif-form Input { width: 1fr; }
-    CostsScreen #whatif-form Select { width: 1fr; }
-    CostsScreen #whatif-form Label { padding: 0 1; color: $text-muted; }
-    CostsScreen #compare { margin: 1 1 0 1; }
+    /* Label over a one-line field, four to a row (eight on a wide terminal): every input
+       keeps a usable width at 80 columns. */
+    CostsScreen #whatif-form {
+        height: auto; grid-size: 4; grid-columns: 22 1fr 1fr 1fr; grid-rows: 2;
+        grid-gutter: 0 2; padding: 0 1;
+    }
+    CostsScreen.-wide #whatif-form { grid-size: 8; grid-columns: 22 1fr 1fr 1fr 1fr 1fr 1fr 1fr; }
+    CostsScreen #whatif-form > Vertical { height: 2; }
+    CostsScreen #whatif-form Label { color: $text-muted; }
+    CostsScreen #whatif-form Input, CostsScreen #whatif-form Select { width: 1fr; }
+    CostsScreen #whatif-form #compare { width: 1fr; margin: 1 0 0 0; }
+    CostsScreen #whatif-error { height: auto; padding: 0 1; }
     CostsScreen #scenarios { height: auto; max-height: 9; }
     """
 
@@ -67,8 +72,9 @@ class CostsScreen(PaneScreen):
         yield EmptyState("no calls recorded yet — every call's cost lands here", id="empty")
         yield ResourceTable(COLUMNS, id="spend")
         with Vertical(id="whatif"):
-            yield Static("What if — a workload on every lever", id="whatif-title")
-            with Horizontal(id="whatif-form"):
+            yield Static("What if — a workload on every lever  (w: edit, enter: compare)",
+                         id="whatif-title")
+            with Grid(id="whatif-form"):
                 with Vertical(id="whatif-model-box"):
                     yield Label("Model")
                     yield Select(
@@ -76,12 +82,14 @@ class CostsScreen(PaneScreen):
                         value=default if default in models else models[0],
                         id="whatif-model",
                         allow_blank=False,
+                        compact=True,
                     )
                 for key, label, default in WHATIF_FIELDS:
                     with Vertical():
                         yield Label(label)
-                        yield Input(default, id=f"whatif-{key}", restrict=r"[0-9.]*")
-                yield Button("Compare", id="compare", variant="primary")
+                        yield Input(default, id=f"whatif-{key}", restrict=r"[0-9.]*",
+                                    compact=True)
+                yield Button("Compare", id="compare", variant="primary", compact=True)
             yield Static("", id="whatif-error")
             yield DataTable(id="scenarios", cursor_type="row")
 
@@ -111,9 +119,9 @@ class CostsScreen(PaneScreen):
                 (
                     w.group,
                     money(today.get(w.group, zero).cost),
-                    money(today.get(w.group, zero).savings),
+                    saving(today.get(w.group, zero).savings),
                     money(w.cost),
-                    money(w.savings),
+                    saving(w.savings),
                     str(w.calls),
                 ),
             )
@@ -122,8 +130,9 @@ class CostsScreen(PaneScreen):
         table.display = table.row_count > 0
         total, saved = sum(w.cost for w in week), sum(w.savings for w in week)
         self.query_one("#spend-title", Static).update(
-            f"Spend by {self._grouping} — 7 days {money(total)}, saved {money(saved)} "
-            "vs standard with no cache  (g: group by)"
+            f"Spend by {self._grouping} — 7 days {money(total)}, "
+            f"{'saved ' if saved >= 0 else ''}{saving(saved)} vs standard with no cache  "
+            "(g: group by)"
         )
 
     def _show_title(self) -> None:

@@ -23,14 +23,15 @@ if TYPE_CHECKING:
 limit_usage = service("console.services.usage.limit_usage")
 spend_gauge = service("console.services.budget.spend_gauge")
 
+# The errors come right after RPM: at 80 columns they stay on screen with it.
 COLUMNS = [
     ("model", "Model"),
     ("tier", "Tier"),
-    ("rpm", "RPM (last minute)"),
-    ("tpm", "TPM (last minute)"),
-    ("rpd", "RPD (24 h)"),
+    ("rpm", "RPM (last min)"),
     ("q429", "429s/h"),
     ("q503", "503s/h"),
+    ("tpm", "TPM (last min)"),
+    ("rpd", "RPD (24 h)"),
     ("state", "Limiter"),
 ]
 REFRESH_S = 2.0
@@ -96,11 +97,11 @@ class LimitsScreen(PaneScreen):
                     u.model,
                     u.tier,
                     gauge(u.rpm_used, u.rpm_limit, f"{u.rpm_used}/{u.rpm_limit}"),
+                    str(u.quota_errors_hour),
+                    str(u.unavailable_hour),
                     gauge(u.tpm_used, u.tpm_limit, f"{tokens(u.tpm_used)}/{tokens(u.tpm_limit)}"),
                     gauge(u.rpd_used, u.rpd_limit,
                           f"{u.rpd_used}/{u.rpd_limit if u.rpd_limit else '∞'}"),
-                    str(u.quota_errors_hour),
-                    str(u.unavailable_hour),
                     limiter_state(u),
                 ),
             )

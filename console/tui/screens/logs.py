@@ -4,13 +4,14 @@ full; the filter's count and token totals; the filter exported with a progress b
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Grid, Horizontal
 from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
 from console.tui.formatting import money, timestamp, tokens
@@ -28,6 +29,7 @@ export_interactions = service("console.services.export.export_interactions")
 
 # The newest rows of the filter are listed; the totals line covers all of them.
 PAGE = 500
+PROGRESS_DRAW_S = 0.25  # export progress reaches the UI thread at most this often
 COLUMNS = [
     ("id", "#"),
     ("at", "Time"),
@@ -54,11 +56,13 @@ class LogsScreen(PaneScreen):
         Binding("v", "view", "View", id="logs.view"),
     ]
     DEFAULT_CSS = """
-    LogsScreen #filters { height: auto; }
-    LogsScreen #filters #filter-query { width: 1fr; }
-    LogsScreen #filters Select { width: 24; }
-    LogsScreen #filters #filter-since, LogsScreen #filters #filter-until { width: 22; }
-    LogsScreen #totals { padding: 0 1; height: 1; }
+    /* One-line fields: three to a row at 80 columns, all five in a row when wide. */
+    LogsScreen #filters {
+        height: auto; grid-size: 3; grid-rows: 1; grid-gutter: 0 1; padding: 0 1 1 1;
+    }
+    LogsScreen.-wide #filters { grid-size: 5; grid-columns: 2fr 1fr 1fr 1fr 1fr; }
+    LogsScreen #filters Input, LogsScreen #filters Select { width: 1fr; }
+    LogsScreen #totals { padding: 0 1; height: auto; }
     LogsScreen #export-row { height: 1; padding: 0 1; display: none; }
     LogsScreen #export-row.running { display: block; }
     LogsScreen #export-label { width: auto; padding-right: 1; }
@@ -71,12 +75,13 @@ class LogsScreen(PaneScreen):
         self._stop_export: threading.Event | None = None
         self._shown_criteria: dict[str, Any] | None = None
         self._shown_newest: int | None = None
-        with Horizontal(id="filters"):
-            yield Input(placeholder="label=value or text", id="filter-query")
-            yield Select([], prompt="any model", id="filter-model")
-            yield Select([], prompt="any source", id="filter-source")
-            yield Input(placeholder="since: date, 7d", id="filter-since")
-            yield Input(placeholder="until: date", id="filter-until")
+        with Grid(id="filters"):
+            yield Input(placeholder="/ label=value or text", id="filter-query",
+                        compact=True)
+            yield Select([], prompt="any model", id="filter-model", compact=True)
+            yield Select([], prompt="any source", id="filter-source", compact=True)
+            yield Input(placeholder="since: date, 7d", id="filter-since", compact=True)
+            yield Input(placeholder="until: date", id="filter-until", compact=True)
         yield Static("", id="totals")
         with Horizontal(id="export-row"):
             yield Static("exporting", id="export-label")
@@ -292,7 +297,14 @@ class LogsScreen(PaneScreen):
         self.query_one("#export-row").add_class("running")
         self.refresh_bindings()
 
+        last = [0.0]
+
         def progress(done: int, total: int) -> None:
+            # At most 4 updates a second reach the UI thread (and the last one always).
+            now = time.monotonic()
+            if done < total and now - last[0] < PROGRESS_DRAW_S:
+                return
+            last[0] = now
             self.app.call_from_thread(bar.update, total=total, progress=done)
 
         def work() -> None:

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Static
 
-from console.tui.formatting import money, tokens
+from console.tui.formatting import money, saving, tokens
 from console.tui.screens.base import PaneScreen, service
 
 if TYPE_CHECKING:
@@ -46,6 +46,15 @@ class OverviewScreen(PaneScreen):
                 yield OverviewCard(f"[b]{CARD_TITLES[key]}[/b]\n…", id=f"card-{key}")
         yield Static("", id="hint")
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "sample_status", self._show_sample_status, init=False)
+
+    def _show_sample_status(self, status: str) -> None:
+        if status:
+            self.query_one("#hint", Static).update(f"Sample workload — {status}")
+        else:
+            self.refresh_data()
+
     def refresh_data(self) -> None:
         self.read_in_thread(lambda: read_overview(self.workspace), self._show, name="overview")
 
@@ -57,7 +66,8 @@ class OverviewScreen(PaneScreen):
             "files": f"[b]Files[/b]\n{o.files} uploaded",
             "drop": f"[b]Drop folder[/b]\n{o.drop_files} files seen",
             "spend": f"[b]Spend today[/b]\n{money(o.spend_today)}\n{o.calls_today} calls",
-            "savings": f"[b]Saved today[/b]\n{money(o.savings_today)}\nvs standard, no cache",
+            "savings": f"[b]Saved today[/b]\n{saving(o.savings_today)}\n"
+                       + ("vs standard" if o.savings_today >= 0 else "priority over standard"),
             "logs": f"[b]Interactions[/b]\n{o.interactions} logged",
             "tiers": f"[b]Tier runs[/b]\n{o.tier_runs} recorded",
         }
@@ -65,7 +75,9 @@ class OverviewScreen(PaneScreen):
             self.query_one(f"#card-{key}", Static).update(text)
         empty = o.calls_today == 0 and o.batches_total == 0 and o.active_caches == 0
         hint = ""
-        if empty and self.app.mode_label == "EMULATOR":
+        if self.app.sample_status:
+            hint = f"Sample workload — {self.app.sample_status}"
+        elif empty and self.app.mode_label == "EMULATOR":
             hint = "Nothing here yet. Press [b]s[/b] to run a sample workload on the emulator."
         self.query_one("#hint", Static).update(hint)
 

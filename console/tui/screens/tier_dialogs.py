@@ -8,7 +8,7 @@ from importlib import import_module
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
@@ -35,13 +35,17 @@ class FormValues:
 
 
 class TierRunForm(ModalScreen):
-    """Start a run: model, prompt (or a file), tiers, runs per tier, order, concurrency,
-    timeouts, retry flex 503s. Bad input is explained here and nothing typed is lost."""
+    """Start a run: model, prompt, tiers, runs per tier, order, concurrency, timeouts, retry
+    flex 503s. Bad input is explained here and nothing typed is lost.
+
+    Tab goes top to bottom, prompt to tiers. The prompt is only ever the text in the prompt
+    box: the file field, last in the form, loads a file's text into that box (enter), so a
+    typed prompt is never read as a path. Escape closes the form."""
 
     DEFAULT_CSS = """
     TierRunForm { align: center middle; }
-    TierRunForm > Vertical {
-        width: 104; height: auto; max-height: 95%; border: round $accent;
+    TierRunForm > VerticalScroll {
+        width: 100%; max-width: 104; height: auto; max-height: 100%; border: round $accent;
         background: $surface; padding: 0 1;
     }
     TierRunForm .row { height: auto; }
@@ -69,7 +73,7 @@ class TierRunForm(ModalScreen):
     def compose(self) -> ComposeResult:
         v = self._values
         timeouts = v.timeouts
-        with Vertical():
+        with VerticalScroll():
             yield Static("New tier run: the same prompt, N times on each tier", id="form-title")
             with Horizontal(classes="row"):
                 yield Label("Model")
@@ -77,10 +81,6 @@ class TierRunForm(ModalScreen):
             with Horizontal(classes="row"):
                 yield Label("Prompt")
                 yield TextArea(v.prompt, id="prompt", soft_wrap=True, show_line_numbers=False)
-            with Horizontal(classes="row"):
-                yield Label("or prompt file")
-                yield Input(v.prompt_file, placeholder="path to a UTF-8 text file",
-                            id="prompt-file")
             with Horizontal(classes="row"):
                 yield Label("Tiers")
                 for tier in TIERS:
@@ -103,6 +103,10 @@ class TierRunForm(ModalScreen):
                 yield Label("")
                 yield Checkbox("retry flex 503s (up to 4 tries within the flex timeout)",
                                v.retry_flex, id="retry-flex")
+            with Horizontal(classes="row"):
+                yield Label("Load prompt")
+                yield Input(v.prompt_file, placeholder="path to a UTF-8 text file, then enter "
+                            "— its text fills the prompt box", id="prompt-file")
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):
                 yield Button("Start  ctrl+s", variant="primary", id="start")
@@ -110,6 +114,24 @@ class TierRunForm(ModalScreen):
 
     def on_mount(self) -> None:
         self.query_one("#prompt" if self._values.model else "#model").focus()
+
+    @on(Input.Submitted, "#prompt-file")
+    def _load_prompt(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        if not path:
+            return
+        tiers_service = import_module("console.services.tiers")
+        try:
+            text = tiers_service.read_prompt_file(path)
+        except ValueError as error:  # PlanError: which file and why
+            self.query_one("#form-error", Static).update(str(error))
+            return
+        prompt = self.query_one("#prompt", TextArea)
+        prompt.text = text
+        self.query_one("#form-error", Static).update("")
+        self.query_one("#prompt-file", Input).value = ""
+        prompt.focus()
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
@@ -132,7 +154,6 @@ class TierRunForm(ModalScreen):
                 self.app.workspace.settings,
                 model=self.query_one("#model", Input).value.strip(),
                 prompt=self.query_one("#prompt", TextArea).text.strip() or None,
-                prompt_file=self.query_one("#prompt-file", Input).value.strip() or None,
                 tiers=[t for t in TIERS if self.query_one(f"#tier-{t}", Checkbox).value],
                 runs_per_tier=runs,
                 order=str(self.query_one("#order", Select).value),

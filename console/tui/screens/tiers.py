@@ -3,6 +3,8 @@ tables, the latency chart and the recommendation; list past runs and compare two
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -69,6 +71,7 @@ LATENCY_NOTE = (
     "summary: successful calls"
 )
 RUN_GROUP = "tier-run"
+SAMPLE_DRAW_S = 0.25
 
 
 def _cell(key: str, text: str, marked: bool = False) -> str | Text:
@@ -95,10 +98,12 @@ class RunStarted(Message):
     run: TierRun
 
 
-@dataclass
-class SampleIn(Message):
+class SamplesIn(Message):
+    """Samples are waiting in the pane's queue. The run posts one only when none is pending,
+    and the pane draws at most every SAMPLE_DRAW_S (Toolong's ≤ 4 updates a second), so a fast
+    run never floods the UI thread with a message per sample."""
+
     bubble = False  # the pane's own business
-    event: SampleArrived
 
 
 @dataclass
@@ -153,6 +158,10 @@ class TiersScreen(PaneScreen):
         self._marked: list[int] = []
         self._past: list[PastRun] = []
         self._last_plan: TierPlan | None = None
+        # Filled by the run's thread, drained on the UI thread (deque appends are atomic).
+        self._incoming: deque[SampleArrived] = deque()
+        self._draw_asked = False
+        self.sample_draws: list[float] = []  # monotonic times the live samples were drawn
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -360,7 +369,7 @@ class TiersScreen(PaneScreen):
             report = run_tier_test(
                 self.workspace, plan,
                 on_start=lambda run: self.post_message(RunStarted(run)),
-                on_sample=lambda event: self.post_message(SampleIn(event)),
+                on_sample=self._sample_arrived,
                 # Set when the user stops the run or the console quits.
                 stop=worker.cancelled_event,
             )
@@ -377,14 +386,35 @@ class TiersScreen(PaneScreen):
         self.action_show_tab("run")
         self.refresh_data()
 
-    @on(SampleIn)
-    def _sample_in(self, message: SampleIn) -> None:
-        event = message.event
-        if self._live_run is None or event.run.id != self._live_run.id:
+    def _sample_arrived(self, event: SampleArrived) -> None:
+        """In the run's thread: queue the sample; ask for a draw unless one is asked."""
+        self._incoming.append(event)
+        if not self._draw_asked:
+            self._draw_asked = True
+            self.post_message(SamplesIn())
+
+    @on(SamplesIn)
+    def _samples_in(self, _message: SamplesIn) -> None:
+        wait = (self.sample_draws[-1] + SAMPLE_DRAW_S - time.monotonic()
+                if self.sample_draws else 0.0)
+        if wait > 0:
+            self.set_timer(wait, self._draw_samples)
+        else:
+            self._draw_samples()
+
+    def _draw_samples(self) -> None:
+        self._draw_asked = False  # before draining: a sample queued from now asks again
+        events = []
+        while self._incoming:
+            events.append(self._incoming.popleft())
+        live = self._live_run
+        fresh = [e.sample for e in events if live is not None and e.run.id == live.id]
+        if not fresh or live is None:
             return
-        self._live_samples.append(event.sample)
-        if self._shown is not None and self._shown.run.id == event.run.id:
-            self._show_report(_tiers().build_report(self._live_run, self._live_samples))
+        self.sample_draws.append(time.monotonic())
+        self._live_samples.extend(fresh)
+        if self._shown is not None and self._shown.run.id == live.id:
+            self._show_report(_tiers().build_report(live, self._live_samples))
 
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:

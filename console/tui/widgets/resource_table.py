@@ -8,21 +8,30 @@ from textual.widgets import DataTable
 
 
 class ResourceTable(DataTable):
-    """`apply(rows)` adds, updates and removes rows by key, keeping the cursor on its key."""
+    """`apply(rows)` adds, updates and removes rows by key, keeping the cursor on its key.
+
+    A column is `(key, label)`, sized to its content, or `(key, label, width)`: a fixed width
+    for cells whose text changes length as a row moves on (a job's state, PENDING to
+    SUCCEEDED), so the column neither jumps nor cuts. Other cells widen their column when an
+    update makes them longer (DataTable's own update_cell keeps the first width and cuts)."""
 
     DEFAULT_CSS = """
     ResourceTable { height: 1fr; }
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs) -> None:
+    def __init__(self, columns: Sequence[tuple[str, str] | tuple[str, str, int]],
+                 **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._column_keys = [key for key, _ in columns]
+        self._column_keys = [column[0] for column in columns]
         self._columns_spec = columns
         self._cells: dict[str, tuple] = {}
 
     def on_mount(self) -> None:
-        for key, label in self._columns_spec:
-            self.add_column(label, key=key)
+        for key, label, *width in self._columns_spec:
+            self.add_column(label, key=key, width=width[0] if width else None)
+
+    def update_cell(self, row_key, column_key, value, *, update_width: bool = True):
+        return super().update_cell(row_key, column_key, value, update_width=update_width)
 
     @property
     def row_keys(self) -> list[str]:
