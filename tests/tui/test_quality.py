@@ -90,7 +90,7 @@ async def test_palette_lists_the_pane(seeded_app):
 
     async with seeded_app.run_test(size=(140, 40)) as pilot:
         provider = PaneCommands(pilot.app.screen)
-        assert any("Quality (8)" in text for text, _ in provider._commands())
+        assert any("Quality (8)" in text for text, *_ in provider._commands())
 
 
 def test_quality_pane_snapshot(seeded_app, snap_compare):
