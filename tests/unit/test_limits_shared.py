@@ -14,6 +14,7 @@ from console.services.shared_quota import StoreBudget
 from console.settings import LimitSpec, LimitsSettings
 from store.engine import Store
 from store.repos import quota
+from tests.simtime import DilatedClock
 from tests.unit.test_limits import MODEL, FakeTime, most_in_any_minute
 
 
@@ -31,7 +32,9 @@ def two_limiters(path, clock: FakeTime, quota_model: str, project: str = "p"):
 
 @pytest.mark.parametrize("quota_model", ["sliding-log", "token-bucket", "bounded"])
 async def test_two_limiters_on_one_store_share_the_minute(tmp_path, quota_model):
-    clock = FakeTime()
+    # Real concurrency on a sped-up clock: a fake clock whose every sleep moves time on for
+    # everyone would make the result depend on how the two callers happen to interleave.
+    clock = DilatedClock(120)
     made = two_limiters(tmp_path / "q.sqlite3", clock, quota_model)
     times: list[float] = []
 
