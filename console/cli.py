@@ -212,9 +212,15 @@ def main(ctx: click.Context) -> None:
         _configure_logging()
     if ctx.invoked_subcommand is None:
         from console.bootstrap import make_app
+        from store import preflight
 
         _configure_logging()
-        app = make_app(_settings())
+        settings = _settings()
+        if not settings.store.url:  # a server database is checked when it is opened
+            trouble = preflight.problem(settings.db_path)
+            if trouble:
+                raise click.ClickException(trouble)
+        app = make_app(settings)
         try:
             app.run()
         finally:

@@ -124,6 +124,11 @@ def files(tmp: Path) -> dict[str, str]:
 # (id, argv with {tmp} for the case's folder, what makes the environment, words the error has)
 CASES: list[tuple[str, list[str], Callable[[Path], dict[str, str]], str]] = [
     ("corrupt-database", ["logs", "list"], corrupt_db, "not a usable gemops database"),
+    # The console itself says so before it opens, rather than showing empty panes.
+    ("console-corrupt-database", [], corrupt_db, "not a usable gemops database"),
+    ("console-newer-schema", [], newer_db, "is newer than this gemops"),
+    ("console-read-only-folder", [], existing_db_in_read_only_folder, "read-only"),
+    ("console-read-only-new-db", [], new_db_in_read_only_folder, "read-only"),
     ("corrupt-database-batches", ["batches", "list"], corrupt_db, "not a usable"),
     ("newer-schema", ["cost", "--ledger"], newer_db, "is newer than this gemops"),
     ("read-only-folder-existing-db", ["logs", "list"], existing_db_in_read_only_folder,
