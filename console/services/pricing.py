@@ -12,6 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from console.services.wording import plural
+
 __all__ = [
     "DEFAULT_BATCH_DISCOUNT",
     "DEFAULT_TIER_MULTIPLIERS",
@@ -608,7 +610,7 @@ def compare(table: PriceTable, workload: Workload) -> list[ScenarioCost]:
         table, price.name, workload.shared_context_tokens, workload.cache_hours
     )
     storage_note = (
-        f"{workload.contexts:,} cache(s) x {workload.shared_context_tokens:,} tokens "
+        f"{plural(workload.contexts, 'cache')} x {workload.shared_context_tokens:,} tokens "
         f"x {workload.cache_hours:g} h storage = ${storage:,.4f}"
     )
     cache_blocker = _cache_impossibility(price, workload)

@@ -119,7 +119,7 @@ async def test_drop_folder_activity_is_shown_and_can_be_hidden(seeded_app):
         await open_pane(pilot)
         screen = pilot.app.screen
         title = screen.query_one("#drop-title").render().plain
-        assert DROP in title and "3 file(s)" in title and "not watched from here" in title
+        assert DROP in title and "3 files" in title and "not watched from here" in title
         table = screen.query_one("#drops")
         rows = {cells(table, key)[0]: cells(table, key) for key in table.row_keys}
         assert rows["bad-prompts"][2] == "rejected" and "3 bad line(s)" in rows["bad-prompts"][4]

@@ -295,7 +295,7 @@ def test_compare_concrete_workload_every_scenario() -> None:
     assert rows["cache + batch"].savings_vs_standard_pct == pytest.approx(0.9425 / 1.685 * 100)
     assert [name for name, row in rows.items() if row.cheapest] == ["cache + batch"]
     assert all(row.possible for row in rows.values())
-    assert "10 cache(s)" in rows["explicit cache"].notes
+    assert "10 caches" in rows["explicit cache"].notes
 
 
 def test_compare_long_cache_storage_loses_to_flex() -> None:

@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, get_current_worker
 
+from console.services.wording import plural
 from console.tui.formatting import ago, duration, timestamp
 from console.tui.messages import Flash, StoreChanged
 from console.tui.screens.base import PaneScreen, service
@@ -165,7 +166,7 @@ class BatchesScreen(PaneScreen):
             return
         self._collect_tried.update(dict.fromkeys(names, now))
         self._act(lambda: collect_finished(self.workspace, names=names),
-                  f"results written for {len(names)} finished job(s)", name="batch-results")
+                  f"results written for {plural(len(names), 'finished job')}", name="batch-results")
 
     def _cells(self, view: Any, now: float) -> tuple:
         job = view.job
@@ -186,7 +187,7 @@ class BatchesScreen(PaneScreen):
         files = activity.files
         self.query_one("#drop-title", Static).update(
             f"Drop folder  {self.workspace.settings.drop_dir}  ·  {watching}  ·  "
-            f"{len(files)} file(s)"
+            f"{plural(len(files), 'file')}"
         )
         table = self.query_one("#drops", ResourceTable)
         table.apply((str(d.id), self._drop_cells(d, now)) for d in files)
