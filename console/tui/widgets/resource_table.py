@@ -30,6 +30,14 @@ class ResourceTable(DataTable):
         for key, label, *width in self._columns_spec:
             self.add_column(label, key=key, width=width[0] if width else None)
 
+    def _update_dimensions(self, new_rows) -> None:
+        # DataTable measures new rows when idle but keeps lines it painted before that (at the
+        # labels' widths) unless a row has auto height: drop them, or the table shows cut
+        # cells until its next change.
+        super()._update_dimensions(new_rows)
+        self._clear_caches()
+        self.refresh()
+
     def update_cell(self, row_key, column_key, value, *, update_width: bool = True):
         return super().update_cell(row_key, column_key, value, update_width=update_width)
 
