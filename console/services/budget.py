@@ -36,7 +36,7 @@ HELD = "held"
 DAY_S = 86_400.0
 
 __all__ = [
-    "BudgetCheck", "OverBudget", "allow_over", "check", "drop_gate", "estimate_cache",
+    "BudgetCheck", "OverBudget", "allow_over", "before_action", "check", "drop_gate", "estimate_cache",
     "estimate_call", "estimate_file", "estimate_samples", "estimate_tier_plan", "guard",
     "require", "shortfall", "spend_gauge",
 ]  # fmt: skip
@@ -209,6 +209,15 @@ def require(ws: Workspace, *, estimate: float | Mapping[str, float],
     over = first_over(checks)
     if over is not None:
         raise OverBudget(over, shortfall(checks))
+
+
+def before_action(ws: Workspace, estimate: float | Mapping[str, float],
+                  allowance: float = 0.0) -> None:
+    """The console's check before it starts an action: a "yes, go over" given for it raises
+    today's budget first; over budget raises OverBudget and nothing has been sent."""
+    if allowance:
+        allow_over(ws, allowance)
+    require(ws, estimate=estimate)
 
 
 # -- what the console's actions will cost (checked before they start, so "no" sends nothing) --
