@@ -144,7 +144,7 @@ def allow_over(ws: Workspace, usd: float) -> None:
     day = day_start(ws.clock())
     with ws.session() as session:
         extra = float(meta.get(session, _allowance_key(day)) or 0.0)
-        meta.put(session, _allowance_key(day), f"{extra + usd:.8f}")
+        meta.put(session, _allowance_key(day), repr(extra + usd))  # exact: no rounding down
 
 
 def _label_spend(session: Any, key: str, value: str, since: float) -> float:
