@@ -717,7 +717,34 @@ def collect_finished(ws: Workspace, names: Iterable[str] | None = None) -> list[
         except (_gateway_error(), OSError) as error:
             if not is_transient(error):
                 raise
+    collect_judge_jobs(ws, names)
     return written
+
+
+def collect_judge_jobs(ws: Workspace, names: Iterable[str] | None = None) -> int:
+    """The quality judge's batch jobs (quality.judge_tier = "batch") that sync saw end: their
+    verdicts are stored beside the interactions. Returns how many jobs were collected."""
+    from console.services import quality
+
+    wanted = quality.judge_jobs(ws)
+    if names is not None:
+        names = set(names)
+        wanted = [n for n in wanted if n in names]
+    done = 0
+    for name in wanted:
+        with ws.session() as session:
+            job = batches.get(session, name)
+        if job is None or not job.done:
+            continue
+        try:
+            responses = _responses(ws, job, ws.gateway.run(ws.gateway.raw_get(name)))
+        except _gateway_error() as error:
+            if is_transient(error):
+                continue  # tried again next time
+            responses = {}  # gone for good: each score says so
+        quality.store_batch_verdicts(ws, name, job.state.removeprefix("JOB_STATE_"), responses)
+        done += 1
+    return done
 
 
 def write_results_for(ws: Workspace, name: str, out: Path) -> ResultsWritten:

@@ -36,8 +36,9 @@ HELD = "held"
 DAY_S = 86_400.0
 
 __all__ = [
-    "BudgetCheck", "OverBudget", "allow_over", "check", "drop_gate", "estimate_call",
-    "estimate_file", "guard", "spend_gauge",
+    "BudgetCheck", "OverBudget", "allow_over", "before_action", "check", "drop_gate", "estimate_cache",
+    "estimate_call", "estimate_file", "estimate_samples", "estimate_tier_plan", "guard",
+    "require", "shortfall", "spend_gauge",
 ]  # fmt: skip
 
 
@@ -70,9 +71,24 @@ class BudgetCheck:
 
 
 class OverBudget(RuntimeError):
-    def __init__(self, check: BudgetCheck) -> None:
+    """`check` is the first limit crossed; `needed` is what today's limits must rise by for
+    every crossed limit to hold the action (what the console's "yes" passes to allow_over)."""
+
+    def __init__(self, check: BudgetCheck, needed: float | None = None) -> None:
         self.check = check
+        self.needed = shortfall([check]) if needed is None else needed
         super().__init__(f"over budget: {check.reason}")
+
+    @property
+    def question(self) -> str:
+        return f"Over the {self.check.scope} budget: send anyway?"
+
+    @property
+    def explanation(self) -> str:
+        c = self.check
+        return (f"This needs about ${c.estimate:,.4f}; ${c.spent:,.4f} was spent today against "
+                f"the ${c.limit or 0:,.4f} {c.scope} budget. Yes raises today's budget by "
+                f"${self.needed:,.4f} for this and sends it; No sends nothing.")
 
 
 # -- estimates ---------------------------------------------------------------------------------
@@ -128,7 +144,7 @@ def allow_over(ws: Workspace, usd: float) -> None:
     day = day_start(ws.clock())
     with ws.session() as session:
         extra = float(meta.get(session, _allowance_key(day)) or 0.0)
-        meta.put(session, _allowance_key(day), f"{extra + usd:.8f}")
+        meta.put(session, _allowance_key(day), repr(extra + usd))  # exact: no rounding down
 
 
 def _label_spend(session: Any, key: str, value: str, since: float) -> float:
@@ -180,11 +196,84 @@ def first_over(checks: Iterable[BudgetCheck]) -> BudgetCheck | None:
     return next((c for c in checks if not c.ok), None)
 
 
+def shortfall(checks: Iterable[BudgetCheck]) -> float:
+    """How much today's limits must rise for every one of `checks` to pass (a hair over, so
+    the sum the gateway checks next is within it despite float rounding)."""
+    gaps = [c.spent + c.estimate - c.limit for c in checks if c.limit is not None and not c.ok]
+    return max(gaps) * (1 + 1e-9) + 1e-9 if gaps else 0.0
+
+
 def require(ws: Workspace, *, estimate: float | Mapping[str, float],
             labels: Mapping[str, str] | None = None) -> None:
-    over = first_over(check(ws, estimate=estimate, labels=labels))
+    checks = check(ws, estimate=estimate, labels=labels)
+    over = first_over(checks)
     if over is not None:
-        raise OverBudget(over)
+        raise OverBudget(over, shortfall(checks))
+
+
+def before_action(ws: Workspace, estimate: float | Mapping[str, float],
+                  allowance: float = 0.0) -> None:
+    """The console's check before it starts an action: a "yes, go over" given for it raises
+    today's budget first; over budget raises OverBudget and nothing has been sent."""
+    if allowance:
+        allow_over(ws, allowance)
+    require(ws, estimate=estimate)
+
+
+# -- what the console's actions will cost (checked before they start, so "no" sends nothing) --
+
+
+def _prices(ws: Workspace) -> PriceTable:
+    return PriceTable.load(ws.settings.prices.file)
+
+
+def estimate_tier_plan(ws: Workspace, plan: Any) -> dict[str, float]:
+    """A tier run: every sample of every tier, at that tier's price."""
+    prices = _prices(ws)
+    out = ws.settings.budget.assumed_output_tokens
+    cost = sum(estimate_call(prices, plan.model, plan.prompt, {}, tier=tier,
+                             assumed_output_tokens=out) * plan.runs_per_tier
+               for tier in plan.tiers)
+    return {plan.model.removeprefix("models/"): cost}
+
+
+def estimate_samples(ws: Workspace) -> dict[str, float]:
+    """The sample workload: its cache (written and stored an hour), six calls, a batch of six."""
+    from console.services import samples
+    from console.services.pricing import storage_cost
+
+    prices = _prices(ws)
+    out = ws.settings.budget.assumed_output_tokens
+    handbook = (samples.SAMPLES_DIR / "handbook.md").read_text()
+    questions = samples._questions()
+    tiers = ["standard", "standard", "flex", "flex", "priority", "priority"]
+    cost = estimate_call(prices, samples.MODEL, handbook, {"system_instruction": samples.SYSTEM},
+                         assumed_output_tokens=0)
+    try:
+        cost += storage_cost(prices, samples.MODEL, _tokens(handbook), 1.0)
+    except (UnknownModelPrice, ValueError):
+        pass
+    cost += sum(estimate_call(prices, samples.MODEL, q, {}, tier=t, assumed_output_tokens=out)
+                for q, t in zip(questions, tiers, strict=False))
+    cost += sum(estimate_call(prices, samples.MODEL, q, {}, batch=True, assumed_output_tokens=out)
+                for q in questions)
+    return {samples.MODEL: cost}
+
+
+def estimate_cache(ws: Workspace, draft: Any) -> dict[str, float]:
+    """An explicit cache: its tokens written once at the input price, stored for its TTL."""
+    from console.services.caches import estimate_tokens, inspect_files
+    from console.services.pricing import storage_cost
+
+    prices = _prices(ws)
+    tokens = estimate_tokens(draft.system_instruction, inspect_files(list(draft.files)))
+    model = draft.model.removeprefix("models/")
+    try:
+        cost = call_cost(prices, model, Usage(prompt_tokens=tokens, output_tokens=0)).cost
+        cost += storage_cost(prices, model, tokens, draft.ttl_s / 3600)
+    except (UnknownModelPrice, ValueError):
+        cost = 0.0
+    return {model: cost}
 
 
 def guard(ws: Workspace, prices: PriceTable):
@@ -226,9 +315,11 @@ def drop_gate(folder: DropFolder, drop: DropFile, path: Path) -> DropFile | None
     held_dir = folder.root / HELD
     status = held_dir / f"{drop.name}.status.json"
     over = None
+    checks: list[BudgetCheck] = []
     if b.daily_usd is not None or b.per_model or b.per_label:
         total, per_model = estimate_file(ws, path, route=drop.route)
-        over = first_over(check(ws, estimate=per_model or total))
+        checks = check(ws, estimate=per_model or total)
+        over = first_over(checks)
     if over is None:
         if path.parent == held_dir:
             status.unlink(missing_ok=True)
@@ -243,7 +334,8 @@ def drop_gate(folder: DropFolder, drop: DropFile, path: Path) -> DropFile | None
             drop = drops.advance(session, drop.id, now=now, path=str(target))
             drops.add_event(session, at=now, kind=HELD, path=str(target), detail=over.reason,
                             drop_file_id=drop.id)
-        folder._say(HELD, target, over.reason)
+        # The refusal rides along: the console's watcher asks whether to go over.
+        folder._say(HELD, target, over.reason, over=OverBudget(over, shortfall(checks)))
         path = target
     data = {
         "file": folder.relative(path), "name": drop.name, "step": HELD, "route": drop.route,

@@ -38,7 +38,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,8 @@ PROGRESS_EVERY_S = 0.5
 # A request still refused for quota after the gateway waited out every retryDelay is waited
 # for again this many times before the rest of its file goes to the Batch API.
 QUOTA_ROUNDS = 3
+# A concurrent claim's error while the spend budget holds the rest of its file.
+HELD_PREFIX = "held: "
 _SEPARATORS = re.compile(r"([-_\s]+)")
 _UNSAFE = re.compile(r"[^\w.-]+")
 
@@ -101,6 +103,8 @@ class DropNotice:
     kind: str
     path: str
     detail: str = ""
+    # For "held": the spend budget's refusal (budget.OverBudget), so a console can ask.
+    over: Any = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.kind:<10} {self.path}" + (f"  {self.detail}" if self.detail else "")
@@ -225,8 +229,8 @@ class DropFolder:
     def results_path(self, drop: DropFile) -> Path:
         return self.root / "results" / f"{drop.name}.jsonl"
 
-    def _say(self, kind: str, path: Path | str, detail: str = "") -> None:
-        self._notify(DropNotice(kind, self.relative(path), detail))
+    def _say(self, kind: str, path: Path | str, detail: str = "", *, over: Any = None) -> None:
+        self._notify(DropNotice(kind, self.relative(path), detail, over))
 
     # -- the folder lock -------------------------------------------------------------------------
 
@@ -595,9 +599,16 @@ class DropFolder:
         default_model = self.ws.settings.gemini.default_model
         display = self.relative(path)
         pending = (r for r in jsonl.requests(path, display=display) if r.key not in answered)
+        was_held = (drop.error or "").startswith(HELD_PREFIX)
         fallback = self.ws.gateway.run(self._fan_out(drop, pending, tier, results_path,
                                                      default_model, len(answered)))
         answered = batches.read_journal(results_path)
+        if isinstance(fallback, budget.OverBudget):
+            return self._hold_rest(drop, path, fallback, len(answered), told=was_held)
+        if was_held:
+            with self.ws.session() as session:
+                drop = drops.advance(session, drop.id, now=self.ws.clock(), error=None)
+            self._say("released", path, "within budget now")
         if fallback is not None:
             left = drop.request_count - len(answered)
             drop = record_step(self.ws, drop, VALIDATED, route=BATCH,
@@ -615,14 +626,35 @@ class DropFolder:
         self._say("results", results_path, f"{ok} ok, {len(answered) - ok} failed")
         return drop
 
+    def _hold_rest(self, drop: DropFile, path: Path, over: budget.OverBudget, answered: int,
+                   *, told: bool) -> DropFile:
+        """The spend budget refused a request part-way: the rest waits. The claim stays
+        `running` (so each tick tries again: the gateway refuses before anything is sent, until
+        a new day or a raised budget), its answers stay in the journal, its status says held."""
+        reason = over.check.reason
+        now = self.ws.clock()
+        with self.ws.session() as session:
+            drop = drops.advance(session, drop.id, now=now, error=HELD_PREFIX + reason,
+                                 done_requests=answered)
+            if not told:
+                drops.add_event(session, at=now, kind=budget.HELD, path=str(path),
+                                detail=reason, drop_file_id=drop.id)
+        if not told:
+            left = drop.request_count - answered
+            self._say(budget.HELD, path, f"{plural(left, 'request')} left: {reason}", over=over)
+        return drop
+
     async def _fan_out(self, drop: DropFile, pending: Iterator[jsonl.BatchRequest], tier: str,
-                       results_path: Path, default_model: str, done: int) -> str | None:
-        """Runs on the gateway's loop. Returns why the rest must go to batch, or None."""
+                       results_path: Path, default_model: str, done: int,
+                       ) -> str | budget.OverBudget | None:
+        """Runs on the gateway's loop. Returns why the rest must go to batch, the spend
+        budget's refusal when the rest must wait, or None."""
         from console.services.gateway import GatewayError
 
         gateway = self.ws.gateway
         images_dir = results_path.with_suffix("")
         stop: list[str] = []
+        refused: list[budget.OverBudget] = []
         count = [done]
         last_saved = [time.monotonic()]
 
@@ -656,6 +688,10 @@ class DropFolder:
                             model, contents, config, tier=tier, source="drop",
                             request_key=batches.ledger_request_key(drop.name, request.key))
                 except (CircuitOpen, QuotaExhausted) as error:
+                    stop.append(str(error))
+                    return None
+                except budget.OverBudget as error:  # refused before it was sent: hold the rest
+                    refused.append(error)
                     stop.append(str(error))
                     return None
                 except GatewayError as error:
@@ -699,6 +735,8 @@ class DropFolder:
 
             await asyncio.gather(*(worker() for _ in range(max(1, self.settings.concurrency))))
         await save_progress(final=True)
+        if refused:
+            return refused[0]
         return stop[0] if stop else None
 
     def _write_local_results(self, path: Path, display: str, results_path: Path,
@@ -758,6 +796,9 @@ class DropFolder:
                 "failed": job.failed_count,
                 "pending": job.pending_count,
             }
+        if drop.step == RUNNING and (drop.error or "").startswith(HELD_PREFIX):
+            # Over the spend budget part-way: the rest waits (see _hold_rest).
+            status |= {"step": budget.HELD, "why": drop.error.removeprefix(HELD_PREFIX)}
         status |= {
             "results": self.relative(results) if results.exists() else None,
             "errors": (f"rejected/{drop.name}.errors.txt" if drop.step in (REJECTED, FAILED)

@@ -213,7 +213,6 @@ async def _judge_all(ws: Workspace, work: list[tuple[QualityScore, Interaction]]
     gateway = ws.gateway
     config = judge_config(ws)
     tier = ws.settings.quality.judge_tier
-    tier = "flex" if tier == "batch" else tier  # TODO(batch judging): flex prices it the same
     gate = asyncio.Semaphore(JUDGE_CONCURRENCY)
 
     async def one(score: QualityScore, interaction: Interaction) -> tuple[int, dict[str, Any]]:
@@ -250,6 +249,195 @@ _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
+# -- judging through the Batch API (quality.judge_tier = "batch") ------------------------------
+
+# {job name: [score ids]} for judge jobs out; and the job about to be created (its tag and
+# ids), written before the create so a crash in between finds the job instead of a second one.
+JUDGE_JOBS_KEY = "quality.judge_jobs"
+JUDGE_INTENT_KEY = "quality.judge_intent"
+BATCHED = "batched"
+
+
+def _open_jobs(session: Any) -> dict[str, list[int]]:
+    return orjson.loads(meta.get(session, JUDGE_JOBS_KEY) or "{}")
+
+
+def _adopt(ws: Workspace, tag: str, ids: list[int], row: dict[str, Any]) -> None:
+    """Record a created judge job and mark its scores as out, in one transaction."""
+    from sqlalchemy import update
+
+    from store.repos import batches as batch_repo
+
+    with ws.session() as session:
+        batch_repo.record_created(session, row, now=ws.clock())
+        jobs = _open_jobs(session)
+        jobs[row["name"]] = ids
+        meta.put(session, JUDGE_JOBS_KEY, orjson.dumps(jobs).decode())
+        meta.put(session, JUDGE_INTENT_KEY, "")
+        session.execute(update(repo.S).where(repo.S.c.id.in_(ids))
+                        .values(status=BATCHED, error=f"batch {row['name']}", at=ws.clock()))
+
+
+def _finish_intent(ws: Workspace) -> None:
+    """A create cut short by a crash: adopt the job if it was made, else forget the intent
+    (its scores are still pending and go in the next job)."""
+    from console.services import batches
+    from console.services.sync import batch_row
+
+    with ws.session() as session:
+        intent = meta.get(session, JUDGE_INTENT_KEY)
+    if not intent:
+        return
+    value = orjson.loads(intent)
+    found = batches.find_by_display_name(ws, value["tag"])
+    if found is not None:
+        _adopt(ws, value["tag"], value["ids"], batch_row(found))
+    else:
+        with ws.session() as session:
+            meta.put(session, JUDGE_INTENT_KEY, "")
+
+
+def _submit_judge_batch(ws: Workspace, work: list[tuple[QualityScore, Interaction]],
+                        ) -> tuple[str, ...]:
+    """Every pending score in one inline batch job per judge model (half the standard price).
+    Returns errors (over budget, the API refusing): the scores stay pending for next time."""
+    import hashlib
+
+    from console.services import batches, budget
+    from console.services.gateway import GatewayError
+    from console.services.pricing import PriceTable
+
+    _finish_intent(ws)
+    config = judge_config(ws)
+    prices = PriceTable.load(ws.settings.prices.file)
+    errors: list[str] = []
+    by_model: dict[str, list[tuple[QualityScore, Interaction]]] = {}
+    for score, interaction in work:
+        by_model.setdefault(score.judge_model, []).append((score, interaction))
+    for model, items in by_model.items():
+        with ws.session() as session:  # a job adopted just now took some of these
+            fresh = {r.id for r in repo_pending_ids(session)}
+        items = [(s, i) for s, i in items if s.id in fresh]
+        if not items:
+            continue
+        ids = [s.id for s, _ in items]
+        requests = [{"contents": [{"role": "user", "parts": [{"text": judge_prompt(i)}]}],
+                     "config": config, "metadata": {"key": f"judge/{s.id}"}} for s, i in items]
+        estimate = sum(budget.estimate_call(prices, model, r["contents"], config, batch=True,
+                                            assumed_output_tokens=200) for r in requests)
+        try:
+            budget.require(ws, estimate={model: estimate})
+        except budget.OverBudget as refusal:
+            errors.append(str(refusal))
+            continue
+        tag = hashlib.sha256(("judge:" + ",".join(map(str, ids))).encode()).hexdigest()
+        with ws.session() as session:
+            meta.put(session, JUDGE_INTENT_KEY, orjson.dumps({"tag": tag, "ids": ids}).decode())
+        gateway = ws.gateway
+        try:
+            job = gateway.run(gateway.create_batch(
+                model, requests, {"display_name": batches.display_name(tag, "gemops-judge")}))
+        except GatewayError as error:
+            errors.append(str(error))
+            with ws.session() as session:
+                meta.put(session, JUDGE_INTENT_KEY, "")
+            continue
+        _adopt(ws, tag, ids, batches._created_row(job, request_count=len(ids), model=model))
+    return tuple(errors)
+
+
+def repo_pending_ids(session: Any) -> list[Any]:
+    from sqlalchemy import select
+
+    return list(session.execute(select(repo.S.c.id).where(repo.S.c.status == "pending")))
+
+
+def judge_jobs(ws: Workspace) -> list[str]:
+    """Judge jobs still out (sync mirrors them like any job)."""
+    with ws.session() as session:
+        return list(_open_jobs(session))
+
+
+def store_batch_verdicts(ws: Workspace, name: str, state: str,
+                         responses: dict[str, bytes]) -> JudgeTick:
+    """A judge job ended: store each verdict as the flex path does, book each result in the
+    ledger (source judge, batch price), and check the alert. A score the job did not answer
+    is failed with why. Called by batches.collect_finished; a second call does nothing."""
+    from console.services import batches
+    from console.services.pricing import Usage
+
+    with _lock(ws):
+        with ws.session() as session:
+            jobs = _open_jobs(session)
+            booked = set()
+            if name in jobs:
+                from store.repos import batches as batch_repo
+
+                booked = batch_repo.ledgered_keys(session, f"{name}/")
+        ids = jobs.get(name)
+        if ids is None:
+            return JudgeTick()
+        gateway = ws.gateway
+        results: list[tuple[int, dict[str, Any]]] = []
+        with ws.session() as session:
+            models = {r.id: r.judge_model for r in (repo_score(session, i) for i in ids) if r}
+        for score_id in ids:
+            key = f"judge/{score_id}"
+            model = models.get(score_id, ws.settings.quality.judge_model)
+            ledger_key = batches.ledger_request_key(name, key)
+            raw = responses.get(key)
+            if raw is None:
+                results.append((score_id, {"status": "failed", "error":
+                                f"no verdict: the judge job {state.lower()}"}))
+                continue
+            item = orjson.loads(raw)
+            if item.get("response") is None:
+                error = item.get("error") or {}
+                if ledger_key not in booked:
+                    gateway.record_batch_result(model=model, usage=Usage(0),
+                                                status=int(error.get("code") or 500),
+                                                error=str(error.get("message"))[:300],
+                                                request_key=ledger_key, source=JUDGE_SOURCE)
+                results.append((score_id, {"status": "failed",
+                                           "error": str(error.get("message") or "failed")}))
+                continue
+            response = item["response"]
+            text, _, _ = batches._response_parts(response)
+            usage = Usage.from_metadata(response.get("usageMetadata") or {})
+            if ledger_key in booked:
+                cost, _ = gateway.batch_cost(model, usage)
+            else:
+                cost, _ = gateway.record_batch_result(model=model, usage=usage, status=200,
+                                                      error=None, request_key=ledger_key,
+                                                      source=JUDGE_SOURCE)
+            try:
+                values = _parse(text)
+            except (ValueError, KeyError, TypeError) as error:
+                results.append((score_id, {"status": "failed", "error": str(error)[:500]}))
+                continue
+            results.append((score_id, values | {
+                "status": "scored", "error": None, "prompt_tokens": usage.prompt_tokens,
+                "output_tokens": usage.output_tokens + usage.thought_tokens, "cost": cost}))
+        gateway.flush_ledger()
+        _store_results(ws, results)
+        with ws.session() as session:
+            jobs = _open_jobs(session)
+            jobs.pop(name, None)
+            meta.put(session, JUDGE_JOBS_KEY, orjson.dumps(jobs).decode())
+        judged = sum(1 for _, v in results if v["status"] == "scored")
+        failed = len(results) - judged
+        alert = check_alert(ws) if judged else None
+    return JudgeTick(judged=judged, failed=failed, alert=alert,
+                     errors=tuple(v["error"] for _, v in results if v.get("error")))
+
+
+def repo_score(session: Any, score_id: int) -> QualityScore | None:
+    from sqlalchemy import select
+
+    row = session.execute(select(repo.S).where(repo.S.c.id == score_id)).first()
+    return QualityScore(**dict(row._mapping)) if row else None
+
+
 def _lock(ws: Workspace) -> threading.Lock:
     with _LOCKS_GUARD:
         found = _LOCKS.get(id(ws))
@@ -264,11 +452,22 @@ def judge_new(ws: Workspace) -> JudgeTick:
     scores, and check the alert. Blocking; one pass at a time per workspace."""
     from console.services.interactions import flush_interactions, logging_run
 
+    if ws.settings.quality.judge_tier == "batch":
+        # Judge jobs that ended since the last look: their verdicts first (a command run
+        # has no sync loop to see them end).
+        from console.services import batches
+
+        for name in judge_jobs(ws):
+            batches.refresh_job(ws, name)
     with _lock(ws):
         flush_interactions(ws)
         seen, sampled = _sample(ws)
         work = _pending(ws)
         results: list[tuple[int, dict[str, Any]]] = []
+        if work and ws.settings.quality.judge_tier == "batch":
+            # One job for all of them; the verdicts are stored when sync sees it end.
+            errors = _submit_judge_batch(ws, work)
+            return JudgeTick(seen, sampled, errors=errors)
         if work:
             # The judge's own calls are not logged: they would only repeat redacted text.
             with logging_run(ws, source=JUDGE_SOURCE, enabled=False):

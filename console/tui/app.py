@@ -316,13 +316,23 @@ class GemopsApp(App):
             "Its cache and batch are already here: another run adds a second cache, six more "
             "calls and a second batch."), answer)
 
-    def _run_samples(self) -> None:
+    def _run_samples(self, allowance: float = 0.0) -> None:
+        from console.services import budget
         from console.services.samples import run_sample_workload
 
         def step(text: str) -> None:
             self.call_from_thread(self._sample_step, text)
 
         def work() -> None:
+            try:  # over the spend budget: ask first (nothing is sent until a yes)
+                budget.before_action(self.workspace, budget.estimate_samples(self.workspace),
+                                     allowance)
+            except budget.OverBudget as refusal:
+                from console.tui.screens.confirm import ask_over_budget
+
+                self.call_from_thread(self._sample_step, "")
+                self.call_from_thread(ask_over_budget, self, refusal, self._run_samples)
+                return
             try:
                 summary = run_sample_workload(self.workspace, step)
             except Exception as error:

@@ -155,3 +155,62 @@ def test_script_gets_a_clear_error(settings, emulator, tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     assert "Error: over budget: daily budget $0.0000" in result.output
     assert "Traceback" not in result.output
+
+
+def test_concurrent_file_over_budget_part_way_holds_the_rest_and_resumes_without_resending(
+        ws, tmp_path, clock):
+    """The gate lets a file through on its estimate, the answers cost more than estimated, and
+    the budget runs out part-way: the unanswered rest waits (claimed, journaled, status
+    `held`), and a raised budget sends only what had no answer."""
+    ws.settings.drop.concurrency = 1  # one request at a time: the crossing point is exact
+    ws.settings.budget.assumed_output_tokens = 1  # the estimate misses the answers' length
+    gateway = ws.gateway
+    probe = gateway.run(gateway.generate(MODEL, "probe question 0 " + "word " * 20))
+    root = tmp_path / "drop"
+    folder = DropFolder(ws, root)
+    folder.ensure_layout()
+    path = root / "standard" / "part.jsonl"
+    path.write_bytes(b"".join(orjson.dumps({"key": f"part-{i}", "request": {"contents": [
+        {"role": "user", "parts": [{"text": f"part question {i} " + "word " * 20}]}]}})
+        + b"\n" for i in range(6)))
+    estimate, _ = budget.estimate_file(ws, path, route="standard")
+    clock.now += DAY  # the probe was yesterday's spend
+    ws.settings.budget.daily_usd = probe.cost * 2.5
+    assert estimate <= ws.settings.budget.daily_usd < probe.cost * 6  # the gate lets it in
+
+    drop = folder.process(path)
+    sent = [r for r in ledger_rows(ws, source="drop")]
+    answered = len(sent)
+    assert 0 < answered < 6, answered
+    submitted = root / "submitted" / "part.jsonl"
+    assert drop.step == "running" and drop.path == str(submitted) and submitted.is_file()
+    status = json.loads((root / "submitted" / "part.status.json").read_text())
+    assert status["step"] == "held" and "daily budget" in status["why"]
+    assert status["done_requests"] == answered
+    journal = budget_journal(root)
+    assert len(journal) == answered and all(b'"status":"ok"' in line for line in journal)
+    assert not (root / "results" / "part.jsonl").exists()  # no errors written for the rest
+
+    folder.tick()  # still over: nothing more is sent
+    wait_for(lambda: folder._pool._work_queue.empty(), "the tick's work")
+    time.sleep(0.05)
+    assert len(ledger_rows(ws, source="drop")) == answered
+
+    ws.settings.budget.daily_usd = 10.0
+    folder.tick()
+    wait_for(lambda: (root / "results" / "part.jsonl").is_file(), "the rest of the answers")
+    results = [json.loads(x) for x in (root / "results" / "part.jsonl").read_text().splitlines()]
+    assert [r["key"] for r in results] == [f"part-{i}" for i in range(6)]
+    assert all(r["status"] == "ok" for r in results)
+    rows = ledger_rows(ws, source="drop")
+    assert len(rows) == 6 and len({r.request_key for r in rows}) == 6  # none sent twice
+    wait_for(lambda: json.loads((root / "submitted" / "part.status.json").read_text())["step"]
+             == "done", "the status")
+    folder.release()
+
+
+def budget_journal(root) -> list[bytes]:
+    from console.services import batches
+
+    journal = batches.journal_path(root / "results" / "part.jsonl")
+    return journal.read_bytes().splitlines() if journal.exists() else []

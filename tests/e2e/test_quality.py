@@ -154,3 +154,63 @@ def test_alert_fires_once_when_the_rate_crosses_the_threshold(ws, tmp_path, rece
     assert sent["event"] == "quality.hallucination_rate" and sent["threshold"] == 0.3
     received = receiver.wait(1)
     assert json.loads(received[0]["body"])["judged"] == sent["judged"]
+
+
+FAST_BATCH = {"batch": {"pending_s": 0.0, "per_request_s": 0.0}}
+
+
+@pytest.mark.parametrize("emulator_config", [FAST_BATCH], indirect=True)
+def test_batch_judging_submits_one_inline_job_and_stores_verdicts_when_sync_sees_it_end(ws):
+    import time
+
+    from console.services.batches import collect_finished
+    from console.services.sync import sync_once
+
+    ws.settings.quality.judge_tier = "batch"
+    ask(ws, 7, prefix="batch", labels={"team": "a"})
+    first = quality.judge_new(ws)
+    assert (first.seen, first.sampled, first.judged) == (7, 2, 0)
+    rows = scores(ws)
+    assert [r.status for r in rows] == ["batched", "batched"]
+    [job] = quality.judge_jobs(ws)
+    ws.gateway.flush_ledger()
+    with ws.session() as session:
+        judge_calls = list(session.exec(
+            select(LedgerEntry).where(LedgerEntry.source == "judge")).scalars())
+        creates = list(session.exec(
+            select(LedgerEntry).where(LedgerEntry.operation == "create_batch")).scalars())
+    assert judge_calls == [] and len(creates) == 1  # no flex calls: one batch job
+
+    deadline = time.monotonic() + 10
+    while any(r.status == "batched" for r in scores(ws)):
+        assert time.monotonic() < deadline, "the judge job never ended"
+        sync_once(ws)
+        collect_finished(ws)  # the hook the console's sync tick and the watcher call
+        time.sleep(0.05)
+    assert quality.judge_jobs(ws) == []
+    rows = scores(ws)
+    assert all(r.status == "scored" and r.judge_tier == "batch" for r in rows)
+    for row in rows:
+        want = expected_verdict(ws, row.interaction_id)
+        assert (row.accuracy, row.tone, row.hallucination, row.reason) == (
+            want["accuracy"], want["tone"], want["hallucination"], want["reason"])
+    ws.gateway.flush_ledger()
+    with ws.session() as session:
+        booked = list(session.exec(
+            select(LedgerEntry).where(LedgerEntry.source == "judge")).scalars())
+    assert len(booked) == 2 and {(b.operation, b.tier_asked) for b in booked} == {
+        ("batch_result", "batch")}
+    assert sorted(r.cost for r in rows) == pytest.approx(sorted(b.cost for b in booked))
+    for b in booked:  # half the standard price
+        assert b.cost == pytest.approx(b.standard_cost / 2) and b.cost > 0
+    # Collected once: another sync books nothing twice.
+    sync_once(ws)
+    collect_finished(ws)
+    ws.gateway.flush_ledger()
+    with ws.session() as session:
+        again = list(session.exec(
+            select(LedgerEntry).where(LedgerEntry.source == "judge")).scalars())
+    assert len(again) == 2
+    assert quality.judge_new(ws).sampled == 0 and quality.judge_jobs(ws) == []
+    report = quality.quality_report(ws)
+    assert report.judged == 2 and report.judge_tier == "batch"

@@ -3,6 +3,7 @@ stuck and expired flags; cancel and delete (confirmed); and what the drop folder
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, get_current_worker
 
@@ -20,7 +22,7 @@ from console.tui.formatting import ago, duration, timestamp
 from console.tui.messages import Flash, StoreChanged
 from console.tui.screens.base import PaneScreen, service
 from console.tui.screens.batch_dialogs import JobDetail, SubmitFileScreen
-from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.confirm import ConfirmScreen, ask_over_budget
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 
@@ -30,7 +32,7 @@ cancel_job = service("console.services.batches.cancel_job")
 delete_job = service("console.services.batches.delete_job")
 collect_finished = service("console.services.batches.collect_finished")
 submit_file = service("console.services.batches.submit_file")
-watch_folder = service("console.services.dropfolder.watch")
+drop_folder = service("console.services.dropfolder.DropFolder")
 
 # Cells that change length as a job moves on have a fixed width: the longest they can be.
 STATE_WIDTH = len("PENDING  ⚠ stuck")  # CANCELLED, SUCCEEDED and EXPIRED  ⚠ 48 h are shorter
@@ -91,6 +93,15 @@ def state_cell(view: Any) -> Text:
     elif view.expired:
         text.append("  ⚠ 48 h", style="bold red")
     return text
+
+
+class HeldOverBudget(Message):
+    """The watcher held a file over the spend budget (from its thread): ask here."""
+
+    def __init__(self, refusal: Any, folder: Any) -> None:
+        super().__init__()
+        self.refusal = refusal
+        self.folder = folder
 
 
 class BatchesScreen(PaneScreen):
@@ -329,14 +340,22 @@ class BatchesScreen(PaneScreen):
 
         self.app.push_screen(SubmitFileScreen(), chosen)
 
-    def _submit(self, path: str) -> None:
+    def _submit(self, path: str, allowance: float = 0.0) -> None:
         from pathlib import Path
+
+        from console.services import budget
 
         file = Path(path).expanduser()
 
         def work() -> None:
             try:
+                if allowance:  # the user said yes to going over the spend budget for this
+                    budget.allow_over(self.workspace, allowance)
                 outcome = submit_file(self.workspace, file)
+            except budget.OverBudget as refusal:  # nothing was claimed or sent: ask first
+                self.app.call_from_thread(ask_over_budget, self.app, refusal,
+                                          lambda allow: self._submit(path, allow))
+                return
             except Exception as error:  # shown, never a crash
                 self.post_message(Flash(f"submit {file}: {error}", "error"))
                 return
@@ -379,17 +398,22 @@ class BatchesScreen(PaneScreen):
         self._watch_stop = asked
         root = self.workspace.settings.drop_dir
         severities = {"error": "error", "rejected": "error", "failed": "error",
-                      "duplicate": "warning", "waiting": "warning"}
+                      "duplicate": "warning", "waiting": "warning", "held": "warning"}
 
         def notice(item: Any) -> None:
             # Posted, never called across: the watcher must not wait on the UI (say, quitting).
             self.post_message(Flash(str(item), severities.get(item.kind, "information")))
+            if item.over is not None:  # held over the spend budget: ask whether to go over
+                self.post_message(HeldOverBudget(item.over, folders[0]))
             self.post_message(StoreChanged(self.AREA))
+
+        folders: list[Any] = []
 
         def work() -> None:
             stop = _StopWhenCancelled(asked, get_current_worker())
             try:
-                watch_folder(self.workspace, root, stop=stop, notify=notice)
+                folders.append(drop_folder(self.workspace, root, notify=notice))
+                asyncio.run(folders[0].run(stop))
             except Exception as failure:  # shown in the flash line, never a crash
                 self.post_message(Flash(f"drop folder: {failure}", "error"))
 
@@ -397,6 +421,22 @@ class BatchesScreen(PaneScreen):
         self.run_worker(work, thread=True, group="dropfolder", exclusive=True,
                         exit_on_error=False, description="watch the drop folder")
         self.refresh_data()
+
+    @on(HeldOverBudget)
+    def _held_over_budget(self, message: HeldOverBudget) -> None:
+        folder = message.folder
+
+        def go(allowance: float) -> None:
+            def allow() -> None:
+                from console.services import budget
+
+                budget.allow_over(self.workspace, allowance)
+                folder.poke()  # the watcher's next tick sends what was held
+
+            self.run_worker(allow, thread=True, group="budget-allow", exit_on_error=False,
+                            description="go over the spend budget")
+
+        ask_over_budget(self.app, message.refusal, go)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "dropfolder" and event.worker.is_finished:

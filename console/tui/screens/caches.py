@@ -21,7 +21,7 @@ from console.tui.screens.cache_dialogs import (
     CacheFormScreen,
     ExtendScreen,
 )
-from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.confirm import ConfirmScreen, ask_over_budget
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 
@@ -419,16 +419,24 @@ class CachesScreen(PaneScreen):
         )
         self.app.push_screen(form, self._create)
 
-    def _create(self, draft: Any) -> None:
+    def _create(self, draft: Any, allowance: float = 0.0) -> None:
         if draft is None:
             return
         ws = self.workspace
         self._draft = draft
 
         def work() -> tuple[str, str]:
+            from console.services import budget
+
             def progress(text: str, done: int, total: int) -> None:
                 self.app.call_from_thread(self._progress, text, done, total)
 
+            try:  # over the spend budget: ask first (nothing is sent until a yes)
+                budget.before_action(ws, budget.estimate_cache(ws, draft), allowance)
+            except budget.OverBudget as refusal:
+                self.app.call_from_thread(ask_over_budget, self.app, refusal,
+                                          lambda allow: self._create(draft, allow))
+                return f"not created yet: {refusal}", "warning"
             cache = create_cache(ws, draft, progress)
             self._draft = None
             left = (cache.expires_at or 0) - ws.clock()

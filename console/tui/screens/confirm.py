@@ -1,6 +1,10 @@
-"""The one confirmation every destructive action asks (delete a cache, cancel a batch, …)."""
+"""The one confirmation every destructive action asks (delete a cache, cancel a batch, …),
+and the spend budget's "go over?" question."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -57,3 +61,16 @@ class ConfirmScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#keep")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+def ask_over_budget(app: Any, refusal: Any, go: Callable[[float], None]) -> None:
+    """The spend budget refused an action (`refusal` is a budget.OverBudget): say the
+    estimate, today's spend and the budget, and on yes call `go(allowance)`, which raises
+    today's budget by that much (budget.allow_over) and starts the action again. No (or
+    escape) sends nothing."""
+
+    def answer(yes: bool | None) -> None:
+        if yes:
+            go(refusal.needed)
+
+    app.push_screen(ConfirmScreen(refusal.question, "Go over", refusal.explanation), answer)

@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 
 from console.tui.formatting import timestamp
 from console.tui.screens.base import PaneScreen, service
-from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.confirm import ConfirmScreen, ask_over_budget
 from console.tui.screens.empty import EmptyState
 from console.tui.screens.tier_dialogs import FormValues, TierRunForm
 from console.tui.widgets.resource_table import ResourceTable
@@ -351,20 +351,29 @@ class TiersScreen(PaneScreen):
             return
         self.app.push_screen(TierRunForm(values), self._start_plan)
 
-    def _start_plan(self, plan: TierPlan | None) -> None:
+    def _start_plan(self, plan: TierPlan | None, allowance: float = 0.0) -> None:
         if plan is None:
             return
         self._last_plan = plan
         self.flash(f"starting: {plan.total} calls on {plan.model} "
                    f"({', '.join(plan.tiers)})…")
         self.run_worker(
-            lambda: self._run_plan(plan), thread=True, group=RUN_GROUP, exclusive=True,
+            lambda: self._run_plan(plan, allowance), thread=True, group=RUN_GROUP, exclusive=True,
             exit_on_error=False, description=f"tier run on {plan.model}",
         )
 
-    def _run_plan(self, plan: TierPlan) -> None:
+    def _run_plan(self, plan: TierPlan, allowance: float = 0.0) -> None:
         """In a thread: the run posts messages; the handlers below draw them."""
+        from console.services import budget
+
         worker = get_current_worker()
+        try:  # over the spend budget: ask first (nothing is sent until a yes)
+            budget.before_action(self.workspace, budget.estimate_tier_plan(self.workspace, plan),
+                                 allowance)
+        except budget.OverBudget as refusal:
+            self.app.call_from_thread(ask_over_budget, self.app, refusal,
+                                      lambda allow: self._start_plan(plan, allow))
+            return
         try:
             report = run_tier_test(
                 self.workspace, plan,
