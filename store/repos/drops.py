@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from store.records import DropEvent, DropFile, record_from
+from store.repos import dialect
 from store.tables import DropEventRow, DropFileRow
 
 T = DropFileRow.__table__
@@ -23,7 +23,7 @@ def claim(
     """Claim a content hash: (the claim, True) when this call made it, (the existing claim,
     False) when someone already had. The UNIQUE index decides, so two processes racing for
     the same content cannot both win."""
-    statement = sqlite_insert(T).values(
+    statement = dialect.upsert(session, T).values(
         content_hash=content_hash, name=name, path=path, route=route, step=step,
         claimed_at=now, updated_at=now,
     ).on_conflict_do_nothing(index_elements=["content_hash"])
