@@ -27,8 +27,9 @@ def claim(
     statement = dialect.upsert(session, T).values(
         content_hash=content_hash, name=name, path=path, route=route, step=step,
         claimed_at=now, updated_at=now, owner=owner, lease_until=lease_until,
-    ).on_conflict_do_nothing(index_elements=["content_hash"])
-    made = session.execute(statement).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["content_hash"]).returning(T.c.id)
+    # The returned row says who won (rowcount is -1 on PostgreSQL for an INSERT … RETURNING).
+    made = session.execute(statement).first() is not None
     row = session.execute(select(T).where(T.c.content_hash == content_hash)).one()
     return record_from(DropFile, dict(row._mapping)), made
 
