@@ -90,3 +90,13 @@ def start(*, durable: bool = False) -> Server:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"pg_ctl start failed: {result.stderr}\n{log}")
     return Server(root, port, bindir, as_user)
+
+
+def start_or_none(*, durable: bool = False) -> Server | None:
+    """A server, or None where there are no binaries or no psycopg (benchmarks report that)."""
+    try:
+        import psycopg  # noqa: F401
+
+        return start(durable=durable)
+    except (ImportError, Unavailable):
+        return None
