@@ -129,6 +129,7 @@ class AreaCommands(click.Group):
         "export": "console.commands.export:export",
         "logs": "console.commands.logs:logs",
         "quality": "console.commands.quality:quality",
+        "store": "console.commands.store:store",
     }
 
     def _lazy(self, name: str) -> click.Command | None:

@@ -119,6 +119,9 @@ class DropSettings(BaseModel):
     concurrency: int = 8
     debounce_ms: int = 50
     settle_ms: int = 200
+    # On a shared (PostgreSQL) store: how long a watcher's claim on a file lasts without its
+    # heartbeat; then another watcher takes the file up from its recorded step.
+    lease_s: float = 60.0
 
 
 class SyncSettings(BaseModel):

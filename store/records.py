@@ -94,6 +94,8 @@ class DropFile:
     claimed_at: float
     updated_at: float
     finished_at: float | None
+    owner: str | None = None
+    lease_until: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

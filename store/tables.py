@@ -57,6 +57,9 @@ class DropFileRow(SQLModel, table=True):
     claimed_at: float
     updated_at: float
     finished_at: float | None = None
+    # The watcher working on it (host:pid:nonce) until `lease_until`; after that anyone may.
+    owner: str | None = None
+    lease_until: float = 0.0
 
 
 class DropEventRow(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.pg_fixtures"]
 
 FROZEN_NOW = 1_790_000_000.0  # 2026-09-21T14:13:20Z: snapshots must not depend on the day
 

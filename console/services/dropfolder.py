@@ -21,7 +21,11 @@ last line is whole. `.tmp`, `.part` and hidden files are ignored. Nothing is eve
 
 Exactly once: the content hash is claimed in SQLite before anything is sent, and every step
 is recorded as it happens (see console/services/batches.py); a restart, even after kill -9,
-resumes each claim from its step. One watcher per folder (a lock file in DIR/.gemops).
+resumes each claim from its step. On a local SQLite store, one watcher per folder (a lock
+file in DIR/.gemops). On a shared store (`store.url`, PostgreSQL) several watchers, on several
+hosts, may watch one folder: the claim row decides who sends a file, and whoever works on a
+claim holds a lease on it (`drop.lease_s`, renewed by a heartbeat while it works), so a
+watcher that dies leaves its claims to be taken up by another once the lease runs out.
 
 Crash tests set GEMOPS_TEST_CRASH_AT=<step> (claimed, validated, uploaded, submitting,
 created, submitted): the watcher SIGKILLs itself right after recording that step.
@@ -33,6 +37,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import fcntl
+import functools
 import os
 import re
 import threading
@@ -60,6 +65,7 @@ from console.services.batches import (
     checkpoint,
     record_step,
 )
+from console.services.callbook import owner_alive, process_owner
 from console.services.limits import CircuitOpen, QuotaExhausted
 from console.services.pricing import PriceTable
 from console.services.redact import redact
@@ -196,6 +202,10 @@ class DropFolder:
         self._lock_handle: Any = None
         self._call_slots: asyncio.Semaphore | None = None
         self._input_limits: jsonl.InputLimits | None = None
+        # Leases (shared stores only): who we are, and the claims we work on right now.
+        self.owner = process_owner()
+        self._held: set[int] = set()
+        self._held_lock = threading.Lock()
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -235,8 +245,11 @@ class DropFolder:
     # -- the folder lock -------------------------------------------------------------------------
 
     def acquire(self) -> None:
-        """Take the folder for this process (the kernel frees it if the process dies)."""
+        """Take the folder for this process (the kernel frees it if the process dies). On a
+        shared store the folder is not taken: claims and their leases share it out."""
         self.ensure_layout()
+        if self.shared:
+            return
         handle = (self.root / ".gemops" / "watch.lock").open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -258,6 +271,59 @@ class DropFolder:
             self._lock_handle.close()
             self._lock_handle = None
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- leases (shared store) -------------------------------------------------------------------
+
+    @functools.cached_property
+    def shared(self) -> bool:
+        """Whether the store is a server database other hosts' watchers may share."""
+        return self.ws.store.engine.dialect.name != "sqlite"
+
+    def _take(self, drop: DropFile) -> bool:
+        """Lease the claim to this watcher while it works on it (always ours on SQLite)."""
+        if not self.shared:
+            return True
+        now = self.ws.clock()
+        until = now + self.settings.lease_s
+        with self.ws.session() as session:
+            taken = drops.take(session, drop.id, owner=self.owner, now=now, until=until)
+            if not taken:
+                # A watcher on this host that died need not be waited out.
+                holder = drops.get(session, drop.id)
+                if holder is not None and holder.owner and not owner_alive(holder.owner):
+                    taken = drops.take(session, drop.id, owner=self.owner, now=now,
+                                       until=until, stale=holder.owner)
+        if taken:
+            with self._held_lock:
+                self._held.add(drop.id)
+        return taken
+
+    def _let_go(self, drop: DropFile) -> None:
+        if not self.shared:
+            return
+        with self._held_lock:
+            self._held.discard(drop.id)
+        with self.ws.session() as session:
+            drops.let_go(session, drop.id, owner=self.owner)
+
+    def _worked(self, drop: DropFile) -> DropFile | None:
+        """Carry a claim on under its lease; None when another live watcher holds it."""
+        if not self._take(drop):
+            return None
+        try:
+            return self._advance(self._reload(drop) if self.shared else drop)
+        finally:
+            self._let_go(drop)
+
+    def heartbeat(self) -> int:
+        """Renew the leases of the claims in work here; returns how many are still held."""
+        with self._held_lock:
+            held = list(self._held)
+        if not held:
+            return 0
+        with self.ws.session() as session:
+            return drops.renew(session, held, owner=self.owner,
+                               until=self.ws.clock() + self.settings.lease_s)
 
     # -- one file ----------------------------------------------------------------------------
 
@@ -315,31 +381,46 @@ class DropFolder:
             if existing is not None and existing.path == str(path):
                 if self.backing_off(existing.id):
                     return None
-                return self._advance(existing)  # ours, left half-way by a previous run
+                # Ours, left half-way by a previous run (or, on a shared store, another
+                # watcher's: carried on only if its lease ran out).
+                return self._worked(existing)
             if existing is None or existing.step in (REJECTED, FAILED):
                 name = self._unique_name(path.stem, content_hash)
+                lease = (self.owner, now + self.settings.lease_s) if self.shared else (None, 0.0)
                 with self.ws.session() as session:
                     if existing is None:
                         drop, made = drops.claim(
                             session, content_hash=content_hash, name=name, path=str(path),
-                            route=route, step=CLAIMED, now=now)
+                            route=route, step=CLAIMED, now=now, owner=lease[0],
+                            lease_until=lease[1])
                     else:
-                        drop = drops.reclaim(session, existing.id, name=name, path=str(path),
-                                             route=route, step=CLAIMED, now=now)
-                        made = True
+                        again = drops.reclaim(session, existing.id, name=name, path=str(path),
+                                              route=route, step=CLAIMED, now=now,
+                                              owner=lease[0], lease_until=lease[1],
+                                              was=existing.step)
+                        made = again is not None
+                        drop = again or drops.get(session, existing.id) or existing
                     if made:
                         drops.add_event(session, at=now, kind=CLAIMED, path=str(path),
                                         detail=content_hash[:16], drop_file_id=drop.id)
                 if made:
                     self._say(CLAIMED, path, f"sha256 {content_hash[:12]}")
                     checkpoint(CLAIMED)
-                    return self._advance(drop)
+                    return self._worked(drop)
                 existing = drop  # another process claimed it between our read and insert
+                if existing.path == str(path):
+                    # This very file, claimed by another watcher of the folder: its to send.
+                    return self._worked(existing)
             if existing.step in IN_PROGRESS and not Path(existing.path).exists():
                 # Renamed by hand while we held it: follow the file.
-                with self.ws.session() as session:
-                    moved = drops.advance(session, existing.id, now=now, path=str(path))
-                return self._advance(moved)
+                if not self._take(existing):
+                    return None
+                try:
+                    with self.ws.session() as session:
+                        moved = drops.advance(session, existing.id, now=now, path=str(path))
+                    return self._advance(moved)
+                finally:
+                    self._let_go(existing)
             self._duplicate(path, existing)
             return None
         finally:
@@ -369,7 +450,7 @@ class DropFolder:
             current = self._reload(drop)
             if current.step not in IN_PROGRESS:
                 return current
-            return self._advance(current)
+            return self._worked(current)
         finally:
             self._end(drop.content_hash)
 
@@ -836,6 +917,9 @@ class DropFolder:
         """Take up claims left half-way; while batches are out, sync and write results; bring
         the status files of files in flight up to date."""
         for drop in self.unfinished():
+            if self.shared and drop.owner not in (None, self.owner) \
+                    and drop.lease_until > self.ws.clock():
+                continue  # another watcher works on it
             if not self.backing_off(drop.id):
                 self._pool.submit(self._guarded, self.resume, drop, drop.id, drop.path)
         with self.ws.session() as session:
@@ -999,6 +1083,16 @@ class DropFolder:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), 0.2)
 
+        async def beat() -> None:
+            # Off the file pool: a pool busy with long files must not let their leases lapse.
+            every = max(0.05, self.settings.lease_s / 3)
+            while not stop.is_set():
+                with contextlib.suppress(Exception):  # the next beat tries again
+                    await asyncio.to_thread(self.heartbeat)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.to_thread(stop.wait, every), every + 1)
+
+        heart = asyncio.create_task(beat()) if self.shared else None
         try:
             # Connect now, not when the first file lands (its latency is what users feel).
             try:
@@ -1018,6 +1112,8 @@ class DropFolder:
             if working:
                 await asyncio.gather(*working, return_exceptions=True)
         finally:
+            if heart is not None:
+                heart.cancel()
             self.release()
 
     async def _drain(self, start: Callable[[Path], None], working: set[asyncio.Future]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, insert, literal_column, select
 from sqlmodel import Session
 
 from store.records import CallWindow, HitRate, LedgerRecord, SpendRow, record_from
+from store.repos import dialect
 from store.tables import LedgerEntry
 
 T = LedgerEntry.__table__
@@ -36,13 +37,13 @@ Grouping = Literal["model", "tier", "day", "mode"]
 NO_MODEL = "(file/cache ops)"
 
 
-def _group_expr(by: Grouping):
+def _group_expr(session: Session, by: Grouping):
     if by == "model":
         return func.coalesce(func.nullif(T.c.model, ""), literal_column(f"'{NO_MODEL}'"))
     if by == "tier":
         return func.coalesce(T.c.tier_served, T.c.tier_asked)
     if by == "day":
-        return func.strftime("%Y-%m-%d", T.c.at, "unixepoch")
+        return dialect.utc_day(session, T.c.at)
     # mode: how the call was made — batch, explicit cache, or plain on its tier.
     return case(
         (T.c.batch.is_(True), literal_column("'batch'")),
@@ -54,7 +55,7 @@ def _group_expr(by: Grouping):
 def spend(
     session: Session, *, since: float, until: float | None = None, by: Grouping = "model"
 ) -> list[SpendRow]:
-    group = _group_expr(by).label("grp")
+    group = _group_expr(session, by).label("grp")
     query = (
         select(
             group,

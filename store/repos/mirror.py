@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
+
+from store.repos import dialect
 
 
 def mirror(
@@ -23,7 +24,7 @@ def mirror(
     rows no longer listed. Columns in `keep` are never overwritten by the remote view (local
     annotations such as where results were written). Returns how many rows became gone."""
     if rows:
-        statement = sqlite_insert(table)
+        statement = dialect.upsert(session, table)
         local = set(keep) | {"name"}
         statement = statement.on_conflict_do_update(
             index_elements=["name"],

@@ -11,6 +11,7 @@ from sqlalchemy import case, exists, func, insert, select, update
 from sqlmodel import Session
 
 from store.records import Interaction, record_from
+from store.repos import dialect
 from store.repos import interactions as interaction_repo
 from store.tables import InteractionLabelRow, InteractionRow, QualityCounterRow, QualityScoreRow
 
@@ -108,7 +109,7 @@ def _filters(since: float | None, until: float | None,
 
 def daily(session: Session, *, since: float | None = None, until: float | None = None,
           labels: Sequence[tuple[str, str]] = ()) -> list[DailyQuality]:
-    day = func.strftime("%Y-%m-%d", S.c.answered_at, "unixepoch")
+    day = dialect.utc_day(session, S.c.answered_at)
     query = (
         select(day, S.c.model, S.c.labels, func.count(), func.avg(S.c.accuracy),
                func.avg(S.c.tone), func.sum(case((S.c.hallucination, 1), else_=0)),

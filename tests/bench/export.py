@@ -4,7 +4,8 @@ Two databases of logged interactions are built with one SQL statement each (100,
 1,000,000 rows of realistic sanitized turns, labels on every row). On the 100,000 rows: our
 streaming export, and the baseline people write first (load every row with the ORM, then
 json.dumps each), both measured in this run. On the 1,000,000 rows: our export again, with the
-process's resident memory sampled throughout, to show it stays flat.
+process's resident memory sampled throughout, to show it stays flat. Then the same 100,000
+rows from a PostgreSQL database on a local server (fsync on), same run (`postgresql_*`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from console.services.export import export_interactions
 from console.settings import load_settings
 from store.records import InteractionFilter
 from store.tables import InteractionRow
+from tests import pg_server
 from tests.bench._harness import BenchResult
 
 ROWS = 100_000
@@ -99,15 +101,49 @@ class RssSampler:
         return (self.peak - self.start) / 2**20
 
 
-def _workspace(folder: Path, rows: int):
-    settings = load_settings(store={"path": folder / f"bench-{rows}.sqlite3"})
-    ws = make_workspace(settings)
+def _workspace(folder: Path, rows: int, url: str | None = None):
+    store = {"url": url} if url else {"path": folder / f"bench-{rows}.sqlite3"}
+    ws = make_workspace(load_settings(store=store))
     with ws.store.engine.begin() as conn:
         conn.execute(text(_FILL), {"rows": rows})
         conn.execute(text(_LABELS))
-    with ws.store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if url:
+        with ws.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with ws.store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return ws
+
+
+def _postgresql(folder: Path) -> dict:
+    """The same 100,000-row export (and the label filter) from a PostgreSQL database on a local
+    server, in the same run: the figures a team's store gives beside the SQLite file's."""
+    server = pg_server.start_or_none(durable=True)
+    if server is None:
+        return {"postgresql": "no PostgreSQL here"}
+    try:
+        ws = _workspace(folder, ROWS, server.create_database("bench_export"))
+        try:
+            export_interactions(ws, folder / "pg-warm.jsonl")
+            seconds, mb, summary = _timed(
+                lambda: export_interactions(ws, folder / "pg.jsonl", fmt="gemini"))
+            assert summary.rows == ROWS  # type: ignore[attr-defined]
+            label_s, _, labelled = _timed(lambda: export_interactions(
+                ws, folder / "pg-label.jsonl",
+                flt=InteractionFilter(labels=(("dataset", "support-v2"),))))
+            same = (folder / "pg.jsonl").read_bytes() == (folder / "ours.jsonl").read_bytes()
+        finally:
+            ws.close()
+    finally:
+        server.stop()
+    return {
+        "postgresql_rows_s": round(ROWS / seconds),
+        "postgresql_seconds": round(seconds, 3),
+        "postgresql_rss_growth_mb": round(mb, 1),
+        "postgresql_label_filtered_rows_s": round(labelled.rows / label_s),  # type: ignore[attr-defined]
+        "postgresql_same_file_as_sqlite": same,
+    }
 
 
 def naive_export(ws, out: Path) -> int:
@@ -172,6 +208,7 @@ def run() -> BenchResult:
             ]
         finally:
             ws.close()
+        on_postgresql = _postgresql(folder)
     ours = ROWS / ours_s
     return BenchResult(
         name="export",
@@ -193,7 +230,7 @@ def run() -> BenchResult:
             "big_rows_s": round(BIG_ROWS / big_s),
             "big_rss_growth_mb": round(big_mb, 1),
             "big_file_mb": round(big_bytes / 2**20, 1),
-        },
+        } | on_postgresql,
     )
 
 

@@ -7,6 +7,8 @@ transaction — first on an empty database (cold), then in the steady state the 
 (warm; the headline figure, median of 5). The baseline, in the same run, lists the same
 collections through the SDK's own pagers (`client.batches.list`, `client.caches.list`,
 `client.files.list`, every object parsed by pydantic) and writes nothing.
+The same ticks then run into a PostgreSQL database on a local server (fsync on), same run,
+reported beside the SQLite figures (`postgresql_*`).
 Target: <= 1.0 s.
 """
 
@@ -17,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import pg_server
 from tests.bench._harness import BenchResult
 
 BATCHES = {"finished": 8000, "running": 1500, "pending": 500}
@@ -71,6 +74,29 @@ def _sdk_listing(client) -> int:
     return seen
 
 
+def _ticks(sync_once, make_workspace, load_settings, server, store: dict):
+    """A cold tick into an empty database, then WARM_RUNS steady-state ticks."""
+    settings = load_settings(store=store)
+    settings.gemini.base_url = server.base_url
+    ws = make_workspace(settings, clock=server.clock.now)
+    try:
+        # Connect (the SDK import, the client) before any tick is timed.
+        assert ws.connection.gateway is not None
+        started = time.perf_counter()
+        cold = sync_once(ws)
+        cold_s = time.perf_counter() - started
+        if not cold.ok:
+            raise RuntimeError(f"sync failed: {cold.error}")
+        warm = []
+        for _ in range(WARM_RUNS):
+            started = time.perf_counter()
+            result = sync_once(ws)
+            warm.append(time.perf_counter() - started)
+    finally:
+        ws.close()
+    return cold_s, warm, result
+
+
 def run() -> BenchResult:
     from google import genai
     from google.genai import types
@@ -84,23 +110,20 @@ def run() -> BenchResult:
     home = Path(tempfile.mkdtemp(prefix="gemops-bench-sync-"))
     try:
         _seed(server)
-        settings = load_settings(store={"path": home / "gemops.sqlite3"})
-        settings.gemini.base_url = server.base_url
-        ws = make_workspace(settings, clock=server.clock.now)
-        # Connect (the SDK import, the client) before any tick is timed.
-        assert ws.connection.gateway is not None
-
-        started = time.perf_counter()
-        cold = sync_once(ws)
-        cold_s = time.perf_counter() - started
-        if not cold.ok:
-            raise RuntimeError(f"sync failed: {cold.error}")
-        warm = []
-        for _ in range(WARM_RUNS):
-            started = time.perf_counter()
-            result = sync_once(ws)
-            warm.append(time.perf_counter() - started)
+        cold_s, warm, result = _ticks(sync_once, make_workspace, load_settings, server,
+                                      {"path": home / "gemops.sqlite3"})
         rows = result.batches + result.caches + result.files
+        # The same ticks into a team's PostgreSQL (a local server, fsync on), same run.
+        pg = pg_server.start_or_none(durable=True)
+        if pg is not None:
+            try:
+                pg_cold, pg_warm, pg_result = _ticks(
+                    sync_once, make_workspace, load_settings, server,
+                    {"url": pg.create_database("bench_sync")})
+            finally:
+                pg.stop()
+            if pg_result.batches + pg_result.caches + pg_result.files != rows:
+                raise RuntimeError("PostgreSQL tick synced a different number of rows")
 
         client = genai.Client(
             api_key="bench", http_options=types.HttpOptions(base_url=server.base_url)
@@ -110,7 +133,6 @@ def run() -> BenchResult:
             started = time.perf_counter()
             listed = _sdk_listing(client)
             baseline.append(time.perf_counter() - started)
-        ws.close()
     finally:
         server.stop()
     if rows != sum(BATCHES.values()) + CACHES or listed != rows:
@@ -129,5 +151,8 @@ def run() -> BenchResult:
             "baseline_runs_s": [round(x, 3) for x in baseline],
             "rows": rows,
             "running_batches": result.running,
+            "postgresql_cold_tick_s": round(pg_cold, 3) if pg else "no PostgreSQL here",
+            "postgresql_warm_tick_s": round(statistics.median(pg_warm), 3) if pg else None,
+            "postgresql_warm_ticks_s": [round(x, 3) for x in pg_warm] if pg else None,
         },
     )
