@@ -129,6 +129,7 @@ class AreaCommands(click.Group):
         "export": "console.commands.export:export",
         "logs": "console.commands.logs:logs",
         "quality": "console.commands.quality:quality",
+        "serve": "console.commands.serve:serve",
     }
 
     def _lazy(self, name: str) -> click.Command | None:
