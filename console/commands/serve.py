@@ -92,8 +92,13 @@ def make_server(command: str, host: str, port: int, *, public: bool,
               help="the URL browsers use (behind a TLS proxy); default: the one they asked for")
 def serve(host: str, port: int, public: bool, public_url: str | None) -> None:
     """Serve the console to a web browser (each tab runs its own console) until Ctrl+C."""
+    from importlib.util import find_spec
+
     from console.cli import _settings
 
+    if find_spec("textual_serve") is None:
+        raise click.ClickException(
+            "gemops serve needs textual-serve: pip install 'gemops[serve]'")
     if not public and not is_loopback(host):
         raise click.UsageError(
             f"--host {host or '(empty)'} is not a loopback address: whoever can reach it gets "
