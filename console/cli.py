@@ -130,6 +130,7 @@ class AreaCommands(click.Group):
         "logs": "console.commands.logs:logs",
         "quality": "console.commands.quality:quality",
         "store": "console.commands.store:store",
+        "serve": "console.commands.serve:serve",
     }
 
     def _lazy(self, name: str) -> click.Command | None:

@@ -12,6 +12,7 @@ import concurrent.futures
 import hashlib
 import threading
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,19 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 
 
 TRANSPORT_ERRORS = _transport_errors()
+
+
+def _async_transport() -> Any:
+    """The SDK's own httpx transport, given explicitly: without it google-genai switches to
+    aiohttp whenever aiohttp is importable (textual-serve brings it), and its errors, headers
+    and retries differ from those the gateway classifies. An HTTPS proxy from the environment
+    is kept."""
+    try:
+        import httpx2 as client_lib
+    except ImportError:
+        client_lib = httpx  # type: ignore[assignment]
+    proxy = urllib.request.getproxies().get("https")
+    return client_lib.AsyncHTTPTransport(proxy=proxy) if proxy else client_lib.AsyncHTTPTransport()
 
 
 def classify(error: BaseException) -> Failure | None:
@@ -185,7 +199,8 @@ class Gateway:
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         http_options = types.HttpOptions(
-            base_url=self.base_url, api_version=self.api_version, timeout=int(self.timeout_s * 1000)
+            base_url=self.base_url, api_version=self.api_version, timeout=int(self.timeout_s * 1000),
+            async_client_args={"transport": _async_transport()},
         )
         self.client = genai.Client(api_key=self.api_key, http_options=http_options)
         self._loop.call_soon(self._ready.set)
