@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from console.commands import open_workspace, plural
+from console.services.errors import GatewayError
 
 
 def _state(view) -> str:
@@ -150,8 +151,6 @@ def _written(written) -> str:
 def _refresh(ws, name: str):
     """The job, fetched from the API; a job the API does not know is said plainly."""
     from console.services.batches import refresh_job
-    from console.services.gateway import GatewayError
-
     try:
         return refresh_job(ws, name)
     except GatewayError as error:

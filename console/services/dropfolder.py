@@ -60,6 +60,7 @@ from console.services.batches import (
     checkpoint,
     record_step,
 )
+from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted
 from console.services.pricing import PriceTable
 from console.services.redact import redact
@@ -618,8 +619,6 @@ class DropFolder:
     async def _fan_out(self, drop: DropFile, pending: Iterator[jsonl.BatchRequest], tier: str,
                        results_path: Path, default_model: str, done: int) -> str | None:
         """Runs on the gateway's loop. Returns why the rest must go to batch, or None."""
-        from console.services.gateway import GatewayError
-
         gateway = self.ws.gateway
         images_dir = results_path.with_suffix("")
         stop: list[str] = []

@@ -25,6 +25,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from console.services.callbook import CallBook, RowSink
+from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted, RateLimiter
 from console.services.pricing import PriceTable, UnknownModelPrice, Usage, call_cost
 from console.services.retry import Failure, RetryPolicy, parse_duration, retrying
@@ -43,21 +44,6 @@ LEDGER_DEFAULTS: dict[str, Any] = {
 }
 
 __all__ = ["CircuitOpen", "Exchange", "Gateway", "GatewayError", "Generation", "QuotaExhausted"]
-
-
-class GatewayError(Exception):
-    """An API call failed for good (after retries): the status, the server's message, and
-    the retry delay it asked for, if any. Services see this, never the SDK's error types."""
-
-    def __init__(
-        self, operation: str, status: int | None, message: str, retry_delay_s: float | None = None
-    ) -> None:
-        self.operation = operation
-        self.status = status
-        self.message = message
-        self.retry_delay_s = retry_delay_s
-        where = f"HTTP {status}" if status else "connection failed"
-        super().__init__(f"{operation}: {where}: {message}")
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.services.errors import GatewayError
 from console.services.redact import redact
 from console.services.tier_terms import FLEX_RETRY_ATTEMPTS, FORMATS, ORDERS, PARTS
 from console.services.wording import plural
@@ -260,7 +261,6 @@ def run_tier_test(
 def _warm_up(gateway: Gateway, plan: TierPlan) -> None:
     """One untimed, free call first: the connection is open before the first sample is timed
     (else run 1 pays for the TCP/TLS handshake), and a wrong model name fails here, cleanly."""
-    from console.services.gateway import GatewayError
     from console.services.limits import CircuitOpen, QuotaExhausted
 
     try:
@@ -336,7 +336,6 @@ async def _execute(
 async def _measure(
     ws: Workspace, gateway: Gateway, run_id: int, plan: TierPlan, tier: str, seq: int
 ) -> dict[str, Any]:
-    from console.services.gateway import GatewayError
     from console.services.limits import CircuitOpen, QuotaExhausted
 
     retry = plan.retry_for(tier)
