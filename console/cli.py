@@ -8,8 +8,12 @@ import os
 import sys
 import time
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from store.repos.ledger import Grouping
 
 log = logging.getLogger("gemops.cli")
 
@@ -441,7 +445,7 @@ def parse_since(text: str | None, now: float, option: str = "--since") -> float:
     return moment.timestamp()
 
 
-def _ledger_cost(since: str | None, by: str, as_json: bool) -> None:
+def _ledger_cost(since: str | None, by: Grouping, as_json: bool) -> None:
     from console.bootstrap import make_workspace
     from console.services.spend import spend
 

@@ -115,7 +115,7 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
         assert drop is not None
         click.echo(f"submitted {drop.batch_name} ({plural(drop.request_count or 0, 'request')}); "
                    f"results will go to {folder / (file.stem + '.jsonl')}")
-        if wait:
+        if wait and drop.batch_name:
             _wait(ws, drop.batch_name)
     finally:
         ws.close()

@@ -707,7 +707,8 @@ def collect_finished(ws: Workspace, names: Iterable[str] | None = None) -> list[
     written = []
     for job in jobs:
         try:
-            written.append(write_job_results(ws, job, by_id.get(job.drop_file_id)))
+            written.append(write_job_results(
+                ws, job, by_id.get(job.drop_file_id) if job.drop_file_id is not None else None))
         except (GatewayError, OSError) as error:
             if not is_transient(error):
                 raise

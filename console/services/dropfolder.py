@@ -303,9 +303,10 @@ class DropFolder:
         if not self._begin(content_hash):
             return None
         try:
-            path = self._mask_name(path, content_hash)
-            if path is None:
+            masked = self._mask_name(path, content_hash)
+            if masked is None:
                 return None
+            path = masked
             now = self.ws.clock()
             with self.ws.session() as session:
                 existing = drops.by_hash(session, content_hash)
@@ -493,7 +494,7 @@ class DropFolder:
             if errors is report.errors and report.error_count > len(report.errors):
                 # More than a report keeps in memory: stream them all from a second pass.
                 jsonl.validate(path, display=self.relative(path), limits=self._limits(),
-                               sink=lambda error: out.write(f"{error}\n"))
+                               sink=lambda error: print(error, file=out))
             else:
                 out.writelines(f"{error}\n" for error in errors)
         tmp.replace(errors_file)

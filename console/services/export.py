@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -313,7 +313,7 @@ def export_to_stream(
     _check(fmt)
     started = time.perf_counter()
     counting = _CountingWriter(out)
-    counts = _export(ws, counting, fmt, flt, None, None)
+    counts = _export(ws, cast(IO[bytes], counting), fmt, flt, None, None)
     out.flush()
     return ExportSummary(
         path=name, format=fmt, rows=counts.rows, prompt_tokens=counts.prompt_tokens,

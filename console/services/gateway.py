@@ -14,8 +14,9 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import httpx
@@ -274,7 +275,8 @@ class Gateway:
             started = time.perf_counter()
             try:
                 response = await self.client.aio.models.generate_content(
-                    model=model, contents=contents, config=call_config
+                    model=model, contents=contents,
+                    config=cast("types.GenerateContentConfigDict", call_config),
                 )
             except BaseException as error:
                 latency = (time.perf_counter() - started) * 1000
@@ -418,7 +420,7 @@ class Gateway:
             path = f"{collection}?{urlencode(query)}"
             response = await self._plain(
                 f"list_{collection}",
-                lambda path=path: self.client.aio._api_client.async_request("get", path, {}),
+                partial(self.client.aio._api_client.async_request, "get", path, {}),
                 record=False,
             )
             page = orjson.loads(response.body or "{}")
@@ -436,11 +438,11 @@ class Gateway:
     # caches
     async def create_cache(self, model: str, config: dict[str, Any]) -> Any:
         return await self._plain("create_cache", lambda: self.client.aio.caches.create(
-            model=model, config=config), model=model)
+            model=model, config=cast("types.CreateCachedContentConfigDict", config)), model=model)
 
     async def update_cache(self, name: str, config: dict[str, Any]) -> Any:
         return await self._plain("update_cache", lambda: self.client.aio.caches.update(
-            name=name, config=config))
+            name=name, config=cast("types.UpdateCachedContentConfigDict", config)))
 
     async def delete_cache(self, name: str) -> None:
         await self._plain("delete_cache", lambda: self.client.aio.caches.delete(name=name))
@@ -452,7 +454,7 @@ class Gateway:
         if mime_type:
             config["mime_type"] = mime_type
         return await self._plain("upload_file", lambda: self.client.aio.files.upload(
-            file=path, config=config))
+            file=path, config=cast("types.UploadFileConfigDict", config)))
 
     async def download_file(self, name: str) -> bytes:
         return await self._plain("download_file", lambda: self.client.aio.files.download(
@@ -464,7 +466,8 @@ class Gateway:
     # batches
     async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> Any:
         return await self._plain("create_batch", lambda: self.client.aio.batches.create(
-            model=model, src=src, config=config), model=model)
+            model=model, src=src, config=cast("types.CreateBatchJobConfigDict", config)),
+            model=model)
 
     async def get_batch(self, name: str) -> Any:
         return await self._plain("get_batch", lambda: self.client.aio.batches.get(name=name),
@@ -522,8 +525,8 @@ class Gateway:
         while True:
             query = {"page_size": 1000} | ({"page_token": token} if token else {})
             path = f"webhooks?{urlencode(query)}"
-            response = await self._plain("list_webhooks", lambda path=path: (
-                self.client.aio._api_client.async_request("get", path, {})), record=False)
+            response = await self._plain("list_webhooks", partial(
+                self.client.aio._api_client.async_request, "get", path, {}), record=False)
             page = orjson.loads(response.body or "{}")
             hooks.extend(page.get("webhooks") or [])
             token = page.get("next_page_token")

@@ -305,7 +305,8 @@ async def _execute(
             on_sample(SampleArrived(run, sample, done, plan.total))
 
     tasks = [asyncio.create_task(one(t, seq)) for t, seq in plan.schedule()]
-    status, note = "failed", "stopped unexpectedly"
+    status: str = "failed"
+    note: str | None = "stopped unexpectedly"
     try:
         pending = set(tasks)
         while pending:
@@ -600,9 +601,11 @@ def recommend(
         if s.tier == "standard" or not s.asked:
             continue
         facts = [price_change(s.cost_vs_standard)] if s.ok else []
-        comparable = base is not None and base.ok and s.ok
-        if comparable:
-            facts.append(f"{latency_delta((s.avg_ms or 0) - (base.avg_ms or 0), unit)} avg")
+        # Latency and verdicts are measured against standard only when both have answers.
+        compared_to = base if base is not None and base.ok and s.ok else None
+        if compared_to is not None:
+            facts.append(
+                f"{latency_delta((s.avg_ms or 0) - (compared_to.avg_ms or 0), unit)} avg")
         elif s.ok:
             facts.append(f"{latency(s.avg_ms, unit)} avg (no standard runs to compare)")
         if s.tier == "flex":
@@ -617,9 +620,9 @@ def recommend(
             moved = "downgraded to" if s.tier == "priority" else "served as"
             facts.append(f"{s.failovers}/{s.ok} {moved} {served}")
         verdict = (
-            _flex_verdict(s, base if comparable else None, retry_flex)
+            _flex_verdict(s, compared_to, retry_flex)
             if s.tier == "flex"
-            else _priority_verdict(s, base if comparable else None)
+            else _priority_verdict(s, compared_to)
         )
         lines.append(f"{s.tier}: {', '.join(facts)} — {verdict}")
     if not lines and base is not None and base.asked:
