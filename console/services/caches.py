@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from console.services import render
 from console.services.errors import GatewayError
 from console.services.pricing import (
     LONG_CONTEXT_THRESHOLD,
@@ -501,7 +502,7 @@ def create(ws: Workspace, draft: CacheDraft, progress: Progress | None = None) -
     uploaded: list[Any] = []
     try:
         for i, f in enumerate(draft_files, start=1):
-            report(f"uploading {f.path.name} ({i}/{len(draft_files)}, {_size(f.size)})", i, total)
+            report(f"uploading {f.path.name} ({i}/{len(draft_files)}, {render.size(f.size)})", i, total)
             remote = gateway.run(gateway.upload_file(f.path, mime_type=f.mime_type))
             uploaded.append(remote)
             if _enum_text(remote.state) == "FAILED":
@@ -656,9 +657,3 @@ def _file_row(remote: Any) -> dict[str, Any]:
     }
 
 
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024**2:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / 1024**2:.1f} MB"
