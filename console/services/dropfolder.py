@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 
 from console.services import batches, budget, jsonl
 from console.services.batches import (
@@ -89,6 +90,13 @@ PROGRESS_EVERY_S = 0.5
 QUOTA_ROUNDS = 3
 _SEPARATORS = re.compile(r"([-_\s]+)")
 _UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """A claim's step failed in a way that may pass: the API unreachable, overloaded or out of
+    quota, the limiter holding calls back, the store busy. Anything else is a finding."""
+    return batches.is_transient(error) or isinstance(
+        error, CircuitOpen | QuotaExhausted | OperationalError)
 
 
 class DropFolderBusy(RuntimeError):
@@ -834,22 +842,37 @@ class DropFolder:
 
     def _guarded(self, action: Callable[..., Any], arg: Any, retry_key: int | None,
                  path: str | Path) -> Any:
-        """Run one file's step; a transient failure is retried later with back-off, anything
-        else is reported and the file left where it is for a look."""
+        """Run one file's step. A transient failure of a claim (network, overload, quota, a
+        busy store) is retried later with back-off; any other failure of a claim would fail the
+        same way on every retry, so the claim is recorded as failed and the file rejected with
+        the reason. A new file's failure is reported and the file left where it is."""
         try:
             result = action(arg)
         except Exception as error:  # a failing file must never stop the watcher
-            if retry_key is not None:
+            if retry_key is not None and worth_retrying(error):
                 previous = self._retry.get(retry_key)
                 delay = min(RETRY_MAX_S, previous.delay * 2) if previous else RETRY_FIRST_S
                 self._retry[retry_key] = _Retry(time.monotonic() + delay, delay)
                 self._say("error", path, f"{error} (trying again in {delay:.0f}s)")
+            elif retry_key is not None:
+                self._retry.pop(retry_key, None)
+                self._give_up(arg, error)
             else:
                 self._say("error", path, f"{type(error).__name__}: {error}")
             return None
         if retry_key is not None:
             self._retry.pop(retry_key, None)
         return result
+
+    def _give_up(self, drop: DropFile, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            failed = record_step(self.ws, self._reload(drop), FAILED, detail="not retried",
+                                 error=reason, finished_at=self.ws.clock())
+            self._say(FAILED, drop.path, f"{reason} (not a transient error: not retried)")
+            self.write_status(self._move(failed, "rejected"))
+        except Exception as again:  # the store or the disk refuses too: say so, keep watching
+            self._say("error", drop.path, f"{reason}; recording the failure failed: {again}")
 
     def candidate(self, path: Path) -> None:
         """A file appeared or changed: watch it until it is complete."""
