@@ -7,9 +7,12 @@ import logging
 import os
 import sys
 import time
-from datetime import UTC
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from store.repos.ledger import Grouping
 
 log = logging.getLogger("gemops.cli")
 
@@ -316,8 +319,8 @@ def sync(once: bool, status: bool, as_json: bool) -> None:
 
 
 def _sync_status(ws, as_json: bool) -> None:
+    from console.services.render import ago
     from console.services.sync import sync_states
-    from console.tui.formatting import ago
 
     states = sync_states(ws)
     if as_json:
@@ -432,24 +435,17 @@ def redact(as_json: bool, pseudonyms: bool, engine: str) -> None:
 def parse_since(text: str | None, now: float, option: str = "--since") -> float:
     """`7d`, `24h`, `30m` back from now, or a date `YYYY-MM-DD` (UTC); default: 7 days.
     A bad value is a usage error that names `option`."""
-    from datetime import datetime
+    from console.services.render import parse_moment
 
     if not text:
         return now - 7 * 86_400
-    units = {"d": 86_400, "h": 3600, "m": 60}
-    if text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return now - float(text[:-1]) * units[text[-1]]
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_moment(text, now=now)
     except ValueError as error:
-        raise click.BadParameter(f"{text!r}: use YYYY-MM-DD or a span like 7d, 24h",
-                                 param_hint=f"'{option}'") from error
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        raise click.BadParameter(str(error), param_hint=f"'{option}'") from error
 
 
-def _ledger_cost(since: str | None, by: str, as_json: bool) -> None:
+def _ledger_cost(since: str | None, by: Grouping, as_json: bool) -> None:
     from console.bootstrap import make_workspace
     from console.services.spend import spend
 

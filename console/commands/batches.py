@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from console.commands import open_workspace, plural
+from console.services.errors import GatewayError
 
 
 def _state(view) -> str:
@@ -114,7 +115,7 @@ def submit(file: Path, model: str | None, inline: bool, results_dir: Path | None
         assert drop is not None
         click.echo(f"submitted {drop.batch_name} ({plural(drop.request_count or 0, 'request')}); "
                    f"results will go to {folder / (file.stem + '.jsonl')}")
-        if wait:
+        if wait and drop.batch_name:
             _wait(ws, drop.batch_name)
     finally:
         ws.close()
@@ -150,8 +151,6 @@ def _written(written) -> str:
 def _refresh(ws, name: str):
     """The job, fetched from the API; a job the API does not know is said plainly."""
     from console.services.batches import refresh_job
-    from console.services.gateway import GatewayError
-
     try:
         return refresh_job(ws, name)
     except GatewayError as error:

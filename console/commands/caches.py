@@ -15,6 +15,10 @@ import click
 from console.commands import plural
 
 
+def _rounded(value: float | None, digits: int | None) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 @contextmanager
 def _workspace() -> Iterator[Any]:
     from console.bootstrap import make_workspace
@@ -100,9 +104,9 @@ def list_caches(offline: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([
             _cache_json(v.cache) | {
-                "expires_in_s": None if v.expires_in(now) is None else round(v.expires_in(now)),
+                "expires_in_s": _rounded(v.expires_in(now), None),
                 "storage_per_hour": None if v.per_hour is None else round(v.per_hour, 6),
-                "storage_so_far": None if v.per_hour is None else round(v.storage_so_far(now), 6),
+                "storage_so_far": _rounded(v.storage_so_far(now), 6),
                 "calls": v.calls,
                 "cached_tokens": v.usage.cached_tokens if v.usage else 0,
                 "saved": round(v.saved, 6),

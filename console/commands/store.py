@@ -68,8 +68,12 @@ def copy(target: str, source: str | None) -> None:
         engines.append(dst)
         run(src)
         run(dst)
-        copied = copy_rows(src, dst, progress=lambda c: c.rows and click.echo(
-            f"  {c.table}: {c.rows} rows"))
+
+        def told(copied) -> None:
+            if copied.rows:
+                click.echo(f"  {copied.table}: {copied.rows} rows")
+
+        copied = copy_rows(src, dst, progress=told)
     except StoreError as error:
         raise click.ClickException(str(error)) from error
     finally:

@@ -44,6 +44,9 @@ def api_route(operation: str, *, auth: bool = True) -> Callable[[Handler], Calla
             entry = state.log.open(request, operation, state.clock.now())
             started = time.perf_counter()
             state.in_flight += 1
+            # Calls being served as this one arrived (itself included): tests read overlap
+            # from here, not from wall-clock bounds.
+            entry["in_flight"] = state.in_flight
             try:
                 if request.path_params.get("version", "v1beta") not in VERSIONS:
                     raise not_found(f"API version not found: {request.path_params['version']}")

@@ -26,7 +26,7 @@ def logprobs_result(candidate: dict[str, Any], top: int) -> tuple[float, dict[st
         token_id = rng.randrange(256_000)
         chosen.append({"token": token, "tokenId": token_id, "logProbability": value})
         if top:
-            others = [
+            others: list[dict[str, Any]] = [
                 {
                     "token": " " + rng.choice(_ALTERNATIVES),
                     "tokenId": rng.randrange(256_000),

@@ -174,7 +174,7 @@ async def _admit(request: Request, state: EmulatorState, entry: dict, method: st
     state.quotas.admit(model.model_id, prepared.count.total, now)
     served = state.tiers.serve(asked, model.model_id, now, state.in_flight)
     entry["tier_served"] = served
-    await state.tiers.delay(served)
+    entry["delay_s"] = await state.tiers.delay(served)
     return prepared, served
 
 

@@ -178,7 +178,7 @@ class _Builder:
             lo = hi - 100  # type: ignore[operator]
         elif hi is None:
             hi = lo + 100
-        return rng.randint(lo, max(lo, hi))  # type: ignore[arg-type]
+        return rng.randint(lo, max(lo, hi))  # type: ignore[arg-type,type-var]
 
     def _float(self, schema: Mapping[str, Any], rng: random.Random) -> float:
         low, high, low_open, high_open = self._bounds(schema)

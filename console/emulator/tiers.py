@@ -50,12 +50,14 @@ class TierRouter:
             return "standard"
         return asked
 
-    async def delay(self, tier: str) -> None:
+    async def delay(self, tier: str) -> float:
+        """Wait out the tier's configured latency; returns the seconds chosen (for the log)."""
         latency = self.config.tier_latency.get(tier)
         if latency is None:
-            return
+            return 0.0
         seconds = latency.base_s + (
             self.rng.uniform(0, latency.jitter_s) if latency.jitter_s else 0
         )
         if seconds > 0:
             await asyncio.sleep(seconds)
+        return seconds

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from console.services import jsonl
+from console.services.errors import GatewayError
 from console.services.pricing import Usage
 from console.services.redact import redact
 from console.services.workspace import Workspace
@@ -183,16 +184,9 @@ def find_by_display_name(ws: Workspace, content_hash: str) -> dict[str, Any] | N
     return None
 
 
-def _gateway_error() -> type[Exception]:
-    # Imported when needed: the gateway loads the SDK, which reading jobs does not need.
-    from console.services.gateway import GatewayError
-
-    return GatewayError
-
-
 def is_transient(error: BaseException) -> bool:
     """Worth retrying later (network, overload, quota) rather than failing the file."""
-    if isinstance(error, _gateway_error()):
+    if isinstance(error, GatewayError):
         return error.status is None or error.status in (408, 429) or error.status >= 500
     return isinstance(error, OSError | TimeoutError)
 
@@ -310,7 +304,7 @@ def push_batch(
             src = drop.remote_file
         try:
             job = gateway.run(gateway.create_batch(submission.model, src, config))
-        except _gateway_error() as error:
+        except GatewayError as error:
             if is_transient(error):
                 raise
             # The API refused it: nothing was created, so the claim can fail for good.
@@ -440,9 +434,10 @@ def submit_file(
                                      route=CLI_INLINE if inline else CLI_FILE, step=CLAIMED,
                                      now=now)
             if not made and drop.step in (REJECTED, FAILED):
-                drop = drops.reclaim(session, drop.id, name=path.stem, path=str(path),
-                                     route=drop.route, step=CLAIMED, now=now)
-                made = True
+                restarted = drops.reclaim(session, drop.id, name=path.stem, path=str(path),
+                                          route=drop.route, step=CLAIMED, now=now, was=drop.step)
+                if restarted is not None:  # else another process took it back first
+                    drop, made = restarted, True
         if made or (drop.step in IN_PROGRESS and drop.path == str(path)):
             break  # ours: new, or left half-way by an earlier run of this command
         if not again or drop.step in IN_PROGRESS:
@@ -621,7 +616,7 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> Re
             batches.mirror_remote(session, [batch_row(raw_job)], now=ws.clock(), complete=False)
             job = batches.get(session, job.name) or job
         responses = _responses(ws, job, raw_job)
-    except _gateway_error() as error:
+    except GatewayError as error:
         if is_transient(error):
             raise
         # Gone for good (responses files live 48 h): say so on every line rather than never.
@@ -713,8 +708,9 @@ def collect_finished(ws: Workspace, names: Iterable[str] | None = None) -> list[
     written = []
     for job in jobs:
         try:
-            written.append(write_job_results(ws, job, by_id.get(job.drop_file_id)))
-        except (_gateway_error(), OSError) as error:
+            written.append(write_job_results(
+                ws, job, by_id.get(job.drop_file_id) if job.drop_file_id is not None else None))
+        except (GatewayError, OSError) as error:
             if not is_transient(error):
                 raise
     collect_judge_jobs(ws, names)
@@ -738,7 +734,7 @@ def collect_judge_jobs(ws: Workspace, names: Iterable[str] | None = None) -> int
             continue
         try:
             responses = _responses(ws, job, ws.gateway.run(ws.gateway.raw_get(name)))
-        except _gateway_error() as error:
+        except GatewayError as error:
             if is_transient(error):
                 continue  # tried again next time
             responses = {}  # gone for good: each score says so
@@ -807,7 +803,7 @@ def _finish_recreation(ws: Workspace, item: recreations.Recreation) -> str | Non
     if item.step == "cancelling":
         try:
             gateway.run(gateway.cancel_batch(item.old_name))
-        except _gateway_error() as error:
+        except GatewayError as error:
             if is_transient(error):
                 raise
             # Already ended (or gone): it is no longer pending either way.

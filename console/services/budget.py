@@ -152,7 +152,7 @@ def _label_spend(session: Any, key: str, value: str, since: float) -> float:
 
     from store.tables import InteractionLabelRow, InteractionRow
 
-    i, lab = InteractionRow.__table__, InteractionLabelRow.__table__
+    i, lab = InteractionRow.__table__, InteractionLabelRow.__table__  # type: ignore[attr-defined]
     query = (select(func.coalesce(func.sum(i.c.cost), 0.0))
              .join(lab, lab.c.interaction_id == i.c.id)
              .where(i.c.at >= since, lab.c.key == key, lab.c.value == value))

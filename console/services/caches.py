@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from console.services import render
+from console.services.errors import GatewayError
 from console.services.pricing import (
     LONG_CONTEXT_THRESHOLD,
     TOKENS_PER_RATE_UNIT,
@@ -34,9 +36,6 @@ from console.services.sync import is_unreachable, parse_time
 from console.services.workspace import Workspace
 from store.records import CachedContent, CacheUsage
 from store.repos import caches, files
-
-if TYPE_CHECKING:
-    from console.services.gateway import GatewayError
 
 # Gemini reads these as text; anything else that decodes as UTF-8 is sent as text/plain.
 TEXT_TYPES = frozenset(
@@ -503,7 +502,7 @@ def create(ws: Workspace, draft: CacheDraft, progress: Progress | None = None) -
     uploaded: list[Any] = []
     try:
         for i, f in enumerate(draft_files, start=1):
-            report(f"uploading {f.path.name} ({i}/{len(draft_files)}, {_size(f.size)})", i, total)
+            report(f"uploading {f.path.name} ({i}/{len(draft_files)}, {render.size(f.size)})", i, total)
             remote = gateway.run(gateway.upload_file(f.path, mime_type=f.mime_type))
             uploaded.append(remote)
             if _enum_text(remote.state) == "FAILED":
@@ -586,8 +585,6 @@ def delete(ws: Workspace, name: str) -> None:
 
 
 def _gone_aware(ws: Workspace, name: str, call: Callable[[], Any]) -> Any:
-    from console.services.gateway import GatewayError
-
     try:
         return call()
     except GatewayError as error:
@@ -600,8 +597,6 @@ def _gone_aware(ws: Workspace, name: str, call: Callable[[], Any]) -> Any:
 
 def describe_error(error: BaseException) -> str:
     """A failed cache operation in one line for a person (flash line, CLI)."""
-    from console.services.gateway import GatewayError
-
     if isinstance(error, GatewayError):
         return _describe_gateway_error(error)
     if isinstance(error, CacheError):
@@ -662,9 +657,3 @@ def _file_row(remote: Any) -> dict[str, Any]:
     }
 
 
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024**2:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / 1024**2:.1f} MB"

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 
 from console.services import batches, budget, jsonl
 from console.services.batches import (
@@ -66,6 +67,7 @@ from console.services.batches import (
     record_step,
 )
 from console.services.callbook import owner_alive, process_owner
+from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted
 from console.services.pricing import PriceTable
 from console.services.redact import redact
@@ -96,6 +98,13 @@ QUOTA_ROUNDS = 3
 HELD_PREFIX = "held: "
 _SEPARATORS = re.compile(r"([-_\s]+)")
 _UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """A claim's step failed in a way that may pass: the API unreachable, overloaded or out of
+    quota, the limiter holding calls back, the store busy. Anything else is a finding."""
+    return batches.is_transient(error) or isinstance(
+        error, CircuitOpen | QuotaExhausted | OperationalError)
 
 
 class DropFolderBusy(RuntimeError):
@@ -372,9 +381,10 @@ class DropFolder:
         if not self._begin(content_hash):
             return None
         try:
-            path = self._mask_name(path, content_hash)
-            if path is None:
+            masked = self._mask_name(path, content_hash)
+            if masked is None:
                 return None
+            path = masked
             now = self.ws.clock()
             with self.ws.session() as session:
                 existing = drops.by_hash(session, content_hash)
@@ -577,7 +587,7 @@ class DropFolder:
             if errors is report.errors and report.error_count > len(report.errors):
                 # More than a report keeps in memory: stream them all from a second pass.
                 jsonl.validate(path, display=self.relative(path), limits=self._limits(),
-                               sink=lambda error: out.write(f"{error}\n"))
+                               sink=lambda error: print(error, file=out))
             else:
                 out.writelines(f"{error}\n" for error in errors)
         tmp.replace(errors_file)
@@ -730,8 +740,6 @@ class DropFolder:
                        ) -> str | budget.OverBudget | None:
         """Runs on the gateway's loop. Returns why the rest must go to batch, the spend
         budget's refusal when the rest must wait, or None."""
-        from console.services.gateway import GatewayError
-
         gateway = self.ws.gateway
         images_dir = results_path.with_suffix("")
         stop: list[str] = []
@@ -877,9 +885,10 @@ class DropFolder:
                 "failed": job.failed_count,
                 "pending": job.pending_count,
             }
-        if drop.step == RUNNING and (drop.error or "").startswith(HELD_PREFIX):
+        held = drop.error or ""
+        if drop.step == RUNNING and held.startswith(HELD_PREFIX):
             # Over the spend budget part-way: the rest waits (see _hold_rest).
-            status |= {"step": budget.HELD, "why": drop.error.removeprefix(HELD_PREFIX)}
+            status |= {"step": budget.HELD, "why": held.removeprefix(HELD_PREFIX)}
         status |= {
             "results": self.relative(results) if results.exists() else None,
             "errors": (f"rejected/{drop.name}.errors.txt" if drop.step in (REJECTED, FAILED)
@@ -959,22 +968,37 @@ class DropFolder:
 
     def _guarded(self, action: Callable[..., Any], arg: Any, retry_key: int | None,
                  path: str | Path) -> Any:
-        """Run one file's step; a transient failure is retried later with back-off, anything
-        else is reported and the file left where it is for a look."""
+        """Run one file's step. A transient failure of a claim (network, overload, quota, a
+        busy store) is retried later with back-off; any other failure of a claim would fail the
+        same way on every retry, so the claim is recorded as failed and the file rejected with
+        the reason. A new file's failure is reported and the file left where it is."""
         try:
             result = action(arg)
         except Exception as error:  # a failing file must never stop the watcher
-            if retry_key is not None:
+            if retry_key is not None and worth_retrying(error):
                 previous = self._retry.get(retry_key)
                 delay = min(RETRY_MAX_S, previous.delay * 2) if previous else RETRY_FIRST_S
                 self._retry[retry_key] = _Retry(time.monotonic() + delay, delay)
                 self._say("error", path, f"{error} (trying again in {delay:.0f}s)")
+            elif retry_key is not None:
+                self._retry.pop(retry_key, None)
+                self._give_up(arg, error)
             else:
                 self._say("error", path, f"{type(error).__name__}: {error}")
             return None
         if retry_key is not None:
             self._retry.pop(retry_key, None)
         return result
+
+    def _give_up(self, drop: DropFile, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            failed = record_step(self.ws, self._reload(drop), FAILED, detail="not retried",
+                                 error=reason, finished_at=self.ws.clock())
+            self._say(FAILED, drop.path, f"{reason} (not a transient error: not retried)")
+            self.write_status(self._move(failed, "rejected"))
+        except Exception as again:  # the store or the disk refuses too: say so, keep watching
+            self._say("error", drop.path, f"{reason}; recording the failure failed: {again}")
 
     def candidate(self, path: Path) -> None:
         """A file appeared or changed: watch it until it is complete."""

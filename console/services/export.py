@@ -16,12 +16,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
+from console.services import render
 from console.services.workspace import Workspace
 from store.records import InteractionFilter
 from store.repos import interactions as repo
@@ -70,16 +71,8 @@ class ExportSummary:
             f"exported {self.rows:,} interaction{'' if self.rows == 1 else 's'} "
             f"({self.prompt_tokens:,} prompt + "
             f"{self.output_tokens:,} output + {self.thought_tokens:,} thought tokens) "
-            f"as {self.format} to {self.path} ({_size(self.bytes)}, {self.seconds:.1f} s)"
+            f"as {self.format} to {self.path} ({render.size(self.bytes)}, {self.seconds:.1f} s)"
         )
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
 
 
 # -- filters from what people type -------------------------------------------------------------
@@ -96,19 +89,11 @@ def parse_moment(text: str, *, end_of_day: bool = False, now: float | None = Non
     """A date `YYYY-MM-DD` (UTC), an ISO date-time, or a span back from now (`7d`, `24h`, `30m`).
 
     With `end_of_day`, a bare date means the end of that day: `--until 2026-09-21` includes it."""
-    text = text.strip()
-    units = {"d": 86_400, "h": 3_600, "m": 60}
-    if text and text[-1] in units and text[:-1].replace(".", "", 1).isdigit():
-        return (time.time() if now is None else now) - float(text[:-1]) * units[text[-1]]
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ExportError(f"{text!r}: use YYYY-MM-DD, an ISO date-time, or 7d / 24h / 30m") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if end_of_day and len(text) == 10:
-        moment += timedelta(days=1)
-    return moment.timestamp()
+        return render.parse_moment(text, now=time.time() if now is None else now,
+                                   end_of_day=end_of_day)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
 
 
 def make_filter(
@@ -313,7 +298,7 @@ def export_to_stream(
     _check(fmt)
     started = time.perf_counter()
     counting = _CountingWriter(out)
-    counts = _export(ws, counting, fmt, flt, None, None)
+    counts = _export(ws, cast(IO[bytes], counting), fmt, flt, None, None)
     out.flush()
     return ExportSummary(
         path=name, format=fmt, rows=counts.rows, prompt_tokens=counts.prompt_tokens,

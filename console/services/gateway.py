@@ -12,11 +12,13 @@ import concurrent.futures
 import hashlib
 import threading
 import time
+import types as types_module
 import urllib.request
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import httpx
@@ -26,6 +28,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from console.services.callbook import CallBook, RowSink
+from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted, RateLimiter
 from console.services.pricing import PriceTable, UnknownModelPrice, Usage, call_cost
 from console.services.retry import Failure, RetryPolicy, parse_duration, retrying
@@ -44,21 +47,6 @@ LEDGER_DEFAULTS: dict[str, Any] = {
 }
 
 __all__ = ["CircuitOpen", "Exchange", "Gateway", "GatewayError", "Generation", "QuotaExhausted"]
-
-
-class GatewayError(Exception):
-    """An API call failed for good (after retries): the status, the server's message, and
-    the retry delay it asked for, if any. Services see this, never the SDK's error types."""
-
-    def __init__(
-        self, operation: str, status: int | None, message: str, retry_delay_s: float | None = None
-    ) -> None:
-        self.operation = operation
-        self.status = status
-        self.message = message
-        self.retry_delay_s = retry_delay_s
-        where = f"HTTP {status}" if status else "connection failed"
-        super().__init__(f"{operation}: {where}: {message}")
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -83,10 +71,11 @@ def _async_transport() -> Any:
     aiohttp whenever aiohttp is importable (textual-serve brings it), and its errors, headers
     and retries differ from those the gateway classifies. An HTTPS proxy from the environment
     is kept."""
+    client_lib: types_module.ModuleType
     try:
         import httpx2 as client_lib
     except ImportError:
-        client_lib = httpx  # type: ignore[assignment]
+        client_lib = httpx
     proxy = urllib.request.getproxies().get("https")
     return client_lib.AsyncHTTPTransport(proxy=proxy) if proxy else client_lib.AsyncHTTPTransport()
 
@@ -303,7 +292,8 @@ class Gateway:
             started = time.perf_counter()
             try:
                 response = await self.client.aio.models.generate_content(
-                    model=model, contents=contents, config=call_config
+                    model=model, contents=contents,
+                    config=cast("types.GenerateContentConfigDict", call_config),
                 )
             except BaseException as error:
                 latency = (time.perf_counter() - started) * 1000
@@ -447,7 +437,7 @@ class Gateway:
             path = f"{collection}?{urlencode(query)}"
             response = await self._plain(
                 f"list_{collection}",
-                lambda path=path: self.client.aio._api_client.async_request("get", path, {}),
+                partial(self.client.aio._api_client.async_request, "get", path, {}),
                 record=False,
             )
             page = orjson.loads(response.body or "{}")
@@ -465,11 +455,11 @@ class Gateway:
     # caches
     async def create_cache(self, model: str, config: dict[str, Any]) -> Any:
         return await self._plain("create_cache", lambda: self.client.aio.caches.create(
-            model=model, config=config), model=model)
+            model=model, config=cast("types.CreateCachedContentConfigDict", config)), model=model)
 
     async def update_cache(self, name: str, config: dict[str, Any]) -> Any:
         return await self._plain("update_cache", lambda: self.client.aio.caches.update(
-            name=name, config=config))
+            name=name, config=cast("types.UpdateCachedContentConfigDict", config)))
 
     async def delete_cache(self, name: str) -> None:
         await self._plain("delete_cache", lambda: self.client.aio.caches.delete(name=name))
@@ -481,7 +471,7 @@ class Gateway:
         if mime_type:
             config["mime_type"] = mime_type
         return await self._plain("upload_file", lambda: self.client.aio.files.upload(
-            file=path, config=config))
+            file=path, config=cast("types.UploadFileConfigDict", config)))
 
     async def download_file(self, name: str) -> bytes:
         return await self._plain("download_file", lambda: self.client.aio.files.download(
@@ -493,7 +483,8 @@ class Gateway:
     # batches
     async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> Any:
         return await self._plain("create_batch", lambda: self.client.aio.batches.create(
-            model=model, src=src, config=config), model=model)
+            model=model, src=src, config=cast("types.CreateBatchJobConfigDict", config)),
+            model=model)
 
     async def get_batch(self, name: str) -> Any:
         return await self._plain("get_batch", lambda: self.client.aio.batches.get(name=name),
@@ -551,8 +542,8 @@ class Gateway:
         while True:
             query = {"page_size": 1000} | ({"page_token": token} if token else {})
             path = f"webhooks?{urlencode(query)}"
-            response = await self._plain("list_webhooks", lambda path=path: (
-                self.client.aio._api_client.async_request("get", path, {})), record=False)
+            response = await self._plain("list_webhooks", partial(
+                self.client.aio._api_client.async_request, "get", path, {}), record=False)
             page = orjson.loads(response.body or "{}")
             hooks.extend(page.get("webhooks") or [])
             token = page.get("next_page_token")

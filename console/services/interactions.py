@@ -648,7 +648,8 @@ class LogView:
 
 def split_query(query: str) -> tuple[list[str], str | None]:
     """`dataset=v2 refund policy` -> labels ['dataset=v2'], text 'refund policy'."""
-    labels, words = [], []
+    labels: list[str] = []
+    words: list[str] = []
     for word in query.split():
         (labels if "=" in word.strip("=") else words).append(word)
     return labels, " ".join(words) or None

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 
@@ -513,10 +513,11 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
         if problems:
             yield from problems
             continue
+        # No problems: `request` is the checked request object.
         if checker.defaults:
-            request = checker.merge(request)
+            request = checker.merge(cast(dict[str, Any], request))
             verbatim = False
-        yield BatchRequest(number, key, request, model or checker.default_model, verbatim,
+        yield BatchRequest(number, key, cast(dict[str, Any], request), model or checker.default_model, verbatim,
                            len(raw))
 
 
@@ -647,8 +648,8 @@ def validate(
     if report.requests == 0 and report.error_count == 0:
         add(LineError(file, 0, "file", "has no requests"))
     if repeated:
-        for error in _repeated_keys(path, file, repeated):
-            add(error)
+        for repeat in _repeated_keys(path, file, repeated):
+            add(repeat)
             report.bad_lines += 1
     with path.open("rb") as handle:
         report.needs_rewrite = rewrite or handle.read(3) == _BOM

@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from console.services.errors import GatewayError
 from console.services.workspace import Workspace
 from store.records import Interaction
 from store.repos import meta
@@ -208,8 +209,6 @@ def _parse(text: str) -> dict[str, Any]:
 async def _judge_all(ws: Workspace, work: list[tuple[QualityScore, Interaction]],
                      ) -> list[tuple[int, dict[str, Any]]]:
     """On the gateway's loop: every pending score, at most JUDGE_CONCURRENCY at a time."""
-    from console.services.gateway import GatewayError
-
     gateway = ws.gateway
     config = judge_config(ws)
     tier = ws.settings.quality.judge_tier

@@ -319,14 +319,15 @@ def _phone_region(number: phonenumbers.PhoneNumber, region: str | None) -> str |
     libphonenumber otherwise tries every region sharing the country code (25 share +1), and
     that search is most of the cost of validating a candidate.
     """
+    code = number.country_code or 0  # 0: no country, region "ZZ"
     likely = region
-    if likely is None or phonenumbers.country_code_for_region(likely) != number.country_code:
-        likely = phonenumbers.region_code_for_country_code(number.country_code)
+    if likely is None or phonenumbers.country_code_for_region(likely) != code:
+        likely = phonenumbers.region_code_for_country_code(code)
     if likely in (None, "ZZ"):
         return None
     if phonenumbers.is_valid_number_for_region(number, likely):
         return likely
-    if len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())) < 2:
+    if len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) < 2:
         return None
     if phonenumbers.is_valid_number(number):
         return phonenumbers.region_code_for_number(number)
@@ -341,7 +342,7 @@ def _national_reading(region: str) -> tuple[str, int, str] | None:
     it out. None for an unknown region.
     """
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None:
+    if metadata is None or metadata.country_code is None:
         return None
     if metadata.country_code == 1:
         how = "nanp"
@@ -603,7 +604,7 @@ class Redactor:
                 number = None
             # Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked.
             if number is not None and phonenumbers.is_possible_number(number):
-                region = phonenumbers.region_code_for_country_code(number.country_code)
+                region = phonenumbers.region_code_for_country_code(number.country_code or 0)
                 return (start, end, _PHONE_T, region, number, end)
         if 8 <= len(digits) <= 13 and national_ids.PHONE_CUE.search(before):
             return (start, end, _PHONE_T, None, digits, end)
@@ -665,8 +666,10 @@ class Redactor:
                     number = phonenumbers.parse(candidate, region)
                 except phonenumbers.NumberParseException:
                     continue
-            elif (number := _national_number(digits, how, country_code)) is None:
+            elif (national := _national_number(digits, how, country_code)) is None:
                 continue
+            else:
+                number = national
             if (kind := _phone_region(number, region)) is not None:
                 return (start, end, _PHONE_T, kind, number, end)
         return None

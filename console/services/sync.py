@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from console.services.errors import GatewayError
 from console.services.wording import plural
 from console.services.workspace import Workspace
 from console.settings import SyncSettings
@@ -208,8 +209,6 @@ async def _list_all(
 
 def is_unreachable(error: BaseException) -> bool:
     """No answer, or the service is down — as opposed to an answer saying no (401, 403, ...)."""
-    from console.services.gateway import GatewayError
-
     if isinstance(error, GatewayError):
         return error.status is None or error.status >= 500
     return _transport_failure(error)
@@ -225,8 +224,6 @@ def _transport_failure(error: BaseException) -> bool:
 
 
 def _describe(error: BaseException) -> str:
-    from console.services.gateway import GatewayError
-
     if isinstance(error, GatewayError):
         return str(error)
     if _transport_failure(error):

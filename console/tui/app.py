@@ -9,6 +9,7 @@ from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.timer import Timer
 
 from console.services.workspace import Workspace
 from console.tui.messages import Connected, ConnectFailed, Flash, StoreChanged, SyncFinished
@@ -100,7 +101,7 @@ class GemopsApp(App):
         self._connect_on_mount = connect
         self._sync_enabled = sync
         self.connection_text = "connecting…"
-        self._sync_timer = None
+        self._sync_timer: Timer | None = None
 
     def on_mount(self) -> None:
         self.mode_label = self.workspace.mode.value

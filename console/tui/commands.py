@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from console.tui.app import GemopsApp
 
 Command = tuple[str, Callable[[], Any], str]
 
@@ -29,13 +32,16 @@ async def on_pane(app: Any, mode: str, then: Callable[[Any], None] | None = None
         screen.when_loaded(lambda: then(screen))
 
 
-class PaneCommands(Provider):
+class _Listed(Provider):
+    """A provider over a list of commands: all of them on discovery, the matches on search."""
+
+    if TYPE_CHECKING:  # `self.app` as the gemops app for the type checker
+
+        @property
+        def app(self) -> GemopsApp: ...
+
     def _commands(self) -> Iterator[Command]:
-        app = self.app
-        for number, (mode, title) in enumerate(app.PANES, start=1):
-            yield f"Go to {title} ({number})", partial(app.switch_mode, mode), ""
-        yield "Sync now", app.action_sync_now, "ctrl+r: mirror caches, batches and files"
-        yield "Help: show keys", app.action_help, "?"
+        raise NotImplementedError
 
     async def discover(self) -> Hits:
         for text, run, help_text in self._commands():
@@ -46,7 +52,16 @@ class PaneCommands(Provider):
             yield hit
 
 
-class ActionCommands(Provider):
+class PaneCommands(_Listed):
+    def _commands(self) -> Iterator[Command]:
+        app = self.app
+        for number, (mode, title) in enumerate(app.PANES, start=1):
+            yield f"Go to {title} ({number})", partial(app.switch_mode, mode), ""
+        yield "Sync now", app.action_sync_now, "ctrl+r: mirror caches, batches and files"
+        yield "Help: show keys", app.action_help, "?"
+
+
+class ActionCommands(_Listed):
     """What each pane can do, from anywhere."""
 
     def _commands(self) -> Iterator[Command]:
@@ -70,16 +85,8 @@ class ActionCommands(Provider):
                partial(on_pane, app, "logs", lambda s: s.action_toggle_logging()),
                "logs pane: l")
 
-    async def discover(self) -> Hits:
-        for text, run, help_text in self._commands():
-            yield DiscoveryHit(text, run, help=help_text or None)
 
-    async def search(self, query: str) -> Hits:
-        for hit in _matching(self, query, self._commands()):
-            yield hit
-
-
-class ResourceCommands(Provider):
+class ResourceCommands(_Listed):
     """Open a batch job or a cache by its name (read from SQLite when the palette opens)."""
 
     async def startup(self) -> None:
@@ -106,6 +113,5 @@ class ResourceCommands(Provider):
             text = f"Open {kind}: {label}" + (f" ({name})" if label != name else "")
             yield text, partial(self._open, kind, name), ""
 
-    async def search(self, query: str) -> Hits:
-        for hit in _matching(self, query, self._commands()):
-            yield hit
+    # Names only when typed: listing every job and cache would bury the actions.
+    discover = Provider.discover

@@ -86,11 +86,6 @@ def awaiting_results(session: Session, names: Sequence[str] | None = None) -> li
     return [record_from(BatchJob, dict(r._mapping)) for r in session.execute(query)]
 
 
-def by_drop_file(session: Session, drop_file_id: int) -> list[BatchJob]:
-    query = select(T).where(T.c.drop_file_id == drop_file_id).order_by(T.c.created_at)
-    return [record_from(BatchJob, dict(r._mapping)) for r in session.execute(query)]
-
-
 def ledgered_keys(session: Session, prefix: str) -> set[str]:
     """Request keys already booked as batch results under `prefix` (a job's name): a restart
     that writes the same results again must not book their cost twice."""

@@ -21,12 +21,14 @@ def upsert(session_or_conn: Any, table: Table) -> Any:
     `on_conflict_do_update` and `excluded` with the same spelling on both engines."""
     dialect = name_of(session_or_conn)
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise NotImplementedError(f"no upsert for the {dialect} database")
-    return insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    raise NotImplementedError(f"no upsert for the {dialect} database")
 
 
 def utc_day(session_or_conn: Any, column: Any) -> Any:

@@ -98,11 +98,6 @@ def by_hash(session: Session, content_hash: str) -> DropFile | None:
     return record_from(DropFile, dict(row._mapping)) if row else None
 
 
-def by_batch(session: Session, batch_name: str) -> DropFile | None:
-    row = session.execute(select(T).where(T.c.batch_name == batch_name)).first()
-    return record_from(DropFile, dict(row._mapping)) if row else None
-
-
 def with_steps(
     session: Session, steps: Iterable[str], *, under: str | None = None
 ) -> list[DropFile]:
@@ -129,11 +124,6 @@ def add_event(
 
 def recent_events(session: Session, *, limit: int = 200) -> list[DropEvent]:
     query = select(E).order_by(E.c.at.desc(), E.c.id.desc()).limit(limit)
-    return [record_from(DropEvent, dict(r._mapping)) for r in session.execute(query)]
-
-
-def events_for(session: Session, drop_file_id: int) -> list[DropEvent]:
-    query = select(E).where(E.c.drop_file_id == drop_file_id).order_by(E.c.at, E.c.id)
     return [record_from(DropEvent, dict(r._mapping)) for r in session.execute(query)]
 
 

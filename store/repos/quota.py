@@ -41,7 +41,7 @@ def _insert_ignore(conn: Any, values: dict[str, Any]) -> None:
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
     else:  # pragma: no cover - another backend: a plain insert (the row lock still holds)
         conn.execute(insert(budgets).values(**values))
         return

@@ -24,7 +24,7 @@ def remember(session: Session, webhook_id: str, *, at: float, event: str = "",
 
 def forget_before(session: Session, before: float) -> int:
     """Drop rows handled before `before`; returns how many went."""
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         delete(WebhookDeliveryRow).where(WebhookDeliveryRow.handled_at < before)  # type: ignore[arg-type]
     )
     return int(result.rowcount or 0)

@@ -100,8 +100,12 @@ def test_tier_latency_profiles(
         started = time.perf_counter()
         _ask(genai_client, tier)
         timings[tier] = time.perf_counter() - started
-    assert timings["flex"] >= 0.3
-    assert timings["priority"] < 0.25
+    assert timings["flex"] >= 0.3  # a lower bound holds however busy the machine is
+    # What the emulator chose to wait, from its request log (an upper wall-clock bound on
+    # the priority call would fail on a loaded machine).
+    flex, priority = (e["delay_s"] for e in emulator.state.log.query(
+        operation="generateContent")[-2:])
+    assert 0.3 <= flex <= 0.35 and priority == 0.0
     assert emulator.config.tier_latency["flex"].base_s == 0.3
 
 

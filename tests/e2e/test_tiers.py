@@ -167,19 +167,18 @@ def test_stopping_mid_run_keeps_the_completed_samples(settings, emulator, ws_for
     indirect=True,
 )
 def test_concurrency_overlaps_calls_and_keeps_every_sample(settings, emulator, ws_for):
-    import time
-
     ws = ws_for(emulator)
-    started = time.perf_counter()
     report = run_tier_test(ws, plan(settings, runs_per_tier=3, concurrency=3, order="grouped"))
-    elapsed = time.perf_counter() - started
 
     assert report.run.status == "finished" and report.run.concurrency == 3
     assert sorted((s.tier_asked, s.seq) for s in report.samples) == sorted(
         (t, n) for t in ("flex", "standard", "priority") for n in (1, 2, 3)
     )
-    # Nine 0.1 s calls three at a time: about 0.3 s of waiting, not 0.9 s.
-    assert elapsed < 0.9 * 0.8
+    # Overlap as the emulator saw it (calls in flight as each arrived), not a wall-clock
+    # bound a loaded machine can break: some calls overlapped, never more than three.
+    calls = emulator.state.log.query(operation="generateContent")
+    assert len(calls) == 9  # one per sample
+    assert 2 <= max(c["in_flight"] for c in calls) <= 3
 
 
 def test_a_model_the_api_does_not_know_fails_before_the_run(settings, emulator, ws_for):

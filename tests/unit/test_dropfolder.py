@@ -13,6 +13,7 @@ import pytest
 
 from console.bootstrap import make_workspace
 from console.services.dropfolder import DropFolder, DropFolderBusy, is_complete
+from console.services.errors import GatewayError
 from store.repos import drops
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "drop"
@@ -76,26 +77,28 @@ def test_a_file_is_complete_when_its_last_line_is(tmp_path):
 
 
 def test_settling_waits_for_a_quiet_file_and_a_whole_last_line(folder):
-    folder.settings.settle_ms = 500  # long enough that a loaded machine cannot outlast it
+    # Quiet time is read from file mtimes, so the test ages a file by setting its mtime
+    # rather than sleeping: a minute of settling no loaded machine can outlast by accident.
+    folder.settings.settle_ms = 60_000
+    past = time.time() - 120
     fresh = folder.root / "fresh.jsonl"
     fresh.write_text('{"prompt": "a"}\n')
     old = folder.root / "renamed-in.jsonl"
     old.write_text('{"prompt": "b"}\n')
-    past = time.time() - 60
-    os.utime(old, (past, past))  # written a minute ago, then moved in: complete at once
+    os.utime(old, (past, past))  # written two minutes ago, then moved in: complete at once
     half = folder.root / "half.jsonl"
     half.write_text('{"prompt": "c"}\n{"prom')
     os.utime(half, (past, past))
     for path in (fresh, old, half):
         folder.candidate(path)
     assert folder.settled() == [old]
-    time.sleep(0.55)
+    os.utime(fresh, (past, past))  # fresh has now been quiet for longer than settle_ms
     assert folder.settled() == [fresh]
     assert [n.kind for n in folder.notices] == ["waiting"]  # said once, not every check
-    with half.open("a") as handle:  # the writer finishes the line
+    with half.open("a") as handle:  # the writer finishes the line: written just now
         handle.write('pt": "d"}\n')
     assert folder.settled() == []
-    time.sleep(0.55)
+    os.utime(half, (past, past))
     assert folder.settled() == [half]
 
 
@@ -155,3 +158,42 @@ def test_a_batch_file_naming_two_models_is_rejected_line_by_line(folder):
     errors = (folder.root / "rejected" / "mixed.errors.txt").read_text()
     assert "batch/mixed.jsonl:2: model: 'gemini-2.5-pro' differs" in errors
     assert ":1:" not in errors and ":3:" not in errors
+
+
+def _claim_in(folder, workspace, name: str):
+    path = folder.root / "batch" / f"{name}.jsonl"
+    path.write_text('{"prompt": "a"}\n')
+    with workspace.session() as session:
+        drop, _ = drops.claim(session, content_hash=name, name=name, path=str(path),
+                              route="batch", step="validated", now=1.0)
+    return drop
+
+
+def test_a_transient_failure_of_a_claim_is_retried_with_back_off(folder, workspace):
+    drop = _claim_in(folder, workspace, "flaky")
+
+    def unreachable(_drop):
+        raise GatewayError("upload_file", 503, "overloaded")
+
+    assert folder._guarded(unreachable, drop, drop.id, drop.path) is None
+    assert folder.backing_off(drop.id)
+    with workspace.session() as session:
+        assert drops.get(session, drop.id).step == "validated"  # left to try again
+
+
+def test_a_claim_failing_for_a_non_transient_reason_is_failed_not_retried_forever(
+    folder, workspace
+):
+    drop = _claim_in(folder, workspace, "buggy")
+
+    def bug(_drop):
+        raise KeyError("usage")
+
+    assert folder._guarded(bug, drop, drop.id, drop.path) is None
+    assert not folder.backing_off(drop.id)
+    with workspace.session() as session:
+        failed = drops.get(session, drop.id)
+    assert failed.step == "failed" and "KeyError" in failed.error
+    assert Path(failed.path).parent.name == "rejected"
+    assert drop.id not in [d.id for d in folder.unfinished()]
+    assert any(n.kind == "failed" and "not retried" in n.detail for n in folder.notices)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +17,11 @@ from console.tui.messages import Flash, StoreChanged
 from console.tui.widgets.flash import FlashLine
 from console.tui.widgets.footer import KeysFooter
 from console.tui.widgets.header import AppHeader
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import GemopsApp
 
 
 def service(path: str) -> Callable[..., Any]:
@@ -37,6 +42,9 @@ def _pending(worker: Worker) -> bool:
 
 class PaneScreen(Screen):
     """A pane: subclasses give `TITLE`, `compose_body()` and `refresh_data()`."""
+
+    if TYPE_CHECKING:  # `self.app` as the gemops app for the type checker
+        app = getters.app(GemopsApp)
 
     TITLE = ""
     AREA = "all"

@@ -37,7 +37,7 @@ drop_folder = service("console.services.dropfolder.DropFolder")
 # Cells that change length as a job moves on have a fixed width: the longest they can be.
 STATE_WIDTH = len("PENDING  ⚠ stuck")  # CANCELLED, SUCCEEDED and EXPIRED  ⚠ 48 h are shorter
 STEP_WIDTH = len("submitting")
-COLUMNS = [
+COLUMNS: list[tuple[str, str] | tuple[str, str, int]] = [
     ("name", "Job"),
     ("state", "State", STATE_WIDTH),
     ("progress", "Progress"),
@@ -46,7 +46,7 @@ COLUMNS = [
     ("results", "Results", len("written")),
     ("model", "Model"),
 ]
-DROP_COLUMNS = [
+DROP_COLUMNS: list[tuple[str, str] | tuple[str, str, int]] = [
     ("file", "File"),
     ("route", "Route"),
     ("step", "Step", STEP_WIDTH),

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.widgets.data_table import ColumnKey
 
 from console.tui.formatting import duration, money, timestamp, tokens
 from console.tui.screens.base import PaneScreen, service
@@ -262,7 +263,7 @@ class CachesScreen(PaneScreen):
         for key, label in COLUMNS:
             if key == self._sort:
                 label = label[:-1] + ("▼" if self._reverse else "▲")
-            table.columns[key].label = Text(label)
+            table.columns[ColumnKey(key)].label = Text(label)
         if not table.row_count:
             return
         selected = table.selected_key

@@ -156,7 +156,7 @@ class LogsScreen(PaneScreen):
             )
             for i in rows
         )
-        order = [int(row.key.value) for row in table.ordered_rows]
+        order = [int(str(row.key.value)) for row in table.ordered_rows]
         if order != sorted(order, reverse=True):
             # `apply` appends new rows: put them first, as the page was read, cursor kept.
             selected = table.selected_key

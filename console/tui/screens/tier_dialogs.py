@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,6 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import GemopsApp
 
 TIERS = ("flex", "standard", "priority")
 ORDER_OPTIONS = [
@@ -41,6 +47,9 @@ class TierRunForm(ModalScreen):
     Tab goes top to bottom, prompt to tiers. The prompt is only ever the text in the prompt
     box: the file field, last in the form, loads a file's text into that box (enter), so a
     typed prompt is never read as a path. Escape closes the form."""
+
+    if TYPE_CHECKING:  # `self.app` as the gemops app for the type checker
+        app = getters.app(GemopsApp)
 
     DEFAULT_CSS = """
     TierRunForm { align: center middle; }

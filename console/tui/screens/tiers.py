@@ -464,7 +464,7 @@ class TiersScreen(PaneScreen):
 
     @on(DataTable.RowSelected, "#runs")
     def _open_past(self, event: DataTable.RowSelected) -> None:
-        run_id = int(event.row_key.value)
+        run_id = int(str(event.row_key.value))
         ws = self.workspace
 
         def show(report: TierReport) -> None:

@@ -3,14 +3,24 @@ sync could not reach, and OFFLINE while the API is unreachable (the panes keep t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
 from console.tui.formatting import ago, duration
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from console.tui.app import GemopsApp
+
 
 class AppHeader(Horizontal):
+    if TYPE_CHECKING:  # `self.app` as the gemops app for the type checker
+        app = getters.app(GemopsApp)
+
     DEFAULT_CSS = """
     AppHeader { height: 1; background: $panel; color: $text; }
     AppHeader > #brand { width: auto; padding: 0 1; text-style: bold; color: $accent; }

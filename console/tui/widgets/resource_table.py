@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 
@@ -50,7 +51,7 @@ class ResourceTable(DataTable):
         if not self._cells or self.cursor_row < 0:
             return None
         try:
-            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+            return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
         except Exception:
             return None
 
