@@ -107,6 +107,19 @@ _NUMBER_AFTER_DIGIT = (
     r"(?<![\w.,$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
     r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
 )
+# "Hauptstraße 5", "Keizersgracht 12" (the word before the digit), "12 rue de la Paix",
+# "3-chome" (the word after it).
+_STREET_AFTER_DIGIT = (
+    r"(?<=[a-zß.] [0-9])(?:"
+    + "|".join(
+        f"(?<={re.escape(w)} [0-9])"
+        for w in ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "ring", "damm",
+                  "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade", "singel",
+                  "dijk", "steeg", "markt")
+    )
+    + r")|(?<![0-9][0-9])[0-9]{0,3}(?:(?:[ ]?(?:bis|ter|[AB]))?,?[ ](?:rue|avenue|av\.|boulevard"
+    r"|bd|place|chemin|allée|impasse|quai|route|cours|square)[ ]|-chome)"
+)
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     **{
         digit: [
@@ -115,6 +128,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
             ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
             # Italian codice fiscale, anchored on its first digit: six capitals behind.
             ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
+            # A house number next to a lower-case street word: an anchor for the address finder.
+            ("street", _STREET_AFTER_DIGIT),
         ]
         for digit in "0123456789"
     },
@@ -245,11 +260,28 @@ _LOOSE_NUMBER = re.compile(
     re.ASCII,
 )
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
-_SECRET_KEY_BEFORE = re.compile(
-    r"(?i:aws_?secret_?access_?key|secret_?access_?key|secretaccesskey|aws_?secret(?:_?key)?"
-    r"|client_?secret|secret(?:_?key)?|password|passwd|pwd|api_?key|apikey|access_?token"
-    r"|auth_?token|refresh_?token|private_?key|token)[\"']?[ \t]*$"
-)
+# Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
+# before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
+_SECRET_KEY_NAMES = ("secret", "secretkey", "secretaccesskey", "password", "passwd", "pwd",
+                     "apikey", "token", "privatekey")
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _key_before(text: str, lead: int) -> str:
+    """The key before an '=' or ':' at `lead` (quotes and blanks between skipped), lower-cased
+    without '_' and '-'; '' when there is none."""
+    i = lead
+    floor = max(0, lead - 48)
+    while i > floor and text[i - 1] in " \t":
+        i -= 1
+    if i > floor and text[i - 1] in "\"'":
+        i -= 1
+    end = i
+    while i > floor and text[i - 1] in _KEY_CHARS:
+        i -= 1
+    return text[i:end].lower().replace("_", "").replace("-", "")
+
+
 _SECRET_VALUE = re.compile(r"[A-Za-z0-9/+_\-.=]{8,}(?<![.])")
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -374,6 +406,11 @@ def _national_number(digits: str, how: str, country_code: int) -> phonenumbers.P
     return phonenumbers.PhoneNumber(country_code=1, national_number=int(digits))
 
 
+def _bounded(cache: dict) -> dict:
+    """The cache itself, or a fresh one once it holds 4096 verdicts (memory stays bounded)."""
+    return cache if len(cache) < 4096 else {}
+
+
 def _line_end(text: str) -> int:
     """End of text without its line terminator, so a masked tail keeps the line structure."""
     end = len(text)
@@ -447,7 +484,11 @@ class Redactor:
             "assigned": self._assigned,
             "bearer": self._bearer,
             "codice_fiscale": self._codice_fiscale,
+            "street": self._street,
         }
+        self._streets: list[int] = []
+        self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
+        self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -511,10 +552,11 @@ class Redactor:
         return name
 
     def _scan(self, text: str) -> list[_Hit]:
+        self._streets = []
         hits = self._scan_structured(text)
         if self.engine == "structured":
             return hits
-        name_anchors, address_anchors = _people_anchors(text)
+        name_anchors, address_anchors = _people_anchors(text, self._streets)
         people: list[_Hit] = [
             (start, end, _NAME, kind, text[start:end].lower(), end)
             for start, end, kind in find_names(text, name_anchors)
@@ -588,6 +630,15 @@ class Redactor:
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
         before = text[max(0, start - 48) : start]
+        if national_ids.ANY_CUE.search(before.lower()) is None:
+            # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
+            if _SSN_LOOSE.fullmatch(candidate) and national_ids.SSN_CUE.search(
+                text, end, end + 24
+            ):
+                return (start, end, _SSN_T, None, digits, end) if national_ids.is_ssn(
+                    digits
+                ) else end
+            return self._possible_international(candidate, start, end)
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
         ):
@@ -596,18 +647,30 @@ class Redactor:
             return end
         if (kind := national_ids.national_id_kind(digits, before)) is not None:
             return (start, end, _NATIONAL_ID, kind, digits, end)
-        if candidate[0] == "+":
+        if (hit := self._possible_international(candidate, start, end)) is not None:
+            return hit
+        if 8 <= len(digits) <= 13 and national_ids.PHONE_CUE.search(before):
+            return (start, end, _PHONE_T, None, digits, end)
+        return None
+
+    def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
+        """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
+        if candidate[0] != "+":
+            return None
+        verdict = self._possible_cache.get(candidate, False)
+        if verdict is False:
             try:
                 number = phonenumbers.parse(candidate, None)
             except phonenumbers.NumberParseException:
                 number = None
-            # Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked.
+            verdict = None
             if number is not None and phonenumbers.is_possible_number(number):
-                region = phonenumbers.region_code_for_country_code(number.country_code)
-                return (start, end, _PHONE_T, region, number, end)
-        if 8 <= len(digits) <= 13 and national_ids.PHONE_CUE.search(before):
-            return (start, end, _PHONE_T, None, digits, end)
-        return None
+                verdict = (phonenumbers.region_code_for_country_code(number.country_code), number)
+            self._possible_cache = _bounded(self._possible_cache)
+            self._possible_cache[candidate] = verdict
+        if verdict is None:
+            return None
+        return (start, end, _PHONE_T, verdict[0], verdict[1], end)
 
     def _shaped_number(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start()
@@ -645,6 +708,18 @@ class Redactor:
         return mm.end()
 
     def _phone(self, candidate: str, start: int, end: int) -> _Verdict:
+        # libphonenumber's verdict on the same digits is the same wherever they appear: logs
+        # repeat numbers, and validating one costs more than everything else about it.
+        verdict = self._phone_cache.get(candidate, False)
+        if verdict is False:
+            verdict = self._phone_verdict(candidate)
+            self._phone_cache = _bounded(self._phone_cache)
+            self._phone_cache[candidate] = verdict
+        if verdict is None:
+            return None
+        return (start, end, _PHONE_T, verdict[0], verdict[1], end)
+
+    def _phone_verdict(self, candidate: str) -> tuple[str, phonenumbers.PhoneNumber] | None:
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
@@ -654,7 +729,7 @@ class Redactor:
             except phonenumbers.NumberParseException:
                 return None
             if (kind := _phone_region(number, None)) is not None:
-                return (start, end, _PHONE_T, kind, number, end)
+                return (kind, number)
             return None
         # National formats carry no country code: try the regions that could have written it.
         # The national number is known from the digits, so libphonenumber only has to validate.
@@ -668,7 +743,7 @@ class Redactor:
             elif (number := _national_number(digits, how, country_code)) is None:
                 continue
             if (kind := _phone_region(number, region)) is not None:
-                return (start, end, _PHONE_T, kind, number, end)
+                return (kind, number)
         return None
 
     def _iban(self, text: str, m: re.Match[str]) -> _Verdict:
@@ -744,8 +819,8 @@ class Redactor:
     def _assigned(self, text: str, m: re.Match[str]) -> _Verdict:
         """`aws_secret_access_key = wJalr…`, `"password": "…"`: the value of a secret-named key."""
         lead = m.start()
-        key = _SECRET_KEY_BEFORE.search(text, max(0, lead - 48), lead)
-        if key is None:
+        key = _key_before(text, lead)
+        if not key.endswith(_SECRET_KEY_NAMES):
             return None
         start = lead + 1
         while start < len(text) and text[start] in " \t\"'":
@@ -755,7 +830,7 @@ class Redactor:
             return None
         end = vm.end()
         value = vm.group()
-        aws = "aws" in key.group().lower() or "secretaccesskey" in key.group().lower()
+        aws = "aws" in key or "secretaccesskey" in key
         if aws and len(value) == 40:
             return (start, end, _SECRET, "aws_secret_key", value, end)
         # A generic key's value must look random: letters and digits, not a word or a number.
@@ -781,6 +856,10 @@ class Redactor:
         if mm is None or not national_ids.is_codice_fiscale(mm.group()):
             return None
         return (start, mm.end(), _NATIONAL_ID, "it_codice_fiscale", mm.group(), mm.end())
+
+    def _street(self, text: str, m: re.Match[str]) -> _Verdict:
+        self._streets.append(m.start())
+        return None
 
     def _a_key(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start(), m.end()

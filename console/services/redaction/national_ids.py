@@ -34,6 +34,22 @@ PHONE_CUE = re.compile(
     r"|portable|rufnummer|電話",
     re.IGNORECASE,
 )
+# Every cue word's stem, for a first look at the (lower-cased) words before a number: most
+# numbers have none, and one search of this pattern, whose branches all start on a literal
+# letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
+_STEMS = (
+    "ssn social soc ss id taxpayer itin phone tel call mobile cell ring fax whatsapp sms text "
+    "reach number nr t\u00e9l handy m\u00f3vil movil celular ext num nummer contact portable "
+    "rufnummer cpf dni nif documento bsn burgerservicenummer nir s\u00e9curit securit insee "
+    "steuer identifikationsnummer aadha uid sin tfn tax national identity personal hotline "
+    "landline"
+).split()
+ANY_CUE = re.compile(
+    "|".join(
+        [f"{re.escape(w[0])}(?<![^\\W_].){re.escape(w[1:])}" for w in _STEMS if w != "phone"]
+        + ["phone", "\u96fb\u8a71"]
+    )
+)
 # National identifiers by the word that names them; a generic "ID number" tries them all.
 _ID_CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bcpf\b", re.I), "br_cpf"),

@@ -108,49 +108,155 @@ _CUE_PHRASES = (
 def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, str | None]]:
     """Spans of person names in ``text``.
 
-    Only the neighbourhood of an anchor (a gazetteer name, a cue word or phrase, a chat
-    speaker's timestamp) is searched, so the cost follows the people in the text, not its size.
+    Decided from each anchor (a gazetteer name, a cue word followed by a capital, a capital after
+    a lower-case cue, a chat speaker, a sign-off line) outward: the run of capitalised words
+    around it is matched once and judged, so the cost follows the people in the text, not its
+    size or the number of capitalised words in it.
     """
     if at is None:
         at = anchors(text)[0]
     out: list[tuple[int, int, str | None]] = []
-    for lo, hi in _windows(at, len(text), 80, 120):
-        _names_in(text, lo, hi, out)
+    covered = 0
+    size = len(text)
+    run_match = _RUN.match
+    cue_words = _anchor_re()[3]
+    for p in at:
+        if p < covered:
+            continue
+        q = p
+        ch = text[p]
+        if ch in "],-":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria": the name is after
+            q += 1
+            while q < size and text[q] in "-,! \t\r\n":
+                q += 1
+        elif (w := _CAPWORD.match(text, p)) is not None and w.group() in cue_words:
+            # "Mr. Okafor", "Dear Maria", "Spoke with Jan": the name is the next capitalised word.
+            q = _after_cue(text, w.end())
+            if q < 0:
+                continue
+        s = _run_start(text, q)
+        m = run_match(text, s)
+        if (m is None or m.end() <= q) and s != q:
+            m = run_match(text, q)
+        if m is None:
+            continue
+        covered = m.end()
+        _judge(text, m, out)
     return out
 
 
-def _names_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | None]]) -> None:
+def _after_cue(text: str, i: int) -> int:
+    """Where the capitalised word after a cue starting before `i` begins (up to three lower-case
+    words of the cue are skipped); -1 when none follows."""
+    size = len(text)
+    for _ in range(4):
+        while i < size and text[i] in ".,: \t\r\n":
+            i += 1
+        if i >= size:
+            return -1
+        if text[i].isupper():
+            return i
+        while i < size and text[i].isalpha():
+            i += 1
+    return -1
+
+
+def _run_start(text: str, q: int) -> int:
+    """Walk back over up to three capitalised words (or initials, particles) glued to `q`."""
+    s = q
+    for _ in range(3):
+        if s < 2 or text[s - 1] != " ":
+            break
+        i = s - 1
+        while i > 0 and (text[i - 1].isalpha() or text[i - 1] in "'’.-"):
+            i -= 1
+        word = text[i : s - 1]
+        if not word or not (word[0].isupper() or word in _PARTICLES):
+            break
+        if word[0].isupper() and (
+            (word in common_words() and word not in given_names())
+            or (word[-1] == "." and len(word) > 2)
+            or word in _TITLES
+        ):
+            break  # "Dear", "Customer", "Mr.": a cue before the run, not part of it
+        s = i
+    return s
+
+
+_PARTICLES = frozenset(w for p in _PARTICLE[3:-1].split("|") for w in p.split())
+
+
+def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) -> None:
     given = given_names()
     common, last_names = common_words(), surnames()
-    for m in _RUN.finditer(text, lo, hi):
-        words = m.group().split(" ")
-        start, end = m.start(), m.end()
-        # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names.
-        strong = False
-        while words and words[0] in common and words[0] not in given:
-            strong = strong or words[0] in _STRONG_CUE_WORDS
-            start += len(words.pop(0)) + 1
-        if not words:
-            continue
-        first = words[0]
-        named = len(words) > 1 and words[-1] not in common
-        if first in common and not named:
-            continue
-        before = text[max(0, start - 40) : start]
-        initial = _sentence_initial(text, start)
-        strong = strong or bool(
-            _TITLE_BEFORE.search(before)
-            or _SIGNOFF_BEFORE.search(before)
-            or _STRONG_BEFORE.search(before)
-            or _speaker(text, start, end)
-        )
-        if strong and first not in common:
+    words = m.group().split(" ")
+    start, end = m.start(), m.end()
+    # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names.
+    strong = False
+    while words and words[0] in common and words[0] not in given:
+        strong = strong or words[0] in _STRONG_CUE_WORDS
+        start += len(words.pop(0)) + 1
+    if not words:
+        return
+    first = words[0]
+    named = len(words) > 1 and words[-1] not in common
+    if first in common and not named:
+        return
+    strong = strong or _strong_before(text, start) or _speaker(text, start, end)
+    if strong and first not in common:
+        out.append((start, end, None))
+    elif first in given:
+        if (
+            named
+            or not _sentence_initial(text, start)
+            or _VERB_AFTER.match(text, end)
+            or _last_words(text, start, 1) in _WEAK_SET
+        ):
             out.append((start, end, None))
-        elif first in given:
-            if named or not initial or _VERB_AFTER.match(text, end) or _WEAK_BEFORE.search(before):
-                out.append((start, end, None))
-        elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
-            out.append((start, end, None))
+    elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
+        out.append((start, end, None))
+
+
+_STRONG_SET = frozenset(c.rstrip(".") for c in _STRONG_CUES.replace("[aá]", "a").split("|")) | {
+    "olá", "estimado", "estimada", "caro", "cara", "prezado", "prezada", "attn", "ola",
+}
+_WEAK_SET = frozenset(_WEAK_CUES.split("|"))
+_TITLES = frozenset(
+    "Mr Mrs Ms Mx Miss Dr Prof Sir Dame Madam Herr Frau Mme Mlle M Sr Sra Srta Sig Sig.ra "
+    "Signor Signora Dhr Mevr Dott Shri Smt".split()
+)
+_SIGNOFFS = ("regards", "best", "thanks", "thank you", "cheers", "sincerely", "yours", "warmly",
+             "saludos", "grüße", "gruß", "cordialement", "cordiali saluti", "groeten",
+             "atenciosamente", "abraços", "--")
+
+
+def _last_words(text: str, start: int, n: int) -> str:
+    """The `n` words before `start` on its line, lower-cased, without trailing ',' or ':'."""
+    seg = text[max(0, start - 40) : start]
+    if "\n" in seg:
+        seg = seg.rsplit("\n", 1)[1]
+    words = seg.rstrip(" ,:").lower().split()
+    return " ".join(words[-n:])
+
+
+def _strong_before(text: str, start: int) -> bool:
+    """A title, a strong cue phrase or a sign-off line right before `start`."""
+    seg = text[max(0, start - 40) : start]
+    line = seg.rsplit("\n", 1)
+    if len(line) == 2 and not line[1].strip():
+        # The name opens its line: was the line before a sign-off ("Best regards,")?
+        previous = line[0].rstrip(" \t\r,!.").lower()
+        return previous.endswith(_SIGNOFFS)
+    seg = line[-1]
+    if not seg.endswith(" "):
+        return False
+    words = seg.split()
+    if not words:
+        return False
+    if words[-1].rstrip(".") in _TITLES:
+        return True
+    words = seg.rstrip(" ,:").lower().split()
+    return any(" ".join(words[-n:]) in _STRONG_SET for n in (1, 2, 3) if len(words) >= n)
 
 
 def _windows(anchors: list[int], size: int, before: int, after: int) -> list[tuple[int, int]]:
@@ -233,51 +339,83 @@ _LATIN_WORDS = ("Calle", "C/", "Avenida", "Avda.", "Av.", "Plaza", "Pza.", "Pase
                 "Rodovia", "Estrada", "Contrada", "Callejón", "Pasaje", "Glorieta", "Rambla")
 
 
+# Lower-case cues, by their last word: a capital right after one of these is a name anchor.
+_LOWER_CUE_ENDS = (
+    "is", "am", "'m", "with", "to", "by", "customer", "client", "agent", "contact", "owner",
+    "patient", "guest", "caller", "tenant", "applicant", "employee", "passenger", "recipient",
+    "sender", "attn", "c/o", "cardholder", "holder", "assignee", "name", "nom", "nombre", "nome",
+    "naam", "kunde", "kundin", ":",
+)
+_CAPITALS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞ"
+# Capitals by how often English prose starts a word with them.
+_CAPITAL_FREQUENCY = "TIASWHMCBDPRFNLGEOJKUVYQZX"
+
+
 @functools.cache
-def _anchor_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Where names and addresses are worth a closer look. Every branch starts on a capital or a
-    rare character: a branch starting on a lower-case letter would be tried all over prose."""
-    name_words = given_names() | surnames() | _CUE_TOKENS | _STRONG_CUE_WORDS
-    # Capitalised forms only: a trie entered at every lower-case letter would cost ten times more.
-    phrases = {c[:1].upper() + c[1:] for c in _CUE_PHRASES if c[:1].isalpha()}
-    street = set(STREET_WORDS) | {w.rstrip(".") for w in _LATIN_WORDS}
-    names = re.compile(
-        "|".join([*trie_branches(name_words | phrases, "(?![a-zß-ÿ])"), r"\][ \t]*[A-Z]"])
+def _anchor_re() -> tuple[re.Pattern[str], frozenset[str], frozenset[str], frozenset[str]]:
+    """One pass finds where names and addresses are worth a closer look.
+
+    Every branch starts on a literal capital or a rare character, so `re` skips the rest of the
+    text without entering the pattern (a branch starting on a character class, or on a lower-case
+    letter, would be tried all over prose). Gazetteer names and street words must end there; cue
+    words ("Dear", "Customer", "Mr") must be followed by a capitalised word, or they say nothing.
+    Returns the pattern, the street words, the name words and the first words of cues that are
+    not names themselves.
+    """
+    common = common_words()
+    # A surname that is also a common word ("The", "West", "French") anchors nothing useful: it
+    # still counts as the last word of a run that a given name or a cue started.
+    name_words = given_names() | {w for w in surnames() if w not in common}
+    cues = _CUE_TOKENS | _STRONG_CUE_WORDS | {
+        c[:1].upper() + c[1:] for c in _CUE_PHRASES if c[:1].isalpha()
+    }
+    street = set(STREET_WORDS) | {w.rstrip(".") for w in _LATIN_WORDS if w != "C/"}
+    tails = dict.fromkeys(cues, rf"(?=\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?[{_UP}])")
+    tails.update(dict.fromkeys(street | name_words, r"(?![\w])"))
+    tails["C/"] = ""
+    behind = "(?<=[a-z:'] .)(?:" + "|".join(f"(?<={re.escape(w)} .)" for w in _LOWER_CUE_ENDS) + ")"
+    # One top-level branch per first character, the most frequent capitals first: `re` walks the
+    # top-level branches in order at every capital, so fewer and likelier ones cost less.
+    branches = {b[0]: b for b in trie_branches(tails, "")}
+    for c in _CAPITALS:
+        body = branches.get(c, c)[1:]
+        branches[c] = c + ("(?:" + body + "|" + behind + ")" if body else behind)
+    order = {c: i for i, c in enumerate(_CAPITAL_FREQUENCY)}
+    pattern = re.compile(
+        "|".join(
+            [
+                *sorted(branches.values(), key=lambda b: order.get(b[0], len(order))),
+                rf"\][ \t]*(?=[{_UP}])",  # chat speaker after a timestamp
+                rf",[ \t]*\r?\n[ \t]*(?=[{_UP}])",  # a sign-off line ends with a comma
+                rf"--[ \t]*\r?\n[ \t]*(?=[{_UP}])",
+                "〒",
+                "丁目",
+            ]
+        )
     )
-    addresses = re.compile(
-        "|".join([*trie_branches(street, r"(?![\w])"), "C/", "〒", "丁目"])
-    )
-    return names, addresses
+    cue_words = frozenset(c.split()[0] for c in cues) - name_words
+    return pattern, frozenset(street | {"C/", "〒", "丁目"}), frozenset(name_words), cue_words
 
 
-def anchors(text: str) -> tuple[list[int], list[int]]:
-    """Positions of name anchors and address anchors, in text order."""
-    names, addresses = _anchor_res()
-    found = [m.start() for m in addresses.finditer(text)]
-    # Lower-case street words are found with str.find: a regex branch starting on a lower-case
-    # letter (or a digit) would be tried all over prose.
-    find = text.find
-    for word in _GLUED_WORDS:  # "Hauptstraße 5": a digit follows
-        i = find(word)
-        while i >= 0:
-            after = i + len(word)
-            if after < len(text) and text[after] in _DIGITS:
-                found.append(i)
-            i = find(word, after)
-    for word in _SPACED_WORDS:  # "12 rue de la Paix": a digit before
-        i = find(word)
-        while i >= 0:
-            if any(c in _DIGITS for c in text[max(0, i - 4) : i]):
-                found.append(i)
-            i = find(word, i + len(word))
-    if len(found) > 1:
-        found.sort()
-    return [m.start() for m in names.finditer(text)], found
+def anchors(text: str, streets: list[int] | None = None) -> tuple[list[int], list[int]]:
+    """Positions of name anchors and address anchors, in text order.
 
-
-_DIGITS = frozenset("0123456789")
-_GLUED_WORDS = tuple(w + " " for w in _STREET_SUFFIXES)
-_SPACED_WORDS = (*(f" {w} " for w in _FR_WORDS), "-chome")
+    `streets`: positions of lower-case street words next to a house number ("Hauptstraße 5",
+    "12 rue de la Paix"), found by the structured scan, which visits every digit anyway.
+    """
+    pattern, street, name_words, _ = _anchor_re()
+    names: list[int] = []
+    found: list[int] = []
+    for m in pattern.finditer(text):
+        g = m.group()
+        if g in street:
+            found.append(m.start())
+            if g not in name_words:
+                continue
+        names.append(m.start())
+    if streets:
+        found = sorted(found + streets)
+    return names, found
 
 
 def find_addresses(

@@ -16,27 +16,26 @@ def trie_pattern(words: list[str] | tuple[str, ...] | frozenset[str] | set[str])
     return "(?:" + "|".join(trie_branches(words, "")) + ")"
 
 
-def trie_branches(words: list[str] | tuple[str, ...] | frozenset[str] | set[str], tail: str
-                  ) -> list[str]:
-    """The trie's top-level branches, each followed by `tail`. Joined with other alternatives
-    that start on a literal, they keep `re`'s first-character skip (a group would lose it)."""
+def trie_branches(
+    words: list[str] | tuple[str, ...] | frozenset[str] | set[str] | dict[str, str], tail: str
+) -> list[str]:
+    """The trie's top-level branches, each word followed by `tail` (or, given a dict, by its own
+    tail). Joined with other alternatives that start on a literal, they keep `re`'s
+    first-character skip (a group would lose it)."""
     import re
 
+    tails = words if isinstance(words, dict) else dict.fromkeys(words, tail)
     root: dict = {}
-    for word in words:
+    for word, word_tail in tails.items():
         node = root
         for ch in word:
             node = node.setdefault(ch, {})
-        node[""] = {}
+        node[""] = word_tail
 
     def emit(node: dict) -> str:
-        ends = "" in node
         branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if ends:
-            body = "(?:" + body + ")?"
-        return body
+        if "" in node:
+            branches.append(node[""])  # the word ends here: its tail, tried after longer words
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
-    return [re.escape(ch) + emit(child) + tail for ch, child in sorted(root.items()) if ch]
+    return [re.escape(ch) + emit(child) for ch, child in sorted(root.items()) if ch]
