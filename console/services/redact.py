@@ -107,19 +107,6 @@ _NUMBER_AFTER_DIGIT = (
     r"(?<![\w.,$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
     r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
 )
-# "Hauptstraße 5", "Keizersgracht 12" (the word before the digit), "12 rue de la Paix",
-# "3-chome" (the word after it).
-_STREET_AFTER_DIGIT = (
-    r"(?<=[a-zß.] [0-9])(?:"
-    + "|".join(
-        f"(?<={re.escape(w)} [0-9])"
-        for w in ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "ring", "damm",
-                  "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade", "singel",
-                  "dijk", "steeg", "markt")
-    )
-    + r")|(?<![0-9][0-9])[0-9]{0,3}(?:(?:[ ]?(?:bis|ter|[AB]))?,?[ ](?:rue|avenue|av\.|boulevard"
-    r"|bd|place|chemin|allée|impasse|quai|route|cours|square)[ ]|-chome)"
-)
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     **{
         digit: [
@@ -128,8 +115,6 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
             ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
             # Italian codice fiscale, anchored on its first digit: six capitals behind.
             ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
-            # A house number next to a lower-case street word: an anchor for the address finder.
-            ("street", _STREET_AFTER_DIGIT),
         ]
         for digit in "0123456789"
     },
@@ -484,9 +469,7 @@ class Redactor:
             "assigned": self._assigned,
             "bearer": self._bearer,
             "codice_fiscale": self._codice_fiscale,
-            "street": self._street,
         }
-        self._streets: list[int] = []
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
@@ -552,11 +535,10 @@ class Redactor:
         return name
 
     def _scan(self, text: str) -> list[_Hit]:
-        self._streets = []
         hits = self._scan_structured(text)
         if self.engine == "structured":
             return hits
-        name_anchors, address_anchors = _people_anchors(text, self._streets)
+        name_anchors, address_anchors = _people_anchors(text)
         people: list[_Hit] = [
             (start, end, _NAME, kind, text[start:end].lower(), end)
             for start, end, kind in find_names(text, name_anchors)
@@ -856,10 +838,6 @@ class Redactor:
         if mm is None or not national_ids.is_codice_fiscale(mm.group()):
             return None
         return (start, mm.end(), _NATIONAL_ID, "it_codice_fiscale", mm.group(), mm.end())
-
-    def _street(self, text: str, m: re.Match[str]) -> _Verdict:
-        self._streets.append(m.start())
-        return None
 
     def _a_key(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start(), m.end()

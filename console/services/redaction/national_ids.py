@@ -22,6 +22,8 @@ from stdnum.it import codicefiscale
 from stdnum.nl import bsn
 from stdnum.us import ssn
 
+from console.services.redaction.street_words import trie_branches
+
 # Words that say the number next to them is an SSN (before it, or just after it).
 SSN_CUE = re.compile(
     r"\bssn|social security|soc\.? ?sec|\bss ?(?:#|no\b|num)|\bid field|taxpayer id|\bitin\b",
@@ -46,7 +48,11 @@ _STEMS = (
 ).split()
 ANY_CUE = re.compile(
     "|".join(
-        [f"{re.escape(w[0])}(?<![^\\W_].){re.escape(w[1:])}" for w in _STEMS if w != "phone"]
+        [
+            # A trie per first letter, which must start a word (the look-behind after it).
+            b[0] + "(?<![^\\W_].)" + b[1:]
+            for b in trie_branches([w for w in _STEMS if w != "phone"], "")
+        ]
         + ["phone", "\u96fb\u8a71"]
     )
 )
