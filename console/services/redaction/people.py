@@ -392,8 +392,11 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add(("]", ",\n", ",\r\n", "--\n"), _AFTER)
     add(("〒", "丁目"), _MARK)
     patterns = list(kinds)
+    # A DFA: 30 ms to build, and scans in about two thirds of the time of the NFAs.
     automaton = ahocorasick_rs.AhoCorasick(
-        patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        patterns,
+        matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+        implementation=ahocorasick_rs.Implementation.DFA,
     )
     cue_words = frozenset(c.split()[0] for c in cues) - name_words
     return automaton, [kinds[p] for p in patterns], frozenset(name_words), cue_words
