@@ -288,6 +288,23 @@ def _speaker(text: str, start: int, end: int) -> bool:
 
 # --- street addresses -------------------------------------------------------------------------
 
+_LATIN_WORDS: tuple[str, ...] = (
+    # Spanish
+    "Calle", "C/", "C.", "Avenida", "Avda.", "Av.", "Plaza", "Pza.", "Paseo", "Camino", "Carrer",
+    "Ronda", "Carretera", "Travesía", "Callejón", "Pasaje", "Glorieta", "Rambla", "Vial",
+    "Acceso", "Cañada", "Urbanización", "Alameda", "Cuesta", "Senda", "Bajada", "Subida",
+    # Italian
+    "Via", "Viale", "Piazza", "Piazzale", "Corso", "Largo", "Vicolo", "Strada", "Contrada",
+    "Borgo", "Stretto", "Incrocio", "Canale", "Rotonda", "Piazzetta", "Lungomare", "Vico",
+    "Salita", "Galleria", "Quartiere",
+    # Portuguese / Brazilian
+    "Rua", "Travessa", "Praça", "Rodovia", "Estrada", "Avenida", "Pátio", "Esplanada", "Estação",
+    "Feira", "Lago", "Área", "Loteamento", "Colônia", "Quadra", "Condomínio", "Sítio",
+    "Recanto", "Conjunto", "Chácara", "Fazenda", "Jardim", "Ladeira", "Morro", "Núcleo",
+    "Parque", "Passarela", "Residencial", "Setor", "Trecho", "Vereda", "Via", "Viaduto",
+    "Vila", "Distrito", "Favela", "Lagoa", "Aeroporto", "Campo", "Rampa", "Vale", "Viela",
+)
+_LATIN_SET = frozenset(w.rstrip(".") for w in _LATIN_WORDS) | frozenset(STREET_WORDS)
 _STREET_WORDS_EN = trie_pattern(STREET_WORDS)
 _CITY = (
     rf"[{_UP}][{_LO}'’.\-]+(?:[ ](?:am|an|de|del|di|sur|le|la|da|do|dos|upon|on)?[ ]?"
@@ -300,43 +317,119 @@ _POSTCODE = (
     r"|[0-9]{3}-[0-9]{4}|〒[0-9]{3}-[0-9]{4}"  # JP
     r"|[0-9]{3}[ ]?[0-9]{3}|[0-9]{4}"  # IN PIN, AU/NL/BE
 )
-_STATE = r"(?:[A-Z]{2}|NSW|VIC|QLD|TAS|ACT)(?![\w])"
+_UNIT_WORDS = r"Flat|Studio|Suite|Unit|Apt|Apartment|Level|Lot|Shop|H\.No|No|House"
+_STATE = r"(?:NSW|VIC|QLD|TAS|ACT|[A-Z]{2})(?![\w])"
 _UNIT = (
     r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Piso|Étage|Wohnung|Apto|Bloco"
     r"|Sala|Interno|Int|Bus|Bte)\.?[ ]?#?[0-9A-Za-z\-]+)"
 )
 _TAIL = re.compile(
-    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])(?:[ ]{_CITY})?"
-    rf"|{_CITY}(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?)){{0,4}}"
+    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])(?:[ ](?:{_CITY}))?"
+    rf"|(?:{_CITY})(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?)){{0,4}}"
 )
 # Where an address starts: a house number before a street, or a street word before a number.
 _ADDRESS = re.compile(
     # US, UK, AU, IN, JP (romanised): 221B Baker Street, 1600 Amphitheatre Pkwy, 1-2-3 Shibuya
-    rf"(?<![\w.,/\-])(?P<num>[0-9]{{1,5}}[A-Za-z]?(?:[-/][0-9]{{1,4}}){{0,2}},?[ ]"
+    # A unit may come first ("Flat 49z", "Suite 748", "H.No. 26"), and UK/IN labels put the
+    # street on the next line ("Studio 9\nSanders Summit", "57/21\nKant Road").
+    rf"(?<![\w.,/\-])(?P<num>(?:(?:{_UNIT_WORDS})\.?[ ]?[0-9]{{1,5}}[A-Za-z]?,?(?:[ ]|\r?\n))?"
+    rf"(?:[0-9]{{1,5}}[A-Za-z]?(?:[-/][0-9]{{1,4}}){{0,2}},?(?:[ ]|\r?\n))?"
     rf"(?:(?:[NSEW]|North|South|East|West)\.?[ ])?(?:[{_UP}0-9][\w'’\-]*\.?[ ]){{0,3}}"
     rf"(?:{_STREET_WORDS_EN})\.?)(?![\w])"
     # DE, NL, AT, CH: Hauptstraße 5, Keizersgracht 123-2
     r"|(?<=[a-zäöüß])(?P<suffix>(?:straße|strasse|str\.|weg|allee|platz|gasse"
-    r"|ring|damm|ufer|chaussee|laan|straat|gracht|plein|kade|singel|dijk|steeg|markt)"
+    r"|ring|damm|ufer|chaussee|laan|straat|gracht|plein|kade|singel|dijk|steeg|markt|dreef|hof"
+    r"|boulevard|pad|park|baan|veld|wal|erf|burg|berg|pfad|steig|graben|hain|tal)"
     r"[ ][0-9]{1,4}[a-zA-Z]?(?:[-/][0-9]{1,4})?)(?![\w])"
+    # "Kenan-Dippel-Straße 7", "Brit-Renner-Ring 8/3": a hyphenated name before the street type
+    r"|(?<=[a-zäöüß]-)(?P<hyphen>(?:Straße|Strasse|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer"
+    r"|Chaussee|Pfad|Steig|Graben|Markt)[ ][0-9]{1,4}[a-zA-Z]?(?:[-/][0-9]{1,4})?)(?![\w])"
     # FR: 12 bis rue de la Paix; ES/IT/BR/PT: Calle Mayor 5, Via Roma, 10, Rua Augusta 1500
     r"|(?<![\w\-])(?P<fr>[0-9]{1,4}(?:[ ]?(?:bis|ter|[A-B]))?,?[ ](?:rue|avenue|av\.|boulevard"
     rf"|bd|place|chemin|allée|impasse|quai|route|cours|square)[ ](?:[\w'’\-]+[ ]){{0,4}}?"
     rf"[{_UP}][\w'’\-]*)"
-    r"|(?<![\w\-])(?P<latin>(?:Calle|C/|Avenida|Avda\.|Av\.|Plaza|Pza\.|Paseo|Camino|Carrer|Ronda"
-    r"|Carretera|Travesía|Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Rua|Avenida"
-    r"|Travessa|Alameda|Praça|Rodovia|Estrada|Largo)[ ](?:[\w'’\-.]+[ ]){0,5}?"
+    rf"|(?<![\w\-])(?P<latin>{trie_pattern(_LATIN_WORDS)}[ ](?:[\w'’\-.]+[ ]){{0,5}}?"
     r"[\w'’\-.]+,?[ ](?:n[º°o]\.?[ ]?)?[0-9]{1,5}[A-Za-z]?(?:[ ]?[º°ª])?)(?![\w])"
 )
+# Japanese: prefecture, municipality and block (1丁目5番18号, 1-5-18), after an optional 〒 code.
+JP_PREFECTURES = (
+    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 "
+    "神奈川県 新潟県 富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 "
+    "大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 "
+    "福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
+).split()
+_JA = "\u3005\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f"
+_JA_NUM = "0-9\uff10-\uff19"
+_JP_ADDRESS = re.compile(
+    rf"(?:〒?[0-9]{{3}}-[0-9]{{4}}[ \u3000]?)?(?:{'|'.join(JP_PREFECTURES)})[{_JA}]{{1,24}}?"
+    rf"[{_JA_NUM}]+(?:丁目|番地?|号|[-－ー])(?:[{_JA_NUM}]+(?:番地?|号|[-－ー])?){{0,3}}"
+    rf"(?:[ \u3000]?[{_JA}A-Za-z0-9]{{1,20}}?[{_JA_NUM}]+(?:号室|階|F))?"
+)
+# A continental postcode after a comma, then a city: "…, 45568 Freital", "…, 1689 EE Lettele",
+# "…, 83408-172 Martins das Flores" (BR CEP), "…, 26160 Málaga".
+_PARTICLES_CITY = r"(?:da|de|do|dos|das|del|della|di|le|la|les|sur|am|an|der|den|im|en|y|e)"
+_POSTAL_TAIL = re.compile(
+    rf"[ ]?,[ ](?P<pc>[0-9]{{5}}-[0-9]{{3}}|[0-9]{{8}}|[0-9]{{5}}|[0-9]{{4}}[ ]?[A-Z]{{2}})[ ]"
+    rf"(?:{_PARTICLES_CITY}[ ]|'s-)?[{_UP}][\w'’\-]*(?:[ ](?:{_PARTICLES_CITY}[ ])?"
+    rf"[{_UP}][\w'’\-]*){{0,3}}(?:[ ]-[ ][A-Z]{{2}}(?![\w]))?"
+)
+_HOUSE = re.compile(r"(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?,?")
+_STREET_LOWER = frozenset(
+    "rue avenue av. boulevard bd place chemin allée impasse quai route cours square via calle "
+    "rua travessa estrada".split()
+)
+_UNIT_TOKENS = frozenset(
+    "Apt Apt. Apto Apto. Piano Appartamento Puerta Piso Bloco Sala Interno Int. Scala Stock Etage "
+    "Wohnung Bus Bte Esc. Escalera Casa Lote".split()
+)
+_PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {"d'", "l'", "van", "von", "del"}
+
+
+def _street_before(text: str, comma: int) -> int:
+    """Where the street before a postcode's comma starts ("Borgo Trevisan, 633 Appartamento 42"),
+    walking back over house numbers, unit words, particles and capitalised words; -1 when what
+    precedes is not a street (no capitalised word, or neither a house number nor a street word)."""
+    floor = max(0, comma - 100)
+    line = text.rfind("\n", floor, comma)
+    floor = line + 1 if line >= 0 else floor
+    tokens = text[floor:comma].split(" ")
+    start = comma
+    pos = comma
+    capitals = numbers = streets = 0
+    for token in reversed(tokens):
+        pos -= len(token) + (1 if pos != comma else 0)
+        word = token.rstrip(",")
+        if not word:
+            continue
+        if _HOUSE.fullmatch(word):
+            numbers += 1
+        elif word in _UNIT_TOKENS:
+            pass
+        elif word.lower() in _STREET_LOWER or word in _LATIN_SET:
+            streets += 1
+        elif word in _PARTICLE_TOKENS:
+            pass
+        elif word[0].isupper() and (word[1:].replace("-", "").replace("'", "").isalpha()
+                                    or word.endswith(".")):
+            capitals += 1
+        else:
+            break
+        start = pos
+    while start < comma and text[start] == " ":
+        start += 1
+    if start >= comma or not capitals and not streets or not (numbers or streets):
+        return -1
+    return start
+
+
 _STREET_SUFFIXES = ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "ring",
                     "damm", "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade",
-                    "singel", "dijk", "steeg", "markt")
+                    "singel", "dijk", "steeg", "markt", "dreef", "hof", "boulevard", "pad", "park",
+                    "baan", "veld", "wal", "erf", "burg", "berg", "pfad", "steig", "graben", "hain",
+                    "tal", "-Straße", "-Strasse", "-Weg", "-Allee", "-Platz", "-Gasse", "-Ring",
+                    "-Damm", "-Ufer", "-Chaussee", "-Pfad", "-Steig", "-Graben", "-Markt")
 _FR_WORDS = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse",
              "quai", "route", "cours", "square")
-_LATIN_WORDS = ("Calle", "C/", "Avenida", "Avda.", "Av.", "Plaza", "Pza.", "Paseo", "Camino",
-                "Carrer", "Ronda", "Carretera", "Travesía", "Via", "Viale", "Piazza", "Piazzale",
-                "Corso", "Largo", "Vicolo", "Strada", "Rua", "Travessa", "Alameda", "Praça",
-                "Rodovia", "Estrada", "Contrada", "Callejón", "Pasaje", "Glorieta", "Rambla")
 
 
 # Lower-case cue phrases said right before a name ("spoke with Jan", "customer: Ana").
@@ -350,7 +443,7 @@ _LOWER_CUES = (
     "full name", "name", "nom", "nombre", "nome", "naam", "kunde", "kundin", "agent", "regards",
 )
 # What an automaton pattern says where it matches (bits: a word may be several things).
-_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK = (1 << i for i in range(8))
+_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL = (1 << i for i in range(9))
 _FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?=[{_UP}])")
 
 
@@ -388,9 +481,10 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add(_LOWER_CUES, _LOWER)
     add(_STREET_SUFFIXES, _GLUED)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
+    add((f", {d}" for d in "0123456789"), _POSTAL)
     add(("-chome",), _SPACED)
     add(("]", ",\n", ",\r\n", "--\n"), _AFTER)
-    add(("〒", "丁目"), _MARK)
+    add(("〒", "丁目", *JP_PREFECTURES), _MARK)
     patterns = list(kinds)
     # A DFA: 30 ms to build, and scans in about two thirds of the time of the NFAs.
     automaton = ahocorasick_rs.AhoCorasick(
@@ -431,6 +525,9 @@ def anchors(text: str, streets: list[int] | None = None) -> tuple[list[int], lis
         elif kind & _SPACED:  # "12 rue de la Paix", "3-chome"
             if any(c in _DIGITS for c in text[max(0, s - 4) : s]):
                 found.append(s)
+        elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
+            if _POSTAL_TAIL.match(text, s) is not None:
+                found.append(s)
         elif kind & _AFTER:
             if follows(text, e) is not None:
                 names.append(s)
@@ -442,6 +539,10 @@ def anchors(text: str, streets: list[int] | None = None) -> tuple[list[int], lis
 
 
 _DIGITS = frozenset("0123456789")
+
+
+def _has_japanese(text: str, lo: int, hi: int) -> bool:
+    return any(c in text[lo:hi] for c in "都道府県")
 
 
 def find_addresses(
@@ -463,10 +564,19 @@ def find_addresses(
 
 
 def _addresses_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | None]]) -> None:
+    if _has_japanese(text, lo, hi):
+        for m in _JP_ADDRESS.finditer(text, lo, hi):
+            out.append((m.start(), m.end(), "jp"))
+    comma = text.find(",", lo, hi)
+    while comma >= 0:
+        tail = _POSTAL_TAIL.match(text, comma - 1 if text[comma - 1] == " " else comma)
+        if tail is not None and (start := _street_before(text, tail.start())) >= 0:
+            out.append((start, tail.end(), "postal"))
+        comma = text.find(",", comma + 1, hi)
     for m in _ADDRESS.finditer(text, lo, hi):
         kind = m.lastgroup
         start, end = m.start(), m.end()
-        if kind == "suffix":
+        if kind in ("suffix", "hyphen"):
             # Anchored on the suffix ("straße 5"): the street's name is the word before it.
             while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "-'’"):
                 start -= 1
