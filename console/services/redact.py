@@ -543,14 +543,14 @@ class Redactor:
         hits = self._scan_structured(text)
         if self.engine == "structured":
             return hits
-        name_anchors, address_anchors = _people_anchors(text)
+        name_anchors, address_anchors, postal = _people_anchors(text)
         people: list[_Hit] = [
             (start, end, _NAME, kind, text[start:end].lower(), end)
             for start, end, kind in find_names(text, name_anchors)
         ]
         people += [
             (start, end, _ADDRESS, kind, " ".join(text[start:end].lower().split()), end)
-            for start, end, kind in find_addresses(text, address_anchors)
+            for start, end, kind in find_addresses(text, address_anchors, postal)
         ]
         if self._ner is not None:
             people += [

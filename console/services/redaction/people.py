@@ -317,6 +317,7 @@ _POSTCODE = (
     r"|[0-9]{3}-[0-9]{4}|〒[0-9]{3}-[0-9]{4}"  # JP
     r"|[0-9]{3}[ ]?[0-9]{3}|[0-9]{4}"  # IN PIN, AU/NL/BE
 )
+_HOUSE_NUMBER = r"[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4}){0,2},?(?:[ ]|\r?\n)"
 _UNIT_WORDS = r"Flat|Studio|Suite|Unit|Apt|Apartment|Level|Lot|Shop|H\.No|No|House"
 _STATE = r"(?:NSW|VIC|QLD|TAS|ACT|[A-Z]{2})(?![\w])"
 _UNIT = (
@@ -332,8 +333,8 @@ _ADDRESS = re.compile(
     # US, UK, AU, IN, JP (romanised): 221B Baker Street, 1600 Amphitheatre Pkwy, 1-2-3 Shibuya
     # A unit may come first ("Flat 49z", "Suite 748", "H.No. 26"), and UK/IN labels put the
     # street on the next line ("Studio 9\nSanders Summit", "57/21\nKant Road").
-    rf"(?<![\w.,/\-])(?P<num>(?:(?:{_UNIT_WORDS})\.?[ ]?[0-9]{{1,5}}[A-Za-z]?,?(?:[ ]|\r?\n))?"
-    rf"(?:[0-9]{{1,5}}[A-Za-z]?(?:[-/][0-9]{{1,4}}){{0,2}},?(?:[ ]|\r?\n))?"
+    rf"(?<![\w.,/\-])(?P<num>(?:(?:{_UNIT_WORDS})\.?[ ]?[0-9]{{1,5}}[A-Za-z]?,?(?:[ ]|\r?\n)"
+    rf"(?:{_HOUSE_NUMBER})?|{_HOUSE_NUMBER})"
     rf"(?:(?:[NSEW]|North|South|East|West)\.?[ ])?(?:[{_UP}0-9][\w'’\-]*\.?[ ]){{0,3}}"
     rf"(?:{_STREET_WORDS_EN})\.?)(?![\w])"
     # DE, NL, AT, CH: Hauptstraße 5, Keizersgracht 123-2
@@ -496,11 +497,15 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     return automaton, [kinds[p] for p in patterns], frozenset(name_words), cue_words
 
 
-def anchors(text: str, streets: list[int] | None = None) -> tuple[list[int], list[int]]:
-    """Positions of name anchors and address anchors, in text order."""
+def anchors(
+    text: str, streets: list[int] | None = None
+) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+    """Positions of name anchors and address anchors, in text order, and the spans of
+    postcode-and-city tails (", 45568 Freital")."""
     automaton, kinds, _, _ = _automaton()
     names: list[int] = []
     found: list[int] = []
+    postal: list[tuple[int, int]] = []
     size = len(text)
     follows = _FOLLOWED_BY_NAME.match
     for index, s, e in automaton.find_matches_as_indexes(text):  # type: ignore[attr-defined]
@@ -526,8 +531,8 @@ def anchors(text: str, streets: list[int] | None = None) -> tuple[list[int], lis
             if any(c in _DIGITS for c in text[max(0, s - 4) : s]):
                 found.append(s)
         elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
-            if _POSTAL_TAIL.match(text, s) is not None:
-                found.append(s)
+            if (tail := _POSTAL_TAIL.match(text, s)) is not None:
+                postal.append((s, tail.end()))
         elif kind & _AFTER:
             if follows(text, e) is not None:
                 names.append(s)
@@ -535,31 +540,35 @@ def anchors(text: str, streets: list[int] | None = None) -> tuple[list[int], lis
             found.append(s)
     if streets:
         found = sorted(found + streets)
-    return names, found
+    return names, found, postal
 
 
 _DIGITS = frozenset("0123456789")
 
 
 def _has_japanese(text: str, lo: int, hi: int) -> bool:
-    return any(c in text[lo:hi] for c in "都道府県")
+    return any(text.find(c, lo, hi) >= 0 for c in "都道府県")
 
 
 def find_addresses(
-    text: str, at: list[int] | None = None
+    text: str, at: list[int] | None = None, postal: list[tuple[int, int]] | None = None
 ) -> list[tuple[int, int, str | None]]:
     """Spans of street addresses in ``text``, from the house number to the postcode and city.
 
-    Searched only around a street word (or suffix, or postcode mark), never at every digit.
+    Searched only around a street word (or suffix, or postcode mark), never at every digit;
+    `postal`: the postcode-and-city tails found with the anchors, each walked back to its street.
     """
     if at is None:
-        at = anchors(text)[1]
+        _, at, postal = anchors(text)
     out: list[tuple[int, int, str | None]] = []
+    for comma, end in postal or ():
+        if (start := _street_before(text, comma)) >= 0:
+            out.append((start, end, "postal"))
     last = 0
-    for lo, hi in _windows(at, len(text), 90, 90):
+    for lo, hi in _windows(at, len(text), 64, 56):
         _addresses_in(text, max(lo, last), hi, out)
         if out:
-            last = out[-1][1]
+            last = max(last, out[-1][1])
     return out
 
 
@@ -567,12 +576,6 @@ def _addresses_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | N
     if _has_japanese(text, lo, hi):
         for m in _JP_ADDRESS.finditer(text, lo, hi):
             out.append((m.start(), m.end(), "jp"))
-    comma = text.find(",", lo, hi)
-    while comma >= 0:
-        tail = _POSTAL_TAIL.match(text, comma - 1 if text[comma - 1] == " " else comma)
-        if tail is not None and (start := _street_before(text, tail.start())) >= 0:
-            out.append((start, tail.end(), "postal"))
-        comma = text.find(",", comma + 1, hi)
     for m in _ADDRESS.finditer(text, lo, hi):
         kind = m.lastgroup
         start, end = m.start(), m.end()
