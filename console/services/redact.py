@@ -326,6 +326,7 @@ def _card_brand(digits: str) -> str | None:
     return None
 
 
+_CARD_CUE = re.compile(r"card|visa|mastercard|amex|karte|tarjeta|cart[aã]o|carte|carta")
 _PHONE_SEPARATORS = str.maketrans("", "", " .-/()+")
 
 
@@ -590,11 +591,25 @@ class Redactor:
     # -- handlers: each confirms a candidate found by _SCAN, or returns None ----------------------
 
     def _number(self, text: str, m: re.Match[str]) -> _Verdict:
+        start = m.start()
+        if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
+            # 123.456.789-09 with valid check digits is a CPF, whatever else its digits could be.
+            digits = cpf.group().replace(".", "").replace("-", "")
+            if national_ids.VALIDATORS["br_cpf"](digits):
+                return (start, cpf.end(), _NATIONAL_ID, "br_cpf", digits, cpf.end())
         verdict = self._shaped_number(text, m)
         if verdict is None or isinstance(verdict, int):
             # Rejected by shape or check digits: the words around it may still say what it is.
-            hit = self._contextual_number(text, m.start())
+            hit = self._contextual_number(text, start)
             if hit is not None:
+                return hit
+        elif verdict[2] is _PHONE_T and text[start] != "+" and _SSN_LOOSE.fullmatch(
+            text, start, verdict[1]
+        ):
+            # Nine digits that a national phone plan also accepts (DE 030 74 3022): an SSN cue
+            # next to them decides.
+            hit = self._contextual_number(text, start)
+            if hit is not None and hit[2] is _SSN_T:
                 return hit
         return verdict
 
@@ -685,8 +700,15 @@ class Redactor:
             # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
             digits = digits[:16]
             end = start + 16 + 3 * len(mm.group("sep"))
-        if _luhn_valid(digits) and (brand := _card_brand(digits)) is not None:
-            return (start, end, _CARD_T, brand, digits, end)
+        if _luhn_valid(digits):
+            if (brand := _card_brand(digits)) is not None:
+                return (start, end, _CARD_T, brand, digits, end)
+            if len(digits) == 16 and mm.group("sep") and _CARD_CUE.search(
+                text[max(0, start - 40) : start].lower()
+            ):
+                # Four groups of four, Luhn-valid, and called a card: a card of an issuer we
+                # don't list (JCB's 3500-3527, test ranges), not an order number.
+                return (start, end, _CARD_T, "other", digits, end)
         # Not a card: maybe a long phone number; otherwise skip the digits whole.
         if (pm := _PHONE.match(text, start)) is not None and (
             hit := self._phone(pm.group(), start, pm.end())
