@@ -651,7 +651,16 @@ class Redactor:
             return (start, end, _NATIONAL_ID, kind, digits, end)
         if (hit := self._possible_international(candidate, start, end)) is not None:
             return hit
-        if 8 <= len(digits) <= 13 and national_ids.PHONE_CUE.search(before):
+        # Seven digits only when grouped like a local number ("(555) 0105", "555-0105"): a bare
+        # seven-digit run after "number" is an order number as often as not.
+        # A run without separators (an epoch time, an id) needs its phone word right before it;
+        # "build 6732.622" is a version.
+        grouped = len(candidate) > len(digits)
+        if (
+            (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
+            and national_ids.PHONE_CUE.search(before if grouped else before[-20:])
+            and not _VERSION_BEFORE.search(before)
+        ):
             return (start, end, _PHONE_T, None, digits, end)
         return None
 
