@@ -14,8 +14,9 @@ from importlib import resources
 
 from console.services.redaction.street_words import STREET_WORDS, trie_pattern
 
-_UP = "A-ZÀ-ÖØ-Þ"
-_LO = "a-zß-öø-ÿ"
+# Capitals and small letters of Latin-1 and Latin Extended-A (Czech, Polish, Turkish, Baltic...).
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_LO = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſ"
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -244,9 +245,13 @@ def _strong_before(text: str, start: int) -> bool:
     seg = text[max(0, start - 40) : start]
     line = seg.rsplit("\n", 1)
     if len(line) == 2 and not line[1].strip():
-        # The name opens its line: was the line before a sign-off ("Best regards,")?
+        # The name opens its line: was the line before a sign-off ("Best regards,") or a label
+        # ("SHIP TO:", "Customer:")?
         previous = line[0].rstrip(" \t\r,!.").lower()
-        return previous.endswith(_SIGNOFFS)
+        if previous.endswith(_SIGNOFFS):
+            return True
+        label = previous.rsplit("\n", 1)[-1].strip()
+        return label.endswith(":") and label.rstrip(": ") in _STRONG_SET
     seg = line[-1]
     if not seg.endswith(" "):
         return False
@@ -480,6 +485,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add(STREET_WORDS, _STREET)
     add((w.rstrip(".") for w in _LATIN_WORDS), _STREET)
     add(_LOWER_CUES, _LOWER)
+    add((c.upper() for c in _LOWER_CUES), _LOWER)  # "SHIP TO:", "NAME:" on labels
     add(_STREET_SUFFIXES, _GLUED)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
     add((f", {d}" for d in "0123456789"), _POSTAL)
