@@ -388,10 +388,13 @@ _UNIT_TOKENS = frozenset(
     "Apt Apt. Apto Apto. Piano Appartamento Puerta Piso Bloco Sala Interno Int. Scala Stock Etage "
     "Wohnung Bus Bte Esc. Escalera Casa Lote".split()
 )
-_PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {"d'", "l'", "van", "von", "del"}
+_PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {
+    "d'", "l'", "van", "von", "del", "des", "du", "dei", "degli", "delle",
+}
+_LATIN_STARTS = frozenset(w.rstrip(".") for w in _LATIN_WORDS)
 
 
-def _street_before(text: str, comma: int) -> int:
+def _street_before(text: str, comma: int) -> int:  # noqa: C901 - one walk, one rule a line
     """Where the street before a postcode's comma starts ("Borgo Trevisan, 633 Appartamento 42"),
     walking back over house numbers, unit words, particles and capitalised words; -1 when what
     precedes is not a street (no capitalised word, or neither a house number nor a street word)."""
@@ -411,7 +414,21 @@ def _street_before(text: str, comma: int) -> int:
             numbers += 1
         elif word in _UNIT_TOKENS:
             pass
-        elif word.lower() in _STREET_LOWER or word in _LATIN_SET:
+        elif word.lower() in _STREET_LOWER or word.rstrip(".") in _LATIN_STARTS or (
+            word.endswith(_GLUED_ENDINGS)
+        ):
+            # A street type that opens the street ("Rua", "rue", "Via") or a name glued to its
+            # type ("Tulpendreef", "Anna-Weber-Straße"): the street starts here.
+            streets += 1
+            start = pos
+            # French numbers come first: "524, rue de Millet".
+            before = text[max(floor, pos - 8) : pos].rstrip(" ")
+            number = before.rsplit(" ", 1)[-1].rsplit("\n", 1)[-1]
+            if number and _HOUSE.fullmatch(number):
+                start = pos - (len(text[max(floor, pos - 8) : pos]) - len(before)) - len(number)
+                numbers += 1
+            break
+        elif word in _LATIN_SET:
             streets += 1
         elif word in _PARTICLE_TOKENS:
             pass
@@ -434,6 +451,7 @@ _STREET_SUFFIXES = ("straße", "strasse", "str.", "weg", "allee", "platz", "gass
                     "baan", "veld", "wal", "erf", "burg", "berg", "pfad", "steig", "graben", "hain",
                     "tal", "-Straße", "-Strasse", "-Weg", "-Allee", "-Platz", "-Gasse", "-Ring",
                     "-Damm", "-Ufer", "-Chaussee", "-Pfad", "-Steig", "-Graben", "-Markt")
+_GLUED_ENDINGS = tuple(w for w in _STREET_SUFFIXES if len(w) > 3)
 _FR_WORDS = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse",
              "quai", "route", "cours", "square")
 
