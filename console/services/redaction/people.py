@@ -223,8 +223,7 @@ _STRONG_SET = frozenset(c.rstrip(".") for c in _STRONG_CUES.replace("[aá]", "a"
 }
 _WEAK_SET = frozenset(_WEAK_CUES.split("|"))
 _TITLES = frozenset(
-    "Mr Mrs Ms Mx Miss Dr Prof Sir Dame Madam Herr Frau Mme Mlle M Sr Sra Srta Sig Sig.ra "
-    "Signor Signora Dhr Mevr Dott Shri Smt".split()
+    ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme", "Mlle", "M", "Sr", "Sra", "Srta", "Sig", "Sig.ra", "Signor", "Signora", "Dhr", "Mevr", "Dott", "Shri", "Smt"]
 )
 _SIGNOFFS = ("regards", "best", "thanks", "thank you", "cheers", "sincerely", "yours", "warmly",
              "saludos", "grüße", "gruß", "cordialement", "cordiali saluti", "groeten",
@@ -358,12 +357,7 @@ _ADDRESS = re.compile(
     r"[\w'’\-.]+,?[ ](?:n[º°o]\.?[ ]?)?[0-9]{1,5}[A-Za-z]?(?:[ ]?[º°ª])?)(?![\w])"
 )
 # Japanese: prefecture, municipality and block (1丁目5番18号, 1-5-18), after an optional 〒 code.
-JP_PREFECTURES = (
-    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 "
-    "神奈川県 新潟県 富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 "
-    "大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 "
-    "福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
-).split()
+JP_PREFECTURES = ["北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"]
 _JA = "\u3005\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f"
 _JA_NUM = "0-9\uff10-\uff19"
 _JP_ADDRESS = re.compile(
@@ -381,12 +375,10 @@ _POSTAL_TAIL = re.compile(
 )
 _HOUSE = re.compile(r"(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?,?")
 _STREET_LOWER = frozenset(
-    "rue avenue av. boulevard bd place chemin allée impasse quai route cours square via calle "
-    "rua travessa estrada".split()
+    ["rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route", "cours", "square", "via", "calle", "rua", "travessa", "estrada"]
 )
 _UNIT_TOKENS = frozenset(
-    "Apt Apt. Apto Apto. Piano Appartamento Puerta Piso Bloco Sala Interno Int. Scala Stock Etage "
-    "Wohnung Bus Bte Esc. Escalera Casa Lote".split()
+    ["Apt", "Apt.", "Apto", "Apto.", "Piano", "Appartamento", "Puerta", "Piso", "Bloco", "Sala", "Interno", "Int.", "Scala", "Stock", "Etage", "Wohnung", "Bus", "Bte", "Esc.", "Escalera", "Casa", "Lote"]
 )
 _PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {
     "d'", "l'", "van", "von", "del", "des", "du", "dei", "degli", "delle",
@@ -394,7 +386,7 @@ _PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {
 _LATIN_STARTS = frozenset(w.rstrip(".") for w in _LATIN_WORDS)
 
 
-def _street_before(text: str, comma: int) -> int:  # noqa: C901 - one walk, one rule a line
+def _street_before(text: str, comma: int) -> int:
     """Where the street before a postcode's comma starts ("Borgo Trevisan, 633 Appartamento 42"),
     walking back over house numbers, unit words, particles and capitalised words; -1 when what
     precedes is not a street (no capitalised word, or neither a house number nor a street word)."""
@@ -440,7 +432,7 @@ def _street_before(text: str, comma: int) -> int:  # noqa: C901 - one walk, one 
         start = pos
     while start < comma and text[start] == " ":
         start += 1
-    if start >= comma or not capitals and not streets or not (numbers or streets):
+    if start >= comma or (not capitals and not streets) or not (numbers or streets):
         return -1
     return start
 
@@ -540,9 +532,7 @@ def anchors(
                 continue
             if kind & _STREET:
                 found.append(s)
-            if kind & _NAME:
-                names.append(s)
-            elif kind & _CUE and follows(text, e):
+            if kind & _NAME or (kind & _CUE and follows(text, e)):
                 names.append(s)
             elif kind & _LOWER and (m := follows(text, e)) is not None:
                 names.append(m.end())  # the capital after the cue
