@@ -141,7 +141,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # scheme://user:password@ — only the password is masked.
         ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@"),
         # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
-        ("ipv6", r"(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<![\w:]:):[0-9A-Fa-f]"),
+        # Two more colons or a '::' must follow, so a time of day (10:05:15) never gets here.
+        ("ipv6", r"(?<=[0-9A-Fa-f]:)(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:)|(?<![\w:]:):[0-9A-Fa-f]"),
         # Authorization: Bearer <token>, JWT or opaque.
         ("bearer", r"[ \t]*(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9_\-.~+/]{16,}=*"),
         ("assigned", r"(?<=[tTyYdDnN\"' \t]:)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}"),
