@@ -493,10 +493,11 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add(name_words, _NAME)
     add((c.strip() for c in cues), _CUE)
     add(STREET_WORDS, _STREET)
-    add((w.rstrip(".") for w in _LATIN_WORDS), _STREET)
+    # ("C." and "C/" as written: a bare "C" would be every capital C.)
+    add((w if len(w) < 4 else w.rstrip(".") for w in _LATIN_WORDS), _STREET)
     add(_LOWER_CUES, _LOWER)
     add((c.upper() for c in _LOWER_CUES), _LOWER)  # "SHIP TO:", "NAME:" on labels
-    add(_STREET_SUFFIXES, _GLUED)
+    add((f"{w} " for w in _STREET_SUFFIXES), _GLUED)  # "tal " is rarer than "tal" (total)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
     add((f", {d}" for d in "0123456789"), _POSTAL)
     add(("-chome",), _SPACED)
@@ -537,9 +538,7 @@ def anchors(
             elif kind & _LOWER and (m := follows(text, e)) is not None:
                 names.append(m.end())  # the capital after the cue
         elif kind & _GLUED:  # "Hauptstraße 5"
-            if e + 1 < size and text[e] == " " and text[e + 1] in _DIGITS and s and (
-                text[s - 1].isalpha()
-            ):
+            if e < size and text[e] in _DIGITS and s and text[s - 1].isalpha():
                 found.append(s)
         elif kind & _SPACED:  # "12 rue de la Paix", "3-chome"
             if any(c in _DIGITS for c in text[max(0, s - 4) : s]):
