@@ -105,6 +105,10 @@ class RedactionResult:
 # 7 digits, or a dotted quad.
 _NUMBER_AFTER_DIGIT = (
     r"(?<![\w.,$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
+    # ISO dates (2025-03-01, 2025-03-01T10:00) and year ranges (1914-1918) are never anything:
+    # turned away here, they cost no handler call (logs and prose are full of them).
+    r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])|(?:(?<=1)9|(?<=2)0)[0-9]{2}[-/](?:19|20)[0-9]{2}"
+    r"(?![0-9\-]))"
     r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
 )
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
@@ -119,7 +123,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         for digit in "0123456789"
     },
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
-    "=": [("assigned", r"[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}")],
+    # (Secret key names end in t, y, d or n: "secret", "api_key", "password", "token".)
+    "=": [("assigned", r"(?<=[tTyYdDnN\"' \t]=)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}")],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # Email, anchored on '@'; the local part is found by walking backwards.
@@ -136,10 +141,11 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # scheme://user:password@ — only the password is masked.
         ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@"),
         # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
-        ("ipv6", r"(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]{0,4}:|(?<![\w:]:):[0-9A-Fa-f]"),
+        # Two more colons or a '::' must follow, so a time of day (10:05:15) never gets here.
+        ("ipv6", r"(?<=[0-9A-Fa-f]:)(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:)|(?<![\w:]:):[0-9A-Fa-f]"),
         # Authorization: Bearer <token>, JWT or opaque.
         ("bearer", r"[ \t]*(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9_\-.~+/]{16,}=*"),
-        ("assigned", r"[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}"),
+        ("assigned", r"(?<=[tTyYdDnN\"' \t]:)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}"),
     ],
     # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
     "A": [
@@ -245,11 +251,28 @@ _LOOSE_NUMBER = re.compile(
     re.ASCII,
 )
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
-_SECRET_KEY_BEFORE = re.compile(
-    r"(?i:aws_?secret_?access_?key|secret_?access_?key|secretaccesskey|aws_?secret(?:_?key)?"
-    r"|client_?secret|secret(?:_?key)?|password|passwd|pwd|api_?key|apikey|access_?token"
-    r"|auth_?token|refresh_?token|private_?key|token)[\"']?[ \t]*$"
-)
+# Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
+# before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
+_SECRET_KEY_NAMES = ("secret", "secretkey", "secretaccesskey", "password", "passwd", "pwd",
+                     "apikey", "token", "privatekey")
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _key_before(text: str, lead: int) -> str:
+    """The key before an '=' or ':' at `lead` (quotes and blanks between skipped), lower-cased
+    without '_' and '-'; '' when there is none."""
+    i = lead
+    floor = max(0, lead - 48)
+    while i > floor and text[i - 1] in " \t":
+        i -= 1
+    if i > floor and text[i - 1] in "\"'":
+        i -= 1
+    end = i
+    while i > floor and text[i - 1] in _KEY_CHARS:
+        i -= 1
+    return text[i:end].lower().replace("_", "").replace("-", "")
+
+
 _SECRET_VALUE = re.compile(r"[A-Za-z0-9/+_\-.=]{8,}(?<![.])")
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -304,6 +327,7 @@ def _card_brand(digits: str) -> str | None:
     return None
 
 
+_CARD_CUE = re.compile(r"card|visa|mastercard|amex|karte|tarjeta|cart[aã]o|carte|carta")
 _PHONE_SEPARATORS = str.maketrans("", "", " .-/()+")
 
 
@@ -373,6 +397,11 @@ def _national_number(digits: str, how: str, country_code: int) -> phonenumbers.P
     if len(digits) != 10:
         return None
     return phonenumbers.PhoneNumber(country_code=1, national_number=int(digits))
+
+
+def _bounded(cache: dict) -> dict:
+    """The cache itself, or a fresh one once it holds 4096 verdicts (memory stays bounded)."""
+    return cache if len(cache) < 4096 else {}
 
 
 def _line_end(text: str) -> int:
@@ -449,6 +478,8 @@ class Redactor:
             "bearer": self._bearer,
             "codice_fiscale": self._codice_fiscale,
         }
+        self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
+        self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -515,14 +546,14 @@ class Redactor:
         hits = self._scan_structured(text)
         if self.engine == "structured":
             return hits
-        name_anchors, address_anchors = _people_anchors(text)
+        name_anchors, address_anchors, postal = _people_anchors(text)
         people: list[_Hit] = [
             (start, end, _NAME, kind, text[start:end].lower(), end)
             for start, end, kind in find_names(text, name_anchors)
         ]
         people += [
             (start, end, _ADDRESS, kind, " ".join(text[start:end].lower().split()), end)
-            for start, end, kind in find_addresses(text, address_anchors)
+            for start, end, kind in find_addresses(text, address_anchors, postal)
         ]
         if self._ner is not None:
             people += [
@@ -562,11 +593,24 @@ class Redactor:
     # -- handlers: each confirms a candidate found by _SCAN, or returns None ----------------------
 
     def _number(self, text: str, m: re.Match[str]) -> _Verdict:
+        start = m.start()
+        if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
+            # 123.456.789-09 with valid check digits is a CPF, whatever else its digits could be.
+            digits = cpf.group().replace(".", "").replace("-", "")
+            if national_ids.VALIDATORS["br_cpf"](digits):
+                return (start, cpf.end(), _NATIONAL_ID, "br_cpf", digits, cpf.end())
         verdict = self._shaped_number(text, m)
         if verdict is None or isinstance(verdict, int):
             # Rejected by shape or check digits: the words around it may still say what it is.
-            hit = self._contextual_number(text, m.start())
+            hit = self._contextual_number(text, start)
             if hit is not None:
+                return hit
+        elif (verdict[2] is _PHONE_T and text[start] != "+"
+              and _SSN_LOOSE.fullmatch(text, start, verdict[1])):
+            # Nine digits that a national phone plan also accepts (DE 030 74 3022): an SSN cue
+            # next to them decides.
+            hit = self._contextual_number(text, start)
+            if isinstance(hit, tuple) and hit[2] is _SSN_T:
                 return hit
         return verdict
 
@@ -589,6 +633,15 @@ class Redactor:
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
         before = text[max(0, start - 48) : start]
+        if national_ids.ANY_CUE.search(before.lower()) is None:
+            # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
+            if _SSN_LOOSE.fullmatch(candidate) and national_ids.SSN_CUE.search(
+                text, end, end + 24
+            ):
+                return (start, end, _SSN_T, None, digits, end) if national_ids.is_ssn(
+                    digits
+                ) else end
+            return self._possible_international(candidate, start, end)
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
         ):
@@ -597,18 +650,40 @@ class Redactor:
             return end
         if (kind := national_ids.national_id_kind(digits, before)) is not None:
             return (start, end, _NATIONAL_ID, kind, digits, end)
-        if candidate[0] == "+":
+        if (hit := self._possible_international(candidate, start, end)) is not None:
+            return hit
+        # Seven digits only when grouped like a local number ("(555) 0105", "555-0105"): a bare
+        # seven-digit run after "number" is an order number as often as not.
+        # A run without separators (an epoch time, an id) needs its phone word right before it;
+        # "build 6732.622" is a version.
+        grouped = len(candidate) > len(digits)
+        if (
+            (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
+            and national_ids.PHONE_CUE.search(before if grouped else before[-20:])
+            and not _VERSION_BEFORE.search(before)
+        ):
+            return (start, end, _PHONE_T, None, digits, end)
+        return None
+
+    def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
+        """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
+        if candidate[0] != "+":
+            return None
+        if candidate in self._possible_cache:
+            verdict = self._possible_cache[candidate]
+        else:
             try:
                 number = phonenumbers.parse(candidate, None)
             except phonenumbers.NumberParseException:
                 number = None
-            # Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked.
+            verdict = None
             if number is not None and phonenumbers.is_possible_number(number):
-                region = phonenumbers.region_code_for_country_code(number.country_code or 0)
-                return (start, end, _PHONE_T, region, number, end)
-        if 8 <= len(digits) <= 13 and national_ids.PHONE_CUE.search(before):
-            return (start, end, _PHONE_T, None, digits, end)
-        return None
+                verdict = (phonenumbers.region_code_for_country_code(number.country_code or 0), number)
+            self._possible_cache = _bounded(self._possible_cache)
+            self._possible_cache[candidate] = verdict
+        if verdict is None:
+            return None
+        return (start, end, _PHONE_T, verdict[0], verdict[1], end)
 
     def _shaped_number(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start()
@@ -636,8 +711,15 @@ class Redactor:
             # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
             digits = digits[:16]
             end = start + 16 + 3 * len(mm.group("sep"))
-        if _luhn_valid(digits) and (brand := _card_brand(digits)) is not None:
-            return (start, end, _CARD_T, brand, digits, end)
+        if _luhn_valid(digits):
+            if (brand := _card_brand(digits)) is not None:
+                return (start, end, _CARD_T, brand, digits, end)
+            if len(digits) == 16 and mm.group("sep") and _CARD_CUE.search(
+                text[max(0, start - 40) : start].lower()
+            ):
+                # Four groups of four, Luhn-valid, and called a card: a card of an issuer we
+                # don't list (JCB's 3500-3527, test ranges), not an order number.
+                return (start, end, _CARD_T, "other", digits, end)
         # Not a card: maybe a long phone number; otherwise skip the digits whole.
         if (pm := _PHONE.match(text, start)) is not None and (
             hit := self._phone(pm.group(), start, pm.end())
@@ -646,6 +728,19 @@ class Redactor:
         return mm.end()
 
     def _phone(self, candidate: str, start: int, end: int) -> _Verdict:
+        # libphonenumber's verdict on the same digits is the same wherever they appear: logs
+        # repeat numbers, and validating one costs more than everything else about it.
+        if candidate in self._phone_cache:
+            verdict = self._phone_cache[candidate]
+        else:
+            verdict = self._phone_verdict(candidate)
+            self._phone_cache = _bounded(self._phone_cache)
+            self._phone_cache[candidate] = verdict
+        if verdict is None:
+            return None
+        return (start, end, _PHONE_T, verdict[0], verdict[1], end)
+
+    def _phone_verdict(self, candidate: str) -> tuple[str, phonenumbers.PhoneNumber] | None:
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
@@ -655,7 +750,7 @@ class Redactor:
             except phonenumbers.NumberParseException:
                 return None
             if (kind := _phone_region(number, None)) is not None:
-                return (start, end, _PHONE_T, kind, number, end)
+                return (kind, number)
             return None
         # National formats carry no country code: try the regions that could have written it.
         # The national number is known from the digits, so libphonenumber only has to validate.
@@ -671,7 +766,7 @@ class Redactor:
             else:
                 number = national
             if (kind := _phone_region(number, region)) is not None:
-                return (start, end, _PHONE_T, kind, number, end)
+                return (kind, number)
         return None
 
     def _iban(self, text: str, m: re.Match[str]) -> _Verdict:
@@ -747,8 +842,8 @@ class Redactor:
     def _assigned(self, text: str, m: re.Match[str]) -> _Verdict:
         """`aws_secret_access_key = wJalr…`, `"password": "…"`: the value of a secret-named key."""
         lead = m.start()
-        key = _SECRET_KEY_BEFORE.search(text, max(0, lead - 48), lead)
-        if key is None:
+        key = _key_before(text, lead)
+        if not key.endswith(_SECRET_KEY_NAMES):
             return None
         start = lead + 1
         while start < len(text) and text[start] in " \t\"'":
@@ -758,7 +853,7 @@ class Redactor:
             return None
         end = vm.end()
         value = vm.group()
-        aws = "aws" in key.group().lower() or "secretaccesskey" in key.group().lower()
+        aws = "aws" in key or "secretaccesskey" in key
         if aws and len(value) == 40:
             return (start, end, _SECRET, "aws_secret_key", value, end)
         # A generic key's value must look random: letters and digits, not a word or a number.

@@ -22,6 +22,8 @@ from stdnum.it import codicefiscale
 from stdnum.nl import bsn
 from stdnum.us import ssn
 
+from console.services.redaction.street_words import trie_branches
+
 # Words that say the number next to them is an SSN (before it, or just after it).
 SSN_CUE = re.compile(
     r"\bssn|social security|soc\.? ?sec|\bss ?(?:#|no\b|num)|\bid field|taxpayer id|\bitin\b",
@@ -33,6 +35,20 @@ PHONE_CUE = re.compile(
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
     r"|portable|rufnummer|電話",
     re.IGNORECASE,
+)
+# Every cue word's stem, for a first look at the (lower-cased) words before a number: most
+# numbers have none, and one search of this pattern, whose branches all start on a literal
+# letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline"]
+ANY_CUE = re.compile(
+    "|".join(
+        [
+            # A trie per first letter, which must start a word (the look-behind after it).
+            b[0] + "(?<![^\\W_].)" + b[1:]
+            for b in trie_branches([w for w in _STEMS if w != "phone"], "")
+        ]
+        + ["phone", "\u96fb\u8a71"]
+    )
 )
 # National identifiers by the word that names them; a generic "ID number" tries them all.
 _ID_CUES: list[tuple[re.Pattern[str], str]] = [

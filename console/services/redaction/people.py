@@ -12,10 +12,11 @@ import functools
 import re
 from importlib import resources
 
-from console.services.redaction.street_words import STREET_WORDS, trie_branches, trie_pattern
+from console.services.redaction.street_words import STREET_WORDS, trie_pattern
 
-_UP = "A-ZÀ-ÖØ-Þ"
-_LO = "a-zß-öø-ÿ"
+# Capitals and small letters of Latin-1 and Latin Extended-A (Czech, Polish, Turkish, Baltic...).
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_LO = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſ"
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -108,49 +109,158 @@ _CUE_PHRASES = (
 def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, str | None]]:
     """Spans of person names in ``text``.
 
-    Only the neighbourhood of an anchor (a gazetteer name, a cue word or phrase, a chat
-    speaker's timestamp) is searched, so the cost follows the people in the text, not its size.
+    Decided from each anchor (a gazetteer name, a cue word followed by a capital, a capital after
+    a lower-case cue, a chat speaker, a sign-off line) outward: the run of capitalised words
+    around it is matched once and judged, so the cost follows the people in the text, not its
+    size or the number of capitalised words in it.
     """
     if at is None:
         at = anchors(text)[0]
     out: list[tuple[int, int, str | None]] = []
-    for lo, hi in _windows(at, len(text), 80, 120):
-        _names_in(text, lo, hi, out)
+    covered = 0
+    size = len(text)
+    run_match = _RUN.match
+    cue_words = _automaton()[3]
+    for p in at:
+        if p < covered:
+            continue
+        q = p
+        ch = text[p]
+        if ch in "],-":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria": the name is after
+            q += 1
+            while q < size and text[q] in "-,! \t\r\n":
+                q += 1
+        elif (w := _CAPWORD.match(text, p)) is not None and w.group() in cue_words:
+            # "Mr. Okafor", "Dear Maria", "Spoke with Jan": the name is the next capitalised word.
+            q = _after_cue(text, w.end())
+            if q < 0:
+                continue
+        s = _run_start(text, q)
+        m = run_match(text, s)
+        if (m is None or m.end() <= q) and s != q:
+            m = run_match(text, q)
+        if m is None:
+            continue
+        covered = m.end()
+        _judge(text, m, out)
     return out
 
 
-def _names_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | None]]) -> None:
+def _after_cue(text: str, i: int) -> int:
+    """Where the capitalised word after a cue starting before `i` begins (up to three lower-case
+    words of the cue are skipped); -1 when none follows."""
+    size = len(text)
+    for _ in range(4):
+        while i < size and text[i] in ".,: \t\r\n":
+            i += 1
+        if i >= size:
+            return -1
+        if text[i].isupper():
+            return i
+        while i < size and text[i].isalpha():
+            i += 1
+    return -1
+
+
+def _run_start(text: str, q: int) -> int:
+    """Walk back over up to three capitalised words (or initials, particles) glued to `q`."""
+    s = q
+    for _ in range(3):
+        if s < 2 or text[s - 1] != " ":
+            break
+        i = s - 1
+        while i > 0 and (text[i - 1].isalpha() or text[i - 1] in "'’.-"):
+            i -= 1
+        word = text[i : s - 1]
+        if not word or not (word[0].isupper() or word in _PARTICLES):
+            break
+        if word[0].isupper() and (
+            (word in common_words() and word not in given_names())
+            or (word[-1] == "." and len(word) > 2)
+            or word in _TITLES
+        ):
+            break  # "Dear", "Customer", "Mr.": a cue before the run, not part of it
+        s = i
+    return s
+
+
+_PARTICLES = frozenset(w for p in _PARTICLE[3:-1].split("|") for w in p.split())
+
+
+def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) -> None:
     given = given_names()
     common, last_names = common_words(), surnames()
-    for m in _RUN.finditer(text, lo, hi):
-        words = m.group().split(" ")
-        start, end = m.start(), m.end()
-        # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names.
-        strong = False
-        while words and words[0] in common and words[0] not in given:
-            strong = strong or words[0] in _STRONG_CUE_WORDS
-            start += len(words.pop(0)) + 1
-        if not words:
-            continue
-        first = words[0]
-        named = len(words) > 1 and words[-1] not in common
-        if first in common and not named:
-            continue
-        before = text[max(0, start - 40) : start]
-        initial = _sentence_initial(text, start)
-        strong = strong or bool(
-            _TITLE_BEFORE.search(before)
-            or _SIGNOFF_BEFORE.search(before)
-            or _STRONG_BEFORE.search(before)
-            or _speaker(text, start, end)
-        )
-        if strong and first not in common:
+    words = m.group().split(" ")
+    start, end = m.start(), m.end()
+    # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names.
+    strong = False
+    while words and words[0] in common and words[0] not in given:
+        strong = strong or words[0] in _STRONG_CUE_WORDS
+        start += len(words.pop(0)) + 1
+    if not words:
+        return
+    first = words[0]
+    named = len(words) > 1 and words[-1] not in common
+    if first in common and not named:
+        return
+    strong = strong or _strong_before(text, start) or _speaker(text, start, end)
+    if strong and first not in common:
+        out.append((start, end, None))
+    elif first in given:
+        if (
+            named
+            or not _sentence_initial(text, start)
+            or _VERB_AFTER.match(text, end)
+            or _last_words(text, start, 1) in _WEAK_SET
+        ):
             out.append((start, end, None))
-        elif first in given:
-            if named or not initial or _VERB_AFTER.match(text, end) or _WEAK_BEFORE.search(before):
-                out.append((start, end, None))
-        elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
-            out.append((start, end, None))
+    elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
+        out.append((start, end, None))
+
+
+_STRONG_SET = frozenset(c.rstrip(".") for c in _STRONG_CUES.replace("[aá]", "a").split("|")) | {
+    "olá", "estimado", "estimada", "caro", "cara", "prezado", "prezada", "attn", "ola",
+}
+_WEAK_SET = frozenset(_WEAK_CUES.split("|"))
+_TITLES = frozenset(
+    ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme", "Mlle", "M", "Sr", "Sra", "Srta", "Sig", "Sig.ra", "Signor", "Signora", "Dhr", "Mevr", "Dott", "Shri", "Smt"]
+)
+_SIGNOFFS = ("regards", "best", "thanks", "thank you", "cheers", "sincerely", "yours", "warmly",
+             "saludos", "grüße", "gruß", "cordialement", "cordiali saluti", "groeten",
+             "atenciosamente", "abraços", "--")
+
+
+def _last_words(text: str, start: int, n: int) -> str:
+    """The `n` words before `start` on its line, lower-cased, without trailing ',' or ':'."""
+    seg = text[max(0, start - 40) : start]
+    if "\n" in seg:
+        seg = seg.rsplit("\n", 1)[1]
+    words = seg.rstrip(" ,:").lower().split()
+    return " ".join(words[-n:])
+
+
+def _strong_before(text: str, start: int) -> bool:
+    """A title, a strong cue phrase or a sign-off line right before `start`."""
+    seg = text[max(0, start - 40) : start]
+    line = seg.rsplit("\n", 1)
+    if len(line) == 2 and not line[1].strip():
+        # The name opens its line: was the line before a sign-off ("Best regards,") or a label
+        # ("SHIP TO:", "Customer:")?
+        previous = line[0].rstrip(" \t\r,!.").lower()
+        if previous.endswith(_SIGNOFFS):
+            return True
+        label = previous.rsplit("\n", 1)[-1].strip()
+        return label.endswith(":") and label.rstrip(": ") in _STRONG_SET
+    seg = line[-1]
+    if not seg.endswith(" "):
+        return False
+    words = seg.split()
+    if not words:
+        return False
+    if words[-1].rstrip(".") in _TITLES:
+        return True
+    words = seg.rstrip(" ,:").lower().split()
+    return any(" ".join(words[-n:]) in _STRONG_SET for n in (1, 2, 3) if len(words) >= n)
 
 
 def _windows(anchors: list[int], size: int, before: int, after: int) -> list[tuple[int, int]]:
@@ -182,6 +292,23 @@ def _speaker(text: str, start: int, end: int) -> bool:
 
 # --- street addresses -------------------------------------------------------------------------
 
+_LATIN_WORDS: tuple[str, ...] = (
+    # Spanish
+    "Calle", "C/", "C.", "Avenida", "Avda.", "Av.", "Plaza", "Pza.", "Paseo", "Camino", "Carrer",
+    "Ronda", "Carretera", "Travesía", "Callejón", "Pasaje", "Glorieta", "Rambla", "Vial",
+    "Acceso", "Cañada", "Urbanización", "Alameda", "Cuesta", "Senda", "Bajada", "Subida",
+    # Italian
+    "Via", "Viale", "Piazza", "Piazzale", "Corso", "Largo", "Vicolo", "Strada", "Contrada",
+    "Borgo", "Stretto", "Incrocio", "Canale", "Rotonda", "Piazzetta", "Lungomare", "Vico",
+    "Salita", "Galleria", "Quartiere",
+    # Portuguese / Brazilian
+    "Rua", "Travessa", "Praça", "Rodovia", "Estrada", "Avenida", "Pátio", "Esplanada", "Estação",
+    "Feira", "Lago", "Área", "Loteamento", "Colônia", "Quadra", "Condomínio", "Sítio",
+    "Recanto", "Conjunto", "Chácara", "Fazenda", "Jardim", "Ladeira", "Morro", "Núcleo",
+    "Parque", "Passarela", "Residencial", "Setor", "Trecho", "Vereda", "Via", "Viaduto",
+    "Vila", "Distrito", "Favela", "Lagoa", "Aeroporto", "Campo", "Rampa", "Vale", "Viela",
+)
+_LATIN_SET = frozenset(w.rstrip(".") for w in _LATIN_WORDS) | frozenset(STREET_WORDS)
 _STREET_WORDS_EN = trie_pattern(STREET_WORDS)
 _CITY = (
     rf"[{_UP}][{_LO}'’.\-]+(?:[ ](?:am|an|de|del|di|sur|le|la|da|do|dos|upon|on)?[ ]?"
@@ -194,115 +321,278 @@ _POSTCODE = (
     r"|[0-9]{3}-[0-9]{4}|〒[0-9]{3}-[0-9]{4}"  # JP
     r"|[0-9]{3}[ ]?[0-9]{3}|[0-9]{4}"  # IN PIN, AU/NL/BE
 )
-_STATE = r"(?:[A-Z]{2}|NSW|VIC|QLD|TAS|ACT)(?![\w])"
+_HOUSE_NUMBER = r"[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4}){0,2},?(?:[ ]|\r?\n)"
+_UNIT_WORDS = r"Flat|Studio|Suite|Unit|Apt|Apartment|Level|Lot|Shop|H\.No|No|House"
+_STATE = r"(?:NSW|VIC|QLD|TAS|ACT|[A-Z]{2})(?![\w])"
 _UNIT = (
     r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Piso|Étage|Wohnung|Apto|Bloco"
     r"|Sala|Interno|Int|Bus|Bte)\.?[ ]?#?[0-9A-Za-z\-]+)"
 )
 _TAIL = re.compile(
-    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])(?:[ ]{_CITY})?"
-    rf"|{_CITY}(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?)){{0,4}}"
+    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])(?:[ ](?:{_CITY}))?"
+    rf"|(?:{_CITY})(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?)){{0,4}}"
 )
 # Where an address starts: a house number before a street, or a street word before a number.
 _ADDRESS = re.compile(
     # US, UK, AU, IN, JP (romanised): 221B Baker Street, 1600 Amphitheatre Pkwy, 1-2-3 Shibuya
-    rf"(?<![\w.,/\-])(?P<num>[0-9]{{1,5}}[A-Za-z]?(?:[-/][0-9]{{1,4}}){{0,2}},?[ ]"
+    # A unit may come first ("Flat 49z", "Suite 748", "H.No. 26"), and UK/IN labels put the
+    # street on the next line ("Studio 9\nSanders Summit", "57/21\nKant Road").
+    rf"(?<![\w.,/\-])(?P<num>(?:(?:{_UNIT_WORDS})\.?[ ]?[0-9]{{1,5}}[A-Za-z]?,?(?:[ ]|\r?\n)"
+    rf"(?:{_HOUSE_NUMBER})?|{_HOUSE_NUMBER})"
     rf"(?:(?:[NSEW]|North|South|East|West)\.?[ ])?(?:[{_UP}0-9][\w'’\-]*\.?[ ]){{0,3}}"
     rf"(?:{_STREET_WORDS_EN})\.?)(?![\w])"
     # DE, NL, AT, CH: Hauptstraße 5, Keizersgracht 123-2
     r"|(?<=[a-zäöüß])(?P<suffix>(?:straße|strasse|str\.|weg|allee|platz|gasse"
-    r"|ring|damm|ufer|chaussee|laan|straat|gracht|plein|kade|singel|dijk|steeg|markt)"
+    r"|ring|damm|ufer|chaussee|laan|straat|gracht|plein|kade|singel|dijk|steeg|markt|dreef|hof"
+    r"|boulevard|pad|park|baan|veld|wal|erf|burg|berg|pfad|steig|graben|hain|tal)"
     r"[ ][0-9]{1,4}[a-zA-Z]?(?:[-/][0-9]{1,4})?)(?![\w])"
+    # "Kenan-Dippel-Straße 7", "Brit-Renner-Ring 8/3": a hyphenated name before the street type
+    r"|(?<=[a-zäöüß]-)(?P<hyphen>(?:Straße|Strasse|Weg|Allee|Platz|Gasse|Ring|Damm|Ufer"
+    r"|Chaussee|Pfad|Steig|Graben|Markt)[ ][0-9]{1,4}[a-zA-Z]?(?:[-/][0-9]{1,4})?)(?![\w])"
     # FR: 12 bis rue de la Paix; ES/IT/BR/PT: Calle Mayor 5, Via Roma, 10, Rua Augusta 1500
     r"|(?<![\w\-])(?P<fr>[0-9]{1,4}(?:[ ]?(?:bis|ter|[A-B]))?,?[ ](?:rue|avenue|av\.|boulevard"
     rf"|bd|place|chemin|allée|impasse|quai|route|cours|square)[ ](?:[\w'’\-]+[ ]){{0,4}}?"
     rf"[{_UP}][\w'’\-]*)"
-    r"|(?<![\w\-])(?P<latin>(?:Calle|C/|Avenida|Avda\.|Av\.|Plaza|Pza\.|Paseo|Camino|Carrer|Ronda"
-    r"|Carretera|Travesía|Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Strada|Rua|Avenida"
-    r"|Travessa|Alameda|Praça|Rodovia|Estrada|Largo)[ ](?:[\w'’\-.]+[ ]){0,5}?"
+    rf"|(?<![\w\-])(?P<latin>{trie_pattern(_LATIN_WORDS)}[ ](?:[\w'’\-.]+[ ]){{0,5}}?"
     r"[\w'’\-.]+,?[ ](?:n[º°o]\.?[ ]?)?[0-9]{1,5}[A-Za-z]?(?:[ ]?[º°ª])?)(?![\w])"
 )
+# Japanese: prefecture, municipality and block (1丁目5番18号, 1-5-18), after an optional 〒 code.
+JP_PREFECTURES = ["北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"]
+_JA = "\u3005\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f"
+_JA_NUM = "0-9\uff10-\uff19"
+_JP_ADDRESS = re.compile(
+    rf"(?:〒?[0-9]{{3}}-[0-9]{{4}}[ \u3000]?)?(?:{'|'.join(JP_PREFECTURES)})[{_JA}]{{1,24}}?"
+    rf"[{_JA_NUM}]+(?:丁目|番地?|号|[-－ー])(?:[{_JA_NUM}]+(?:番地?|号|[-－ー])?){{0,3}}"
+    rf"(?:[ \u3000]?[{_JA}A-Za-z0-9]{{1,20}}?[{_JA_NUM}]+(?:号室|階|F))?"
+)
+# A continental postcode after a comma, then a city: "…, 45568 Freital", "…, 1689 EE Lettele",
+# "…, 83408-172 Martins das Flores" (BR CEP), "…, 26160 Málaga".
+_PARTICLES_CITY = r"(?:da|de|do|dos|das|del|della|di|le|la|les|sur|am|an|der|den|im|en|y|e)"
+_POSTAL_TAIL = re.compile(
+    rf"[ ]?,[ ](?P<pc>[0-9]{{5}}-[0-9]{{3}}|[0-9]{{8}}|[0-9]{{5}}|[0-9]{{4}}[ ]?[A-Z]{{2}})[ ]"
+    rf"(?:{_PARTICLES_CITY}[ ]|'s-)?[{_UP}][\w'’\-]*(?:[ ](?:{_PARTICLES_CITY}[ ])?"
+    rf"[{_UP}][\w'’\-]*){{0,3}}(?:[ ]-[ ][A-Z]{{2}}(?![\w]))?"
+)
+_HOUSE = re.compile(r"(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?,?")
+_STREET_LOWER = frozenset(
+    ["rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route", "cours", "square", "via", "calle", "rua", "travessa", "estrada"]
+)
+_UNIT_TOKENS = frozenset(
+    ["Apt", "Apt.", "Apto", "Apto.", "Piano", "Appartamento", "Puerta", "Piso", "Bloco", "Sala", "Interno", "Int.", "Scala", "Stock", "Etage", "Wohnung", "Bus", "Bte", "Esc.", "Escalera", "Casa", "Lote"]
+)
+_PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {
+    "d'", "l'", "van", "von", "del", "des", "du", "dei", "degli", "delle",
+}
+_LATIN_STARTS = frozenset(w.rstrip(".") for w in _LATIN_WORDS)
+
+
+def _street_before(text: str, comma: int) -> int:
+    """Where the street before a postcode's comma starts ("Borgo Trevisan, 633 Appartamento 42"),
+    walking back over house numbers, unit words, particles and capitalised words; -1 when what
+    precedes is not a street (no capitalised word, or neither a house number nor a street word)."""
+    floor = max(0, comma - 100)
+    line = text.rfind("\n", floor, comma)
+    floor = line + 1 if line >= 0 else floor
+    tokens = text[floor:comma].split(" ")
+    start = comma
+    pos = comma
+    capitals = numbers = streets = 0
+    for token in reversed(tokens):
+        pos -= len(token) + (1 if pos != comma else 0)
+        word = token.rstrip(",")
+        if not word:
+            continue
+        if _HOUSE.fullmatch(word):
+            numbers += 1
+        elif word in _UNIT_TOKENS:
+            pass
+        elif word.lower() in _STREET_LOWER or word.rstrip(".") in _LATIN_STARTS or (
+            word.endswith(_GLUED_ENDINGS)
+        ):
+            # A street type that opens the street ("Rua", "rue", "Via") or a name glued to its
+            # type ("Tulpendreef", "Anna-Weber-Straße"): the street starts here.
+            streets += 1
+            start = pos
+            # French numbers come first: "524, rue de Millet".
+            before = text[max(floor, pos - 8) : pos].rstrip(" ")
+            number = before.rsplit(" ", 1)[-1].rsplit("\n", 1)[-1]
+            if number and _HOUSE.fullmatch(number):
+                start = pos - (len(text[max(floor, pos - 8) : pos]) - len(before)) - len(number)
+                numbers += 1
+            break
+        elif word in _LATIN_SET:
+            streets += 1
+        elif word in _PARTICLE_TOKENS:
+            pass
+        elif word[0].isupper() and (word[1:].replace("-", "").replace("'", "").isalpha()
+                                    or word.endswith(".")):
+            capitals += 1
+        else:
+            break
+        start = pos
+    while start < comma and text[start] == " ":
+        start += 1
+    if start >= comma or (not capitals and not streets) or not (numbers or streets):
+        return -1
+    return start
+
+
 _STREET_SUFFIXES = ("straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "ring",
                     "damm", "ufer", "chaussee", "laan", "straat", "gracht", "plein", "kade",
-                    "singel", "dijk", "steeg", "markt")
+                    "singel", "dijk", "steeg", "markt", "dreef", "hof", "boulevard", "pad", "park",
+                    "baan", "veld", "wal", "erf", "burg", "berg", "pfad", "steig", "graben", "hain",
+                    "tal", "-Straße", "-Strasse", "-Weg", "-Allee", "-Platz", "-Gasse", "-Ring",
+                    "-Damm", "-Ufer", "-Chaussee", "-Pfad", "-Steig", "-Graben", "-Markt")
+_GLUED_ENDINGS = tuple(w for w in _STREET_SUFFIXES if len(w) > 3)
 _FR_WORDS = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse",
              "quai", "route", "cours", "square")
-_LATIN_WORDS = ("Calle", "C/", "Avenida", "Avda.", "Av.", "Plaza", "Pza.", "Paseo", "Camino",
-                "Carrer", "Ronda", "Carretera", "Travesía", "Via", "Viale", "Piazza", "Piazzale",
-                "Corso", "Largo", "Vicolo", "Strada", "Rua", "Travessa", "Alameda", "Praça",
-                "Rodovia", "Estrada", "Contrada", "Callejón", "Pasaje", "Glorieta", "Rambla")
+
+
+# Lower-case cue phrases said right before a name ("spoke with Jan", "customer: Ana").
+_LOWER_CUES = (
+    "my name is", "name is", "i am", "i'm", "this is", "spoke with", "spoke to", "speaking with",
+    "talked to", "talking to", "chatted with", "assigned to", "assignee", "escalated to",
+    "handed over to", "transferred to", "signed by", "approved by", "reported by",
+    "requested by", "created by", "owner", "contact", "attn", "c/o", "ship to", "bill to",
+    "deliver to", "recipient", "sender", "customer", "client", "patient", "applicant", "tenant",
+    "employee", "caller", "account holder", "cardholder", "card holder", "guest", "passenger",
+    "full name", "name", "nom", "nombre", "nome", "naam", "kunde", "kundin", "agent", "regards",
+)
+# What an automaton pattern says where it matches (bits: a word may be several things).
+_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL = (1 << i for i in range(9))
+_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?=[{_UP}])")
 
 
 @functools.cache
-def _anchor_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Where names and addresses are worth a closer look. Every branch starts on a capital or a
-    rare character: a branch starting on a lower-case letter would be tried all over prose."""
-    name_words = given_names() | surnames() | _CUE_TOKENS | _STRONG_CUE_WORDS
-    # Capitalised forms only: a trie entered at every lower-case letter would cost ten times more.
-    phrases = {c[:1].upper() + c[1:] for c in _CUE_PHRASES if c[:1].isalpha()}
-    street = set(STREET_WORDS) | {w.rstrip(".") for w in _LATIN_WORDS}
-    names = re.compile(
-        "|".join([*trie_branches(name_words | phrases, "(?![a-zß-ÿ])"), r"\][ \t]*[A-Z]"])
+def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
+    """One Aho-Corasick pass over the text finds every place worth a closer look.
+
+    Gazetteer names, capitalised cue words ("Dear", "Customer", "Mr"), lower-case cue phrases,
+    street words (capitalised ones, lower-case suffixes glued to a name, French words after a
+    house number), sign-off line ends and chat speakers' closing brackets. The automaton runs in
+    native code at a cost that does not grow with the number of words, and is built in
+    milliseconds, where a `re` trie of the same words took a quarter of a second to compile and
+    was entered at every capital of the text. Returns the automaton, each pattern's kind bits,
+    the name words and the first words of cues that are not names themselves.
+    """
+    import ahocorasick_rs
+
+    common = common_words()
+    # A surname that is also a common word ("The", "West", "French") anchors nothing useful: it
+    # still counts as the last word of a run that a given name or a cue started.
+    name_words = given_names() | {w for w in surnames() if w not in common}
+    cues = _CUE_TOKENS | _STRONG_CUE_WORDS | {
+        c[:1].upper() + c[1:] for c in _CUE_PHRASES if c[:1].isalpha()
+    }
+    kinds: dict[str, int] = {}
+
+    def add(words: object, kind: int) -> None:
+        for w in words:  # type: ignore[attr-defined]
+            kinds[w] = kinds.get(w, 0) | kind
+
+    add(name_words, _NAME)
+    add((c.strip() for c in cues), _CUE)
+    add(STREET_WORDS, _STREET)
+    # ("C." and "C/" as written: a bare "C" would be every capital C.)
+    add((w if len(w) < 4 else w.rstrip(".") for w in _LATIN_WORDS), _STREET)
+    add(_LOWER_CUES, _LOWER)
+    add((c.upper() for c in _LOWER_CUES), _LOWER)  # "SHIP TO:", "NAME:" on labels
+    add((f"{w} " for w in _STREET_SUFFIXES), _GLUED)  # "tal " is rarer than "tal" (total)
+    add((f" {w} " for w in _FR_WORDS), _SPACED)
+    add((f", {d}" for d in "0123456789"), _POSTAL)
+    add(("-chome",), _SPACED)
+    add(("]", ",\n", ",\r\n", "--\n"), _AFTER)
+    add(("〒", "丁目", *JP_PREFECTURES), _MARK)
+    patterns = list(kinds)
+    # A DFA: 30 ms to build, and scans in about two thirds of the time of the NFAs.
+    automaton = ahocorasick_rs.AhoCorasick(
+        patterns,
+        matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+        implementation=ahocorasick_rs.Implementation.DFA,
     )
-    addresses = re.compile(
-        "|".join([*trie_branches(street, r"(?![\w])"), "C/", "〒", "丁目"])
-    )
-    return names, addresses
+    cue_words = frozenset(c.split()[0] for c in cues) - name_words
+    return automaton, [kinds[p] for p in patterns], frozenset(name_words), cue_words
 
 
-def anchors(text: str) -> tuple[list[int], list[int]]:
-    """Positions of name anchors and address anchors, in text order."""
-    names, addresses = _anchor_res()
-    found = [m.start() for m in addresses.finditer(text)]
-    # Lower-case street words are found with str.find: a regex branch starting on a lower-case
-    # letter (or a digit) would be tried all over prose.
-    find = text.find
-    for word in _GLUED_WORDS:  # "Hauptstraße 5": a digit follows
-        i = find(word)
-        while i >= 0:
-            after = i + len(word)
-            if after < len(text) and text[after] in _DIGITS:
-                found.append(i)
-            i = find(word, after)
-    for word in _SPACED_WORDS:  # "12 rue de la Paix": a digit before
-        i = find(word)
-        while i >= 0:
-            if any(c in _DIGITS for c in text[max(0, i - 4) : i]):
-                found.append(i)
-            i = find(word, i + len(word))
-    if len(found) > 1:
-        found.sort()
-    return [m.start() for m in names.finditer(text)], found
+def anchors(
+    text: str, streets: list[int] | None = None
+) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+    """Positions of name anchors and address anchors, in text order, and the spans of
+    postcode-and-city tails (", 45568 Freital")."""
+    automaton, kinds, _, _ = _automaton()
+    names: list[int] = []
+    found: list[int] = []
+    postal: list[tuple[int, int]] = []
+    size = len(text)
+    follows = _FOLLOWED_BY_NAME.match
+    for index, s, e in automaton.find_matches_as_indexes(text):  # type: ignore[attr-defined]
+        kind = kinds[index]
+        if kind & (_NAME | _CUE | _STREET | _LOWER):
+            # Whole words only: "Roo" in "Room", "nom" in "economy" are nothing.
+            if (s and text[s - 1].isalpha()) or (e < size and text[e].isalnum()):
+                continue
+            if kind & _STREET:
+                found.append(s)
+            if kind & _NAME or (kind & _CUE and follows(text, e)):
+                names.append(s)
+            elif kind & _LOWER and (m := follows(text, e)) is not None:
+                names.append(m.end())  # the capital after the cue
+        elif kind & _GLUED:  # "Hauptstraße 5"
+            if e < size and text[e] in _DIGITS and s and text[s - 1].isalpha():
+                found.append(s)
+        elif kind & _SPACED:  # "12 rue de la Paix", "3-chome"
+            if any(c in _DIGITS for c in text[max(0, s - 4) : s]):
+                found.append(s)
+        elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
+            if (tail := _POSTAL_TAIL.match(text, s)) is not None:
+                postal.append((s, tail.end()))
+        elif kind & _AFTER:
+            if follows(text, e) is not None:
+                names.append(s)
+        else:
+            found.append(s)
+    if streets:
+        found = sorted(found + streets)
+    return names, found, postal
 
 
 _DIGITS = frozenset("0123456789")
-_GLUED_WORDS = tuple(w + " " for w in _STREET_SUFFIXES)
-_SPACED_WORDS = (*(f" {w} " for w in _FR_WORDS), "-chome")
+
+
+def _has_japanese(text: str, lo: int, hi: int) -> bool:
+    return any(text.find(c, lo, hi) >= 0 for c in "都道府県")
 
 
 def find_addresses(
-    text: str, at: list[int] | None = None
+    text: str, at: list[int] | None = None, postal: list[tuple[int, int]] | None = None
 ) -> list[tuple[int, int, str | None]]:
     """Spans of street addresses in ``text``, from the house number to the postcode and city.
 
-    Searched only around a street word (or suffix, or postcode mark), never at every digit.
+    Searched only around a street word (or suffix, or postcode mark), never at every digit;
+    `postal`: the postcode-and-city tails found with the anchors, each walked back to its street.
     """
     if at is None:
-        at = anchors(text)[1]
+        _, at, postal = anchors(text)
     out: list[tuple[int, int, str | None]] = []
+    for comma, end in postal or ():
+        if (start := _street_before(text, comma)) >= 0:
+            out.append((start, end, "postal"))
     last = 0
-    for lo, hi in _windows(at, len(text), 90, 90):
+    for lo, hi in _windows(at, len(text), 64, 56):
         _addresses_in(text, max(lo, last), hi, out)
         if out:
-            last = out[-1][1]
+            last = max(last, out[-1][1])
     return out
 
 
 def _addresses_in(text: str, lo: int, hi: int, out: list[tuple[int, int, str | None]]) -> None:
+    if _has_japanese(text, lo, hi):
+        for m in _JP_ADDRESS.finditer(text, lo, hi):
+            out.append((m.start(), m.end(), "jp"))
     for m in _ADDRESS.finditer(text, lo, hi):
         kind = m.lastgroup
         start, end = m.start(), m.end()
-        if kind == "suffix":
+        if kind in ("suffix", "hyphen"):
             # Anchored on the suffix ("straße 5"): the street's name is the word before it.
             while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "-'’"):
                 start -= 1
