@@ -214,8 +214,10 @@ class Budget(Protocol):
 
     blocking: bool  # True: run calls off the event loop
 
-    def reserve(self, project: str, scopes: list[tuple[str, Pace]], now: float, tokens: int,
-                ) -> Grant: ...
+    def reserve(self, project: str, scopes: list[tuple[str, Pace]],
+                now: float | Callable[[], float], tokens: int) -> Grant:
+        """`now` may be the clock itself, read once the budget is locked."""
+        ...
 
     def settle(self, project: str, scope: str, pace: Pace, seq: int | None, at: float,
                reserved: int, actual: int, counted: bool) -> None: ...
@@ -261,10 +263,11 @@ class MemoryBudget:
             self.states[key], self.logs[key] = BudgetState(), _MemoryLog()
         return self.states[key], self.logs[key]
 
-    def reserve(self, project: str, scopes: list[tuple[str, Pace]], now: float, tokens: int,
-                ) -> Grant:
+    def reserve(self, project: str, scopes: list[tuple[str, Pace]],
+                now: float | Callable[[], float], tokens: int) -> Grant:
         grant = None
         not_before = 0.0
+        now = now() if callable(now) else now
         for scope, pace in scopes:
             state, log = self._get(project, scope)
             grant = plan(state, log, now=now, tokens=tokens, pace=pace, today=pacific_day(now),
@@ -492,8 +495,10 @@ class RateLimiter:
         base = self._limits.for_model(model)
         scopes = []
         cap = self._limits.for_call(model, tier)
-        if (cap.rpm, cap.tpm, cap.rpd) != (base.rpm, base.tpm, base.rpd):
-            scopes.append((f"{model}@{tier}", self._pace(cap.rpm, cap.tpm, cap.rpd, learnt)))
+        # TPM 0 is "not enforced": a share of it is not 1 token a minute (for_call's floor).
+        cap_tpm = cap.tpm if base.tpm else 0
+        if (cap.rpm, cap_tpm, cap.rpd) != (base.rpm, base.tpm, base.rpd):
+            scopes.append((f"{model}@{tier}", self._pace(cap.rpm, cap_tpm, cap.rpd, learnt)))
         scopes.append((model, self._pace(base.rpm, base.tpm, base.rpd, learnt)))
         return scopes
 
@@ -521,13 +526,13 @@ class RateLimiter:
         scopes = self._scopes(model, tier)
         tokens = max(0, min(tokens, int(scopes[-1][1].tpm or tokens)))
         while True:
-            now = self._clock()
             if self._budget.blocking:
                 grant = await asyncio.get_running_loop().run_in_executor(
                     getattr(self._budget, "executor", None), self._budget.reserve, self.project,
-                    scopes, now, tokens)
+                    scopes, self._clock, tokens)
             else:
-                grant = self._budget.reserve(self.project, scopes, now, tokens)
+                grant = self._budget.reserve(self.project, scopes, self._clock, tokens)
+            now = self._clock()
             self._cool[model] = max(self._cool.get(model, 0.0), grant.cool_until)
             bucket.day_count = grant.day_count
             if grant.exhausted:

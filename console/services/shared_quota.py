@@ -1,7 +1,7 @@
 """`StoreBudget`: the limiter's budgets in the store, so every gemops process on this machine
 (the console, `gemops watch`, scripts) draws on one quota per (project, model).
 
-Each reservation is one short transaction (lock the budget's row, plan, save); corrections and
+Each reservation is one short transaction (take the lock, read the clock, plan, save); corrections and
 cool-downs are queued on the same single thread, so they apply in order and never block the
 gateway's loop.
 """
@@ -55,28 +55,35 @@ class StoreBudget:
     def close(self) -> None:
         self.executor.shutdown(wait=True)
 
-    def reserve(self, project: str, scopes: list[tuple[str, Pace]], now: float, tokens: int,
-                ) -> Grant:
+    def reserve(self, project: str, scopes: list[tuple[str, Pace]],
+                now: float | Callable[[], float], tokens: int) -> Grant:
         grant = None
         not_before = 0.0
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
+            quota.begin_exclusive(conn)
+            # Read the clock once the lock is held: a reservation that waited for another
+            # process must not plan from the moment it started waiting.
+            at = now() if callable(now) else now
+            today = pacific_day(at)
             for scope, pace in scopes:
-                row = quota.lock(conn, project, scope, now)
+                row = quota.load(conn, project, scope, at)
                 state = BudgetState(row.seq, row.tat, row.token_tat, row.cool_until, row.day,
                                     row.day_count)
                 log = _SqlLog(conn, project, scope) if pace.model == "sliding-log" else None
-                grant = plan(state, log, now=now, tokens=tokens, pace=pace,
-                             today=pacific_day(now), not_before=not_before)
+                grant = plan(state, log, now=at, tokens=tokens, pace=pace, today=today,
+                             not_before=not_before)
                 if grant.exhausted:
-                    return grant
+                    break
                 quota.save(conn, project, scope, seq=state.seq, tat=state.tat,
-                           token_tat=state.token_tat, day=state.day, day_count=state.day_count)
+                           token_tat=state.token_tat, day=state.day, day_count=state.day_count,
+                           touched_at=at)
                 if grant.seq is not None:
                     quota.add_event(conn, project, scope, grant.seq, grant.slot, tokens)
                     if grant.seq % PRUNE_EVERY == 0:
                         keep = 2 * max(int(pace.rpm), 1) + REORDER_SPAN
                         quota.prune(conn, project, scope, grant.seq - keep)
                 not_before = grant.slot
+            conn.commit()
         assert grant is not None
         return grant
 

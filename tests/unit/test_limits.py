@@ -237,3 +237,10 @@ def test_default_limits_agree_with_the_emulator_catalogue():
         if info is None:
             continue
         assert (spec.rpm, spec.tpm, spec.rpd or 0) == (info.rpm, info.tpm, info.rpd), model_id
+
+
+async def test_tpm_zero_means_not_enforced_for_every_tier():
+    clock = FakeTime()
+    lim = limiter(clock, "sliding-log", rpm=600, tpm=0)
+    times = await send_times(lim, clock, 20, tier="flex")
+    assert times[-1] == 0  # no tier cap of one token a minute
