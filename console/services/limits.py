@@ -40,7 +40,10 @@ LEARNT_MARGIN = 0.97
 RECOVERY_PER_MINUTE = 0.02
 # Token-bucket pacing leaves this much refill out of the burst: requests sent on schedule but
 # slowed on the way (upload, network) must not arrive at the server bunched beyond its burst.
+# It grows to the slowest of the model's recent calls (sent to answered), up to the cap.
 LATENCY_ALLOWANCE_S = 1.0
+LATENCY_ALLOWANCE_CAP_S = 10.0
+LATENCY_SAMPLES = 32
 # Only a 429 asking for a longer wait than this teaches a lower rate: a short one (a token
 # bucket's refill, a moment's jitter) is answered by the cool-down alone.
 LEARN_AFTER_DELAY_S = 5.0
@@ -91,6 +94,7 @@ class Pace:
     burst_fraction: float = 0.1
     # After a 429 the rate is learnt and bursts stop until it has recovered.
     no_burst: bool = False
+    latency_s: float = LATENCY_ALLOWANCE_S
 
     @property
     def burst(self) -> float:
@@ -99,7 +103,7 @@ class Pace:
             return 1.0
         burst = math.floor(self.rpm * self.burst_fraction)
         if self.model == "token-bucket":
-            burst -= math.ceil(self.rpm / WINDOW_S * LATENCY_ALLOWANCE_S)
+            burst -= math.ceil(self.rpm / WINDOW_S * self.latency_s)
         return float(max(1, burst))
 
     @property
@@ -349,6 +353,14 @@ class ModelPace:
     effective_rpm: float
     success_log: deque[float] = field(default_factory=deque)
     last_quota_error: float | None = None
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+
+    @property
+    def latency_allowance(self) -> float:
+        """The slowest recent call, in half seconds, within [LATENCY_ALLOWANCE_S, cap]."""
+        slowest = max(self.latencies, default=0.0)
+        return min(LATENCY_ALLOWANCE_CAP_S,
+                   max(LATENCY_ALLOWANCE_S, math.ceil(slowest * 2) / 2))
 
     @property
     def learnt(self) -> bool:
@@ -442,7 +454,7 @@ class RateLimiter:
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._paces: dict[str, ModelPace] = {}
         self._cool: dict[str, float] = {}  # the last cool-down seen, per model
-        self._scope_cache: dict[tuple[str, str, float], list[tuple[str, Pace]]] = {}
+        self._scope_cache: dict[tuple[str, str, float, float], list[tuple[str, Pace]]] = {}
         self._breaker_threshold = breaker_threshold
         self._breaker_cool_down_s = breaker_cool_down_s
 
@@ -485,7 +497,7 @@ class RateLimiter:
     def _scopes(self, model: str, tier: str) -> list[tuple[str, Pace]]:
         """The tier's cap (when it has one) first, then the (project, model) budget."""
         learnt = self.model_pace(model)
-        key = (model, tier, learnt.effective_rpm)
+        key = (model, tier, learnt.effective_rpm, learnt.latency_allowance)
         cached = self._scope_cache.get(key)
         if cached is None:
             cached = self._scope_cache[key] = self._make_scopes(model, tier, learnt)
@@ -505,7 +517,8 @@ class RateLimiter:
     def _pace(self, rpm: int, tpm: int, rpd: int | None, learnt: ModelPace) -> Pace:
         scale = learnt.effective_rpm / learnt.rpm if learnt.rpm else 1.0
         return Pace(self.quota_model, max(1.0, rpm * min(1.0, scale)), float(tpm), rpd,
-                    self.burst_fraction, no_burst=learnt.learnt)
+                    self.burst_fraction, no_burst=learnt.learnt,
+                    latency_s=learnt.latency_allowance)
 
     # -- the calls the gateway makes ---------------------------------------------------
 
@@ -561,8 +574,9 @@ class RateLimiter:
         if permit.seq is not None or actual != permit.tokens or not counted:
             self._call_soon(self._budget.settle, self.project, permit.scope or model, pace,
                             permit.seq, now, permit.tokens, actual, counted)
+        learnt = self.model_pace(model)
+        learnt.latencies.append(max(0.0, now - permit.at))
         if ok:
-            learnt = self.model_pace(model)
             learnt.success_log.append(now)
             while learnt.success_log and learnt.success_log[0] <= now - WINDOW_S:
                 learnt.success_log.popleft()

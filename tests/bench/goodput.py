@@ -12,7 +12,7 @@ Side by side, through the same gateway (retries honour RetryInfo in every varian
 Each run sends N requests (>= 5 simulated minutes of quota) at 16 in flight. Time is dilated
 (tests/simtime.py); the libraries' own clocks run on the wall, so their period is 60 s / SPEED.
 The two server models run side by side in two processes (each run has its own emulator and
-clock), so the whole benchmark takes about two minutes.
+clock), so the whole benchmark takes two to three minutes.
 Figures come from the emulator's request log. `sustained` = successes from the first minute's
 end to the last success, per minute, ÷ RPM. Also measured: the limiter's overhead per call
 (acquire + settle, with the shared-state round trip), and pyrate-limiter's SQLite bucket.
@@ -41,7 +41,7 @@ from tests.simtime import DilatedClock
 MODEL = "gemini-2.5-flash"
 RPM = 60
 REQUESTS = 360  # six minutes of quota: >= 5 simulated minutes in every variant
-SPEED = 30.0  # a simulated minute is 2 s of wall time
+SPEED = 20.0  # a simulated minute is 3 s of wall time
 CONCURRENCY = 16
 BURST_FRACTION = 0.1
 SERVER_MODELS = ("sliding-log", "token-bucket")
