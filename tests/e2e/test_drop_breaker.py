@@ -5,6 +5,7 @@ while 429s that keep coming after each delay was honoured send the unanswered re
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -117,7 +118,7 @@ def test_429s_after_honoured_delays_send_the_rest_to_batch(setup):
     refused = [e for e in log if e["status"] == 429]
     assert len(served) == 2 and len(refused) == 3  # the breaker opened on the third strike
     # Each refused request was sent after the previous one's 1 s delay had passed.
-    gaps = [b["time"] - a["time"] for a, b in zip(refused, refused[1:], strict=False)]
+    gaps = [b["time"] - a["time"] for a, b in pairwise(refused)]
     assert all(gap >= 1.0 for gap in gaps), gaps
     assert ws.gateway.limiter.bucket(MODEL, "standard").breaker.state == "open"
     # The rest goes to the Batch API as one job holding only the unanswered keys.
