@@ -19,7 +19,7 @@ from console.settings import load_settings
 from tests.simtime import DilatedClock
 
 MODEL = "gemini-2.5-flash"
-SPEED = 10.0  # a 5 s retryDelay is half a second of wall time
+SPEED = 5.0  # a 5 s retryDelay is a second of wall time
 
 
 @pytest.fixture
