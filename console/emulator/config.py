@@ -11,6 +11,8 @@ from typing import Any
 from console.emulator.models import CATALOGUE
 
 TIERS = ("flex", "standard", "priority")
+# How the emulator counts RPM / TPM (console/emulator/quotas.py).
+QUOTA_MODELS = ("sliding-log", "token-bucket")
 
 
 @dataclass
@@ -214,6 +216,8 @@ def _coerce(key: str, current: Any, value: Any, path: str) -> Any:
         return tuple(float(v) for v in value)
     if key in ("cache_min_tokens", "implicit_cache_min_tokens"):
         return {**current, **{str(k): int(v) for k, v in dict(value).items()}}
+    if key == "quota_model" and value not in QUOTA_MODELS:
+        raise ValueError(f"{path} must be one of {', '.join(QUOTA_MODELS)}, not {value!r}")
     if value is None or current is None:
         return value
     if isinstance(current, bool):

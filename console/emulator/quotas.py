@@ -16,11 +16,10 @@ from collections import deque
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from console.emulator.config import EmulatorConfig
+from console.emulator.config import QUOTA_MODELS, EmulatorConfig
 from console.emulator.errors import quota_exceeded
 
 _WINDOW_S = 60.0
-QUOTA_MODELS = ("sliding-log", "token-bucket")
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 
 

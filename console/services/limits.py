@@ -40,7 +40,10 @@ LEARNT_MARGIN = 0.97
 RECOVERY_PER_MINUTE = 0.02
 # Token-bucket pacing leaves this much refill out of the burst: requests sent on schedule but
 # slowed on the way (upload, network) must not arrive at the server bunched beyond its burst.
+# It grows to the slowest of the model's recent calls (sent to answered), up to the cap.
 LATENCY_ALLOWANCE_S = 1.0
+LATENCY_ALLOWANCE_CAP_S = 10.0
+LATENCY_SAMPLES = 32
 # Only a 429 asking for a longer wait than this teaches a lower rate: a short one (a token
 # bucket's refill, a moment's jitter) is answered by the cool-down alone.
 LEARN_AFTER_DELAY_S = 5.0
@@ -91,6 +94,7 @@ class Pace:
     burst_fraction: float = 0.1
     # After a 429 the rate is learnt and bursts stop until it has recovered.
     no_burst: bool = False
+    latency_s: float = LATENCY_ALLOWANCE_S
 
     @property
     def burst(self) -> float:
@@ -99,7 +103,7 @@ class Pace:
             return 1.0
         burst = math.floor(self.rpm * self.burst_fraction)
         if self.model == "token-bucket":
-            burst -= math.ceil(self.rpm / WINDOW_S * LATENCY_ALLOWANCE_S)
+            burst -= math.ceil(self.rpm / WINDOW_S * self.latency_s)
         return float(max(1, burst))
 
     @property
@@ -214,8 +218,10 @@ class Budget(Protocol):
 
     blocking: bool  # True: run calls off the event loop
 
-    def reserve(self, project: str, scopes: list[tuple[str, Pace]], now: float, tokens: int,
-                ) -> Grant: ...
+    def reserve(self, project: str, scopes: list[tuple[str, Pace]],
+                now: float | Callable[[], float], tokens: int) -> Grant:
+        """`now` may be the clock itself, read once the budget is locked."""
+        ...
 
     def settle(self, project: str, scope: str, pace: Pace, seq: int | None, at: float,
                reserved: int, actual: int, counted: bool) -> None: ...
@@ -261,10 +267,11 @@ class MemoryBudget:
             self.states[key], self.logs[key] = BudgetState(), _MemoryLog()
         return self.states[key], self.logs[key]
 
-    def reserve(self, project: str, scopes: list[tuple[str, Pace]], now: float, tokens: int,
-                ) -> Grant:
+    def reserve(self, project: str, scopes: list[tuple[str, Pace]],
+                now: float | Callable[[], float], tokens: int) -> Grant:
         grant = None
         not_before = 0.0
+        now = now() if callable(now) else now
         for scope, pace in scopes:
             state, log = self._get(project, scope)
             grant = plan(state, log, now=now, tokens=tokens, pace=pace, today=pacific_day(now),
@@ -346,6 +353,14 @@ class ModelPace:
     effective_rpm: float
     success_log: deque[float] = field(default_factory=deque)
     last_quota_error: float | None = None
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+
+    @property
+    def latency_allowance(self) -> float:
+        """The slowest recent call, in half seconds, within [LATENCY_ALLOWANCE_S, cap]."""
+        slowest = max(self.latencies, default=0.0)
+        return min(LATENCY_ALLOWANCE_CAP_S,
+                   max(LATENCY_ALLOWANCE_S, math.ceil(slowest * 2) / 2))
 
     @property
     def learnt(self) -> bool:
@@ -439,7 +454,7 @@ class RateLimiter:
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._paces: dict[str, ModelPace] = {}
         self._cool: dict[str, float] = {}  # the last cool-down seen, per model
-        self._scope_cache: dict[tuple[str, str, float], list[tuple[str, Pace]]] = {}
+        self._scope_cache: dict[tuple[str, str, float, float], list[tuple[str, Pace]]] = {}
         self._breaker_threshold = breaker_threshold
         self._breaker_cool_down_s = breaker_cool_down_s
 
@@ -482,7 +497,7 @@ class RateLimiter:
     def _scopes(self, model: str, tier: str) -> list[tuple[str, Pace]]:
         """The tier's cap (when it has one) first, then the (project, model) budget."""
         learnt = self.model_pace(model)
-        key = (model, tier, learnt.effective_rpm)
+        key = (model, tier, learnt.effective_rpm, learnt.latency_allowance)
         cached = self._scope_cache.get(key)
         if cached is None:
             cached = self._scope_cache[key] = self._make_scopes(model, tier, learnt)
@@ -492,15 +507,18 @@ class RateLimiter:
         base = self._limits.for_model(model)
         scopes = []
         cap = self._limits.for_call(model, tier)
-        if (cap.rpm, cap.tpm, cap.rpd) != (base.rpm, base.tpm, base.rpd):
-            scopes.append((f"{model}@{tier}", self._pace(cap.rpm, cap.tpm, cap.rpd, learnt)))
+        # TPM 0 is "not enforced": a share of it is not 1 token a minute (for_call's floor).
+        cap_tpm = cap.tpm if base.tpm else 0
+        if (cap.rpm, cap_tpm, cap.rpd) != (base.rpm, base.tpm, base.rpd):
+            scopes.append((f"{model}@{tier}", self._pace(cap.rpm, cap_tpm, cap.rpd, learnt)))
         scopes.append((model, self._pace(base.rpm, base.tpm, base.rpd, learnt)))
         return scopes
 
     def _pace(self, rpm: int, tpm: int, rpd: int | None, learnt: ModelPace) -> Pace:
         scale = learnt.effective_rpm / learnt.rpm if learnt.rpm else 1.0
         return Pace(self.quota_model, max(1.0, rpm * min(1.0, scale)), float(tpm), rpd,
-                    self.burst_fraction, no_burst=learnt.learnt)
+                    self.burst_fraction, no_burst=learnt.learnt,
+                    latency_s=learnt.latency_allowance)
 
     # -- the calls the gateway makes ---------------------------------------------------
 
@@ -521,13 +539,13 @@ class RateLimiter:
         scopes = self._scopes(model, tier)
         tokens = max(0, min(tokens, int(scopes[-1][1].tpm or tokens)))
         while True:
-            now = self._clock()
             if self._budget.blocking:
                 grant = await asyncio.get_running_loop().run_in_executor(
                     getattr(self._budget, "executor", None), self._budget.reserve, self.project,
-                    scopes, now, tokens)
+                    scopes, self._clock, tokens)
             else:
-                grant = self._budget.reserve(self.project, scopes, now, tokens)
+                grant = self._budget.reserve(self.project, scopes, self._clock, tokens)
+            now = self._clock()
             self._cool[model] = max(self._cool.get(model, 0.0), grant.cool_until)
             bucket.day_count = grant.day_count
             if grant.exhausted:
@@ -556,8 +574,9 @@ class RateLimiter:
         if permit.seq is not None or actual != permit.tokens or not counted:
             self._call_soon(self._budget.settle, self.project, permit.scope or model, pace,
                             permit.seq, now, permit.tokens, actual, counted)
+        learnt = self.model_pace(model)
+        learnt.latencies.append(max(0.0, now - permit.at))
         if ok:
-            learnt = self.model_pace(model)
             learnt.success_log.append(now)
             while learnt.success_log and learnt.success_log[0] <= now - WINDOW_S:
                 learnt.success_log.popleft()

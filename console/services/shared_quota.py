@@ -1,7 +1,7 @@
 """`StoreBudget`: the limiter's budgets in the store, so every gemops process on this machine
 (the console, `gemops watch`, scripts) draws on one quota per (project, model).
 
-Each reservation is one short transaction (lock the budget's row, plan, save); corrections and
+Each reservation is one short transaction (take the lock, read the clock, plan, save); corrections and
 cool-downs are queued on the same single thread, so they apply in order and never block the
 gateway's loop.
 """
@@ -48,47 +48,75 @@ class StoreBudget:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.executor = concurrent.futures.ThreadPoolExecutor(1, "gemops-quota")
+        # Tokens given back (the estimate was high) wait for this process's next reservation on
+        # that budget, or close(): holding them back only makes other processes more careful,
+        # and it saves a transaction per call. Tokens taken (the estimate was low) are written
+        # at once. Touched only on the executor's one thread.
+        self._given_back: dict[tuple[str, str], float] = {}
+        self._closed = False
 
     def submit(self, fn: Callable[..., object], *args: object, **kwargs: object) -> None:
         self.executor.submit(fn, *args, **kwargs)
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.executor.submit(self._flush)
         self.executor.shutdown(wait=True)
 
-    def reserve(self, project: str, scopes: list[tuple[str, Pace]], now: float, tokens: int,
-                ) -> Grant:
+    def _flush(self) -> None:
+        pending, self._given_back = self._given_back, {}
+        with self.engine.begin() as conn:
+            for (project, scope), seconds in pending.items():
+                quota.shift_token_tat(conn, project, scope, seconds)
+
+    def reserve(self, project: str, scopes: list[tuple[str, Pace]],
+                now: float | Callable[[], float], tokens: int) -> Grant:
         grant = None
         not_before = 0.0
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
+            quota.begin_exclusive(conn)
+            # Read the clock once the lock is held: a reservation that waited for another
+            # process must not plan from the moment it started waiting.
+            at = now() if callable(now) else now
+            today = pacific_day(at)
             for scope, pace in scopes:
-                row = quota.lock(conn, project, scope, now)
-                state = BudgetState(row.seq, row.tat, row.token_tat, row.cool_until, row.day,
-                                    row.day_count)
+                row = quota.load(conn, project, scope, at)
+                given_back = self._given_back.pop((project, scope), 0.0)
+                state = BudgetState(row.seq, row.tat, row.token_tat + given_back,
+                                    row.cool_until, row.day, row.day_count)
                 log = _SqlLog(conn, project, scope) if pace.model == "sliding-log" else None
-                grant = plan(state, log, now=now, tokens=tokens, pace=pace,
-                             today=pacific_day(now), not_before=not_before)
+                grant = plan(state, log, now=at, tokens=tokens, pace=pace, today=today,
+                             not_before=not_before)
                 if grant.exhausted:
-                    return grant
+                    break
                 quota.save(conn, project, scope, seq=state.seq, tat=state.tat,
-                           token_tat=state.token_tat, day=state.day, day_count=state.day_count)
+                           token_tat=state.token_tat, day=state.day, day_count=state.day_count,
+                           touched_at=at)
                 if grant.seq is not None:
                     quota.add_event(conn, project, scope, grant.seq, grant.slot, tokens)
                     if grant.seq % PRUNE_EVERY == 0:
                         keep = 2 * max(int(pace.rpm), 1) + REORDER_SPAN
                         quota.prune(conn, project, scope, grant.seq - keep)
                 not_before = grant.slot
+            conn.commit()
         assert grant is not None
         return grant
 
     def settle(self, project: str, scope: str, pace: Pace, seq: int | None, at: float,
                reserved: int, actual: int, counted: bool) -> None:
-        with self.engine.begin() as conn:
-            if seq is not None:
+        if seq is not None:
+            with self.engine.begin() as conn:
                 quota.answer_event(conn, project, scope, seq, at, actual, counted=counted)
-                return
-            state = BudgetState()
-            correct_tokens(state, pace, reserved, actual if counted else 0)
-            if state.token_tat:
+            return
+        state = BudgetState()
+        correct_tokens(state, pace, reserved, actual if counted else 0)
+        if state.token_tat < 0:
+            key = (project, scope)
+            self._given_back[key] = self._given_back.get(key, 0.0) + state.token_tat
+        elif state.token_tat:
+            with self.engine.begin() as conn:
                 quota.shift_token_tat(conn, project, scope, state.token_tat)
 
     def cool(self, project: str, scope: str, until: float, *, exact: bool = False) -> None:

@@ -1,9 +1,9 @@
 """Shared rate budgets: lock a budget's row, read and save its state, and the sliding log.
 
 Plain SQLAlchemy Core on a Connection (or Session) inside the caller's transaction, so the same
-statements serve SQLite and PostgreSQL. `lock` writes before it reads: the UPDATE takes the
-row lock (PostgreSQL) or the database's write lock (SQLite, waiting out busy_timeout), so two
-processes never plan from the same state.
+statements serve SQLite and PostgreSQL. A reservation holds the lock before it reads:
+`begin_exclusive` takes SQLite's write lock at BEGIN, `load` the row lock on PostgreSQL
+(`FOR UPDATE`), so two processes never plan from the same state.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ def _key(table: Any, project: str, scope: str):
     return and_(table.c.project == project, table.c.scope == scope)
 
 
+def _dialect(conn: Any) -> str:
+    return (conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect).name
+
+
 def _insert_ignore(conn: Any, values: dict[str, Any]) -> None:
-    dialect = (conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect).name
+    dialect = _dialect(conn)
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     elif dialect == "postgresql":
@@ -48,20 +52,39 @@ def _insert_ignore(conn: Any, values: dict[str, Any]) -> None:
     conn.execute(dialect_insert(budgets).values(**values).on_conflict_do_nothing())
 
 
-def lock(conn: Any, project: str, scope: str, now: float) -> BudgetRecord:
+def begin_exclusive(conn: Any) -> None:
+    """Start the reservation's transaction holding the write lock from its first statement.
+
+    SQLite: `BEGIN IMMEDIATE` (waiting out busy_timeout), so a deferred read never has to be
+    upgraded to a write and two processes never plan from the same state. Other backends take
+    the budget's row lock in `load` (`SELECT ... FOR UPDATE`); nothing to do here.
+    """
+    if _dialect(conn) == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def load(conn: Any, project: str, scope: str, now: float) -> BudgetRecord:
     """The budget's row, locked for the rest of the transaction (created when new)."""
-    touch = update(budgets).where(_key(budgets, project, scope)).values(touched_at=now)
-    if conn.execute(touch).rowcount == 0:
+    query = select(budgets).where(_key(budgets, project, scope)).with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
         _insert_ignore(conn, {"project": project, "scope": scope, "touched_at": now})
-        conn.execute(touch)
-    row = conn.execute(select(budgets).where(_key(budgets, project, scope))).one()
+        row = conn.execute(query).one()
     return BudgetRecord(**row._mapping)
 
 
+def lock(conn: Any, project: str, scope: str, now: float) -> BudgetRecord:
+    """`begin_exclusive` + `load` for a caller that has not begun its transaction."""
+    begin_exclusive(conn)
+    return load(conn, project, scope, now)
+
+
 def save(conn: Any, project: str, scope: str, *, seq: int, tat: float, token_tat: float,
-         day: str, day_count: int) -> None:
-    conn.execute(update(budgets).where(_key(budgets, project, scope)).values(
-        seq=seq, tat=tat, token_tat=token_tat, day=day, day_count=day_count))
+         day: str, day_count: int, touched_at: float | None = None) -> None:
+    values = {"seq": seq, "tat": tat, "token_tat": token_tat, "day": day, "day_count": day_count}
+    if touched_at is not None:
+        values["touched_at"] = touched_at
+    conn.execute(update(budgets).where(_key(budgets, project, scope)).values(**values))
 
 
 def cool(conn: Any, project: str, scope: str, until: float, *, exact: bool = False) -> None:

@@ -204,3 +204,14 @@ def test_an_unknown_quota_model_is_refused(tmp_path) -> None:
 
     with pytest.raises(ValueError, match="quota_model must be one of"):
         EmulatorServer(EmulatorConfig(quota_model="fixed-window"))
+
+
+def test_patching_an_unknown_quota_model_is_refused_and_changes_nothing(
+    genai_client: genai.Client, control: httpx.Client
+) -> None:
+    refused = control.patch("/config", json={"quota_model": "fixed-window"})
+    assert refused.status_code == 400
+    assert "quota_model must be one of sliding-log, token-bucket" in refused.text
+    assert control.get("/config").json()["quota_model"] == "sliding-log"
+    # The emulator still serves (a bad value would make every quota check raise).
+    assert genai_client.models.generate_content(model="gemini-2.5-flash", contents="x").text

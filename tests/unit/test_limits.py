@@ -237,3 +237,22 @@ def test_default_limits_agree_with_the_emulator_catalogue():
         if info is None:
             continue
         assert (spec.rpm, spec.tpm, spec.rpd or 0) == (info.rpm, info.tpm, info.rpd), model_id
+
+
+async def test_tpm_zero_means_not_enforced_for_every_tier():
+    clock = FakeTime()
+    lim = limiter(clock, "sliding-log", rpm=600, tpm=0)
+    times = await send_times(lim, clock, 20, tier="flex")
+    assert times[-1] == 0  # no tier cap of one token a minute
+
+
+async def test_token_bucket_burst_shrinks_when_calls_are_slow():
+    clock = FakeTime()
+    lim = limiter(clock, "token-bucket", rpm=600)
+    permit = await lim.acquire(MODEL, "standard", 1)
+    clock.t += 3.2  # a slow call: requests sent on time may reach the server 3.5 s late
+    lim.settle(permit, actual_tokens=1, ok=True)
+    lim.bucket(MODEL, "standard").next_slot = 0.0  # forget the reserved slots
+    times = await send_times(lim, clock, 100)
+    # 10 % of the minute less what 3.5 s of latency could bunch up (35 requests).
+    assert sum(1 for t in times if t == 0) == 60 - 35

@@ -103,3 +103,25 @@ def test_reservations_from_two_os_processes_never_share_a_slot(tmp_path):
         (row,) = quota.all_budgets(conn)
     store.close()
     assert row.day_count == 300 and row.day == pacific_day(slots[-1])
+
+
+def test_tokens_given_back_wait_for_the_next_reservation_tokens_taken_do_not(tmp_path):
+    path = tmp_path / "q.sqlite3"
+    pace = Pace("token-bucket", rpm=10_000, tpm=6_000, rpd=None)  # 600-token burst, 100/s
+    stores = [Store.open(path) for _ in range(2)]
+    first, second = (StoreBudget(s.engine) for s in stores)
+    try:
+        first.reserve("p", [(MODEL, pace)], 1000.0, 600)
+        first.settle("p", MODEL, pace, None, 1000.0, 600, 900, True)  # 300 more than reserved
+        assert second.reserve("p", [(MODEL, pace)], 1000.0, 600).slot == pytest.approx(1009)
+        first.reserve("p", [(MODEL, pace)], 1000.0, 600)
+        first.settle("p", MODEL, pace, None, 1000.0, 600, 100, True)  # 500 given back...
+        # ...not yet seen by the other process (it only makes it more careful)...
+        assert second.reserve("p", [(MODEL, pace)], 1000.0, 100).slot == pytest.approx(1016)
+        first.close()  # ...and written when this process reserves again or closes.
+        assert second.reserve("p", [(MODEL, pace)], 1000.0, 100).slot == pytest.approx(1012)
+    finally:
+        first.close()  # closing twice is harmless
+        second.close()
+        for store in stores:
+            store.close()
