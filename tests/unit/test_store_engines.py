@@ -148,10 +148,13 @@ def test_quota_budget_row_is_created_once_and_locked_on_both_engines(store_url):
     opened = Store.open(store_url)
     with opened.engine.begin() as conn:
         first = quota.lock(conn, "p", "m1", 5.0)
-        quota.save(conn, "p", "m1", seq=3, tat=7.0, token_tat=0.0, day="d", day_count=3)
+        quota.save(conn, "p", "m1", seq=3, tat=7.0, token_tat=0.0, day="d", day_count=3,
+                   touched_at=6.0)
     with opened.engine.begin() as conn:
-        again = quota.lock(conn, "p", "m1", 6.0)
-    assert first.seq == 0 and again.seq == 3 and again.touched_at == 6.0
+        again = quota.lock(conn, "p", "m1", 9.0)
+    # Created once (5.0), then touched by the reservation that saved it (6.0), not by a lock.
+    assert first.seq == 0 and first.touched_at == 5.0
+    assert again.seq == 3 and again.touched_at == 6.0
     opened.close()
 
 
