@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer
+from sqlalchemy import Column, ForeignKey, Index, Integer, text
 from sqlmodel import Field, SQLModel
 
 
@@ -103,13 +103,22 @@ class BatchJobRow(SQLModel, table=True):
     error: str | None = None
     gone_at: float | None = None
     synced_at: float
+    # Who is writing the results now, and until when (store/repos/batches.py take_results).
+    results_owner: str | None = None
+    results_lease_until: float | None = None
 
 
 class LedgerEntry(SQLModel, table=True):
     """One row per API call attempt: what was asked, what served it, what it cost."""
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_model_tier_at", "model", "tier_asked", "at"),)
+    __table_args__ = (
+        Index("ix_ledger_model_tier_at", "model", "tier_asked", "at"),
+        # A job's batch result is booked once per request key, whoever writes its results.
+        Index("ux_ledger_batch_result_key", "request_key", unique=True,
+              sqlite_where=text("operation = 'batch_result'"),
+              postgresql_where=text("operation = 'batch_result'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: float = Field(index=True)

@@ -21,7 +21,9 @@ import io
 import itertools
 import os
 import re
+import secrets
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Any
 import orjson
 
 from console.services import jsonl
+from console.services.callbook import owner_alive, process_owner
 from console.services.errors import GatewayError
 from console.services.pricing import Usage
 from console.services.redact import redact
@@ -599,9 +602,81 @@ def _log_interaction(ws: Workspace, request: jsonl.BatchRequest | None, *, model
     )
 
 
-def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> ResultsWritten:
+class ResultsLeaseLost(Exception):
+    """Another process took the writing of these results over (this one stalled past its
+    lease): it writes them; this one leaves them alone."""
+
+
+class ResultsLease:
+    """This process's lease on writing one job's results (store/repos/batches.py take_results):
+    several processes on one store (watchers, consoles, the webhook receiver, `gemops batches
+    collect`) may all find the same job finished; the one that takes the lease writes its
+    results, the others pass it by. A heartbeat thread renews the lease while the results are
+    downloaded and written; a process that dies leaves it to run out (`drop.lease_s`; at once
+    for a dead process on the same host), and another writes the results then."""
+
+    def __init__(self, ws: Workspace, name: str) -> None:
+        self.ws = ws
+        self.name = name
+        self.lease_s = ws.settings.drop.lease_s
+        # Unique per lease, so two threads of one process never mistake each other's lease
+        # for their own; the part before "#" is the process, for the liveness check.
+        self.owner = f"{process_owner()}#{secrets.token_hex(4)}"
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def take(self) -> bool:
+        now = self.ws.clock()
+        until = now + self.lease_s
+        with self.ws.session() as session:
+            if batches.take_results(session, self.name, owner=self.owner, now=now, until=until):
+                return True
+            holder, _ = batches.results_holder(session, self.name)
+            if holder and not owner_alive(holder.partition("#")[0]):
+                return batches.take_results(session, self.name, owner=self.owner, now=now,
+                                            until=until, stale=holder)
+        return False
+
+    def renew(self) -> bool:
+        with self.ws.session() as session:
+            return batches.renew_results(session, self.name, owner=self.owner,
+                                         until=self.ws.clock() + self.lease_s)
+
+    def check(self) -> None:
+        """Raise ResultsLeaseLost unless this process still holds the lease (renewing it)."""
+        if not self.renew():
+            raise ResultsLeaseLost(self.name)
+
+    def __enter__(self) -> ResultsLease:
+        self._beat = threading.Thread(target=self._heartbeat, name="gemops-results-lease",
+                                      daemon=True)
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
+        # Written: results_done already let it go. Otherwise anyone may try again at once.
+        with self.ws.session() as session:
+            batches.let_go_results(session, self.name, owner=self.owner)
+
+    def _heartbeat(self) -> None:
+        every = max(0.05, self.lease_s / 3)
+        while not self._stop.wait(every):
+            try:
+                if not self.renew():
+                    return  # lost: check() tells the writer
+            except Exception:  # a missed beat is retried; the lease says the rest
+                continue
+
+
+def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None, *,
+                      lease: ResultsLease | None = None) -> ResultsWritten:
     """Download a finished job's results and write them keyed, in input order; book each
-    result in the ledger (once, even if this runs again after a crash)."""
+    result in the ledger (once, even if this runs again after a crash, or in two processes:
+    the ledger holds one batch_result row per request key). With `lease`, the results are
+    written only while it is held (ResultsLeaseLost otherwise)."""
     results_path = Path(job.results_path or "")
     results_path.parent.mkdir(parents=True, exist_ok=True)
     images_dir = results_path.with_suffix("")
@@ -623,6 +698,8 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> Re
         responses = {}
         missing = f"the results could not be downloaded: {error}"
     missing = missing or f"no result: the batch job {job.state.removeprefix('JOB_STATE_').lower()}"
+    if lease is not None:
+        lease.check()  # a download that outlasted the lease: another process has taken over
     journal = read_journal(results_path)
     with ws.session() as session:
         booked = batches.ledgered_keys(session, f"{job.name}/")
@@ -668,25 +745,31 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None) -> Re
 
     ok = failed = 0
     written: set[str] = set()
-    tmp = results_path.with_name(results_path.name + ".part")
-    with tmp.open("wb") as out:
-        ordered = _input_order(drop, responses, journal)
-        # Results for keys the input no longer has (it was edited since) still get a line.
-        leftover = ((k, None) for k in [*journal, *responses] if k not in written)
-        for key, request in itertools.chain(ordered, leftover):
-            if key in written:
-                continue
-            written.add(key)
-            line = line_for(key, request)
-            success = b'"status":"ok"' in line
-            ok += success
-            failed += not success
-            out.write(line + b"\n")
-    tmp.replace(results_path)
+    # Per writer: two processes writing the same results never share a half-written file.
+    tmp = results_path.with_name(f"{results_path.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        with tmp.open("wb") as out:
+            ordered = _input_order(drop, responses, journal)
+            # Results for keys the input no longer has (it was edited since) still get a line.
+            leftover = ((k, None) for k in [*journal, *responses] if k not in written)
+            for key, request in itertools.chain(ordered, leftover):
+                if key in written:
+                    continue
+                written.add(key)
+                line = line_for(key, request)
+                success = b'"status":"ok"' in line
+                ok += success
+                failed += not success
+                out.write(line + b"\n")
+        tmp.replace(results_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     gateway.flush_ledger()
+    checkpoint("results_booked")
     now = ws.clock()
     with ws.session() as session:
-        batches.annotate(session, job.name, results_written_at=now)
+        batches.results_done(session, job.name, now=now)
         if drop is not None:
             step = DONE if job.state == SUCCEEDED else FAILED
             drops.advance(session, drop.id, now=now, step=step, finished_at=now,
@@ -707,9 +790,16 @@ def collect_finished(ws: Workspace, names: Iterable[str] | None = None) -> list[
                  for j in jobs if j.drop_file_id is not None}
     written = []
     for job in jobs:
+        lease = ResultsLease(ws, job.name)
+        if not lease.take():
+            continue  # another process is writing them (or just wrote them)
         try:
-            written.append(write_job_results(
-                ws, job, by_id.get(job.drop_file_id) if job.drop_file_id is not None else None))
+            with lease:
+                written.append(write_job_results(
+                    ws, job, by_id.get(job.drop_file_id) if job.drop_file_id is not None
+                    else None, lease=lease))
+        except ResultsLeaseLost:
+            continue
         except (GatewayError, OSError) as error:
             if not is_transient(error):
                 raise

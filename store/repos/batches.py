@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from store.records import BatchJob, record_from
@@ -13,7 +13,8 @@ from store.repos.mirror import mirror
 from store.tables import BatchJobRow, LedgerEntry
 
 T = BatchJobRow.__table__
-LOCAL_COLUMNS = ("drop_file_id", "results_path", "results_written_at", "state_since")
+LOCAL_COLUMNS = ("drop_file_id", "results_path", "results_written_at", "state_since",
+                 "results_owner", "results_lease_until")
 
 
 def mirror_remote(
@@ -95,3 +96,59 @@ def ledgered_keys(session: Session, prefix: str) -> set[str]:
         ledger.c.request_key.startswith(prefix, autoescape=True),
     )
     return {key for (key,) in session.execute(query)}
+
+
+# -- the results lease: one process writes a finished job's results at a time ------------------
+
+
+def take_results(session: Session, name: str, *, owner: str, now: float, until: float,
+                 stale: str | None = None) -> bool:
+    """Lease the writing of a job's results to `owner` until `until`, if they are not written
+    yet and nobody holds a live lease on them (or its holder is `stale`, known dead). One
+    conditional UPDATE: of two processes racing for the same job, one wins. Not re-entrant:
+    an owner that already holds the lease does not take it again."""
+    free = or_(T.c.results_lease_until.is_(None), T.c.results_lease_until <= now)
+    if stale is not None:
+        free = or_(free, T.c.results_owner == stale)
+    statement = (
+        update(T)
+        .where(T.c.name == name, T.c.results_written_at.is_(None), free)
+        .values(results_owner=owner, results_lease_until=until)
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def results_holder(session: Session, name: str) -> tuple[str | None, float | None]:
+    """Who holds the lease on writing a job's results, and until when."""
+    row = session.execute(
+        select(T.c.results_owner, T.c.results_lease_until).where(T.c.name == name)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def renew_results(session: Session, name: str, *, owner: str, until: float) -> bool:
+    """Push `owner`'s lease on a job's results on; False when it no longer holds it."""
+    statement = (
+        update(T)
+        .where(T.c.name == name, T.c.results_owner == owner, T.c.results_written_at.is_(None))
+        .values(results_lease_until=until)
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def results_done(session: Session, name: str, *, now: float) -> None:
+    """The results are written: recorded, and the lease given up (whoever holds it)."""
+    session.execute(
+        update(T)
+        .where(T.c.name == name)
+        .values(results_written_at=now, results_owner=None, results_lease_until=None)
+    )
+
+
+def let_go_results(session: Session, name: str, *, owner: str) -> None:
+    """Give the lease up without writing (a download failed): anyone may try again."""
+    session.execute(
+        update(T)
+        .where(T.c.name == name, T.c.results_owner == owner)
+        .values(results_owner=None, results_lease_until=None)
+    )

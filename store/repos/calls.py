@@ -43,7 +43,10 @@ class CallLedger:
         self._insert_call = (f"INSERT INTO {T.name} ({', '.join(_CALL_COLUMNS)}) VALUES "
                              f"({_placeholders(style, len(_CALL_COLUMNS))})")
         self._insert_row = (f"INSERT INTO {LEDGER.name} ({', '.join(_LEDGER_COLUMNS)}) VALUES "
-                            f"({_placeholders(style, len(_LEDGER_COLUMNS))})")
+                            f"({_placeholders(style, len(_LEDGER_COLUMNS))})"
+                            # A batch result already booked (ux_ledger_batch_result_key) is
+                            # skipped: writing a job's results again never books them twice.
+                            " ON CONFLICT DO NOTHING")
         self._delete_call = f"DELETE FROM {T.name} WHERE id = {mark}"
         self._returning = engine.dialect.name == "postgresql"
         if self._returning:
