@@ -657,7 +657,7 @@ def validate(
     floor = limits.floor_bytes if limits is not None else 1 << 62
     count = 0
     for item in scan(path, display=file):
-        if type(item) is LineError:
+        if isinstance(item, LineError):
             add(item)
             if item.line != bad_line:
                 bad_line = item.line
