@@ -52,6 +52,7 @@ import orjson
 from sqlalchemy.exc import OperationalError
 
 from console.services import batches, budget, jsonl
+from console.services.backoff import CADENCE_DOUBLINGS, backoff
 from console.services.batches import (
     CLAIMED,
     DONE,
@@ -136,7 +137,7 @@ class _Candidate:
 @dataclass
 class _Retry:
     at: float
-    delay: float
+    failures: int  # before this one: the first retry waits RETRY_FIRST_S
 
 
 def mask_stem(stem: str) -> str:
@@ -918,9 +919,8 @@ class DropFolder:
         """The poll cadence: fast while jobs from this folder are out, backing off on errors."""
         s = self.ws.settings.sync
         base = s.fast_interval_s if self._waiting else s.interval_s
-        if self._sync_errors:
-            return min(s.max_backoff_s, base * 2 ** min(self._sync_errors, 6))
-        return base
+        return backoff(base, self._sync_errors, cap_s=s.max_backoff_s,
+                       most_doublings=CADENCE_DOUBLINGS)
 
     def tick(self) -> list[batches.ResultsWritten]:
         """Take up claims left half-way; while batches are out, sync and write results; bring
@@ -977,8 +977,9 @@ class DropFolder:
         except Exception as error:  # a failing file must never stop the watcher
             if retry_key is not None and worth_retrying(error):
                 previous = self._retry.get(retry_key)
-                delay = min(RETRY_MAX_S, previous.delay * 2) if previous else RETRY_FIRST_S
-                self._retry[retry_key] = _Retry(time.monotonic() + delay, delay)
+                failures = previous.failures + 1 if previous else 0
+                delay = backoff(RETRY_FIRST_S, failures, cap_s=RETRY_MAX_S)
+                self._retry[retry_key] = _Retry(time.monotonic() + delay, failures)
                 self._say("error", path, f"{error} (trying again in {delay:.0f}s)")
             elif retry_key is not None:
                 self._retry.pop(retry_key, None)

@@ -14,6 +14,7 @@ stays flat however large the file is.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -230,10 +231,10 @@ class _Checker:
         if config.__class__ is not dict:
             out.append(LineError(self.file, line, path, f"expected an object, got {_kind(config)}"))
             return
+        checks = _GENERATION_CHECKS
         for name, value in config.items():
-            check = _GENERATION_CHECKS.get(name, _unknown)
             if value is not None:
-                problem = check(value)
+                problem = checks.get(name, _unknown)(value)
                 if problem:
                     out.append(LineError(self.file, line, f"{path}.{name}", problem))
 
@@ -244,10 +245,14 @@ class _Checker:
             wire = names.get(name)
             if wire is None:
                 out.append(LineError(self.file, line, f"{path}.{name}", "unknown field"))
+            elif wire == "contents":
+                continue
             elif wire == "generationConfig":
                 self.generation(value, f"{path}.{name}", out, line)
             elif wire == "systemInstruction":
-                self.system(value, f"{path}.{name}", out, line)
+                # A string or a plain-text Content (nearly every line) is fine as it is.
+                if value.__class__ is not str and not _plain_text_content(value):
+                    self.system(value, f"{path}.{name}", out, line)
             elif wire in ("cachedContent", "model", "serviceTier"):
                 if value.__class__ is not str or not value:
                     out.append(LineError(self.file, line, f"{path}.{name}",
@@ -271,8 +276,9 @@ class _Checker:
                 "must not be empty" if contents == [] else f"must be a list, got {_kind(contents)}")
             out.append(LineError(self.file, line, "request.contents", what))
         else:
+            plain = _plain_text_content
             for i, content in enumerate(contents):
-                if not _plain_text_content(content):
+                if not plain(content):
                     self.content(content, f"request.contents[{i}]", out, line)
         if len(request) > 1:
             self.request_fields(request, "request", out, line, REQUEST_FIELDS)
@@ -358,7 +364,14 @@ def _kind(value: Any) -> str:
 
 
 def _number(low: float | None = None, high: float | None = None, integer: bool = False):
+    lowest = -math.inf if low is None else low
+    highest = math.inf if high is None else high
+
     def check(value: Any) -> str | None:
+        kind = value.__class__
+        # The usual case in one test: a number in range (an integer where one is needed).
+        if (kind is int or (kind is float and not integer)) and lowest <= value <= highest:
+            return None
         if value.__class__ not in (int, float) or (integer and value.__class__ is float
                                                    and not value.is_integer()):
             return f"must be {'an integer' if integer else 'a number'}, got {_kind(value)}"
@@ -437,6 +450,10 @@ def _plain_text_content(content: Any) -> bool:
     return True
 
 
+# A BatchRequest made without NamedTuple's Python-level __new__ (a call per line saved).
+_new_tuple = tuple.__new__
+
+
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with path.open("rb", buffering=READ_BUFFER) as handle:
         for number, raw in enumerate(handle, 1):
@@ -450,9 +467,11 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
     alone is for reading the requests of a file already validated."""
     file = display or path.name
     checker = _Checker(file)
+    check_request = checker.request
     first = True
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
+    problems: list[LineError] = []
     for number, raw in _lines(path):
         if raw.isspace():
             continue
@@ -466,7 +485,29 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
             yield LineError(file, number, "json", f"expected a JSON object, got {_kind(obj)}")
             first = False
             continue
-        problems: list[LineError] = []
+        key = obj.get("key")
+        request = obj.get("request")
+        if len(obj) == 2 and request is not None and key.__class__ is str and key:
+            # The Batch API's own form, nearly every line of a large file: the same checks as
+            # below, less those that cannot apply (no other field, so no prompt, config or
+            # line-level model), and no list or path string made unless something is wrong.
+            first = False
+            check_request(request, problems, number)
+            model = request.get("model") if request.__class__ is dict else None
+            if model is not None and (model.__class__ is not str or not model):
+                problems.append(LineError(file, number, "model",
+                                          f"must be a non-empty string, got {_kind(model)}"))
+            if problems:
+                yield from problems
+                problems = []
+                continue
+            if checker.defaults:
+                yield _new_tuple(BatchRequest, (number, key, checker.merge(request),
+                                                model or checker.default_model, False, len(raw)))
+            else:
+                yield _new_tuple(BatchRequest, (number, key, request,
+                                                model or checker.default_model, True, len(raw)))
+            continue
         if "defaults" in obj:
             if first:
                 checker.header(obj, number, problems)
@@ -475,10 +516,9 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
                                           "a defaults header must be the first line"))
             first = False
             yield from problems
+            problems = []
             continue
         first = False
-        key = obj.get("key")
-        request = obj.get("request")
         verbatim = key.__class__ is str and request is not None and len(obj) == 2
         if not verbatim and obj.keys() - TOP_FIELDS:
             for name in sorted(obj.keys() - TOP_FIELDS):
@@ -512,6 +552,7 @@ def scan(path: Path, *, display: str | None = None) -> Iterator[BatchRequest | L
                                       + ("an empty string" if key == "" else _kind(key))))
         if problems:
             yield from problems
+            problems = []
             continue
         # No problems: `request` is the checked request object.
         if checker.defaults:
@@ -614,6 +655,7 @@ def validate(
     rewrite = False
     expected = 1
     floor = limits.floor_bytes if limits is not None else 1 << 62
+    count = 0
     for item in scan(path, display=file):
         if isinstance(item, LineError):
             add(item)
@@ -621,21 +663,19 @@ def validate(
                 bad_line = item.line
                 report.bad_lines += 1
             continue
-        line = item.line
+        line, key, request, model, verbatim, size = item
         # Blank lines, a header or a BOM before this line: the upload is a normalised copy.
-        if line != expected or not item.verbatim:
+        if line != expected or not verbatim:
             rewrite = True
         expected = line + 1
-        key = item.key
         h = hash(key)
         if h in seen:
             repeated.setdefault(key, []).append(line)
         else:
             seen.add(h)
-        model = item.model
-        if item.size >= floor and limits is not None:
+        if size >= floor and limits is not None:
             name, limit = limits.of(model)
-            estimate = estimate_tokens(item.request)
+            estimate = estimate_tokens(request)
             if estimate >= 2 * limit:
                 add(over_limit(file, line, name, estimate, limit, estimated=True))
                 report.bad_lines += 1
@@ -643,7 +683,8 @@ def validate(
             if estimate >= limit // 2:
                 report.near_limit.append((line, name, estimate))
         models[model] = models.get(model, 0) + 1
-        report.requests += 1
+        count += 1
+    report.requests = count
     del seen
     if report.requests == 0 and report.error_count == 0:
         add(LineError(file, 0, "file", "has no requests"))

@@ -20,6 +20,8 @@ from tenacity import (
     stop_after_delay,
 )
 
+from console.services.backoff import backoff
+
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -46,8 +48,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Exponential with jitter: initial * 2^(attempt-1), capped, plus up to jitter_s."""
-        base = min(self.max_s, self.initial_s * 2 ** (attempt - 1))
-        return base + random.uniform(0, self.jitter_s)
+        wait = backoff(self.initial_s, attempt - 1, cap_s=self.max_s)
+        return wait + random.uniform(0, self.jitter_s)
 
     def wait_for(self, failure: Failure, attempt: int) -> float:
         if failure.status == 429 and failure.retry_delay_s is not None:

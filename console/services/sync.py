@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from console.services.backoff import CADENCE_DOUBLINGS, backoff
 from console.services.errors import GatewayError
 from console.services.wording import plural
 from console.services.workspace import Workspace
@@ -334,9 +335,8 @@ def sync_states(ws: Workspace) -> list[SyncState]:
 def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
     """Steady cadence; faster while a batch runs; exponential back-off after errors."""
     if last is not None and last.consecutive_errors:
-        backoff = settings.interval_s * 2 ** min(last.consecutive_errors, 6)
-        # Backing off never means ticking faster than the steady cadence.
-        return min(max(settings.max_backoff_s, settings.interval_s), backoff)
+        return backoff(settings.interval_s, last.consecutive_errors,
+                       cap_s=settings.max_backoff_s, most_doublings=CADENCE_DOUBLINGS)
     if last is not None and last.running:
         return settings.fast_interval_s
     return settings.interval_s

@@ -57,3 +57,16 @@ def test_only_the_gateway_imports_google_genai():
             if any(n == "google.genai" or n.startswith("google.genai.") for n in names):
                 offenders.append(path.relative_to(root).as_posix())
     assert sorted(set(offenders)) == ["console/services/gateway.py"]
+
+
+def test_the_pricing_rules_read_no_files():
+    # The rules and the table are pure; only `price_files` (imported when a table is loaded
+    # from TOML) touches files.
+    code = (
+        "import sys\nimport console.services.pricing\n"
+        "from console.services.pricing import PriceTable, Usage, call_cost\n"
+        "call_cost(PriceTable.default(), 'gemini-2.5-flash', Usage(prompt_tokens=10))\n"
+        "print('console.services.price_files' in sys.modules, 'tomllib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"

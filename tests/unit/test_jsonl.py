@@ -182,3 +182,26 @@ def test_the_fixture_files_are_what_their_names_say():
         assert jsonl.validate(FIXTURES / f"{name}.jsonl").ok, name
     assert not jsonl.validate(FIXTURES / "malformed.jsonl").ok
     assert jsonl.validate(FIXTURES / "images.jsonl").models == {"gemini-2.5-flash-image": 2}
+
+
+def test_key_and_request_lines_under_a_defaults_header_are_checked_and_merged(tmp_path):
+    # The {key, request} form takes validate's fast path: the same checks and messages apply.
+    path = write(
+        tmp_path,
+        '{"defaults": {"generationConfig": {"temperature": 0.5}}}',
+        rest("a", model=""),
+        rest("b", generationConfig={"topK": 2}),
+        rest("c", systemInstruction={"parts": []}),
+        rest("d", generationConfig={"topK": 1.5, "temperature": 3}),
+    )
+    report = jsonl.validate(path)
+    assert [str(e) for e in report.errors] == [
+        "in.jsonl:2: request.model: must be a non-empty string, got a string",
+        "in.jsonl:2: model: must be a non-empty string, got a string",
+        "in.jsonl:4: request.systemInstruction.parts: must not be empty",
+        "in.jsonl:5: request.generationConfig.topK: must be an integer, got a number",
+        "in.jsonl:5: request.generationConfig.temperature: must be between 0 and 2, got 3",
+    ]
+    [b] = jsonl.requests(path)
+    assert b.key == "b" and not b.verbatim
+    assert b.request["generationConfig"] == {"temperature": 0.5, "topK": 2}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from textual import on
@@ -22,17 +21,6 @@ if TYPE_CHECKING:
     from textual import getters
 
     from console.tui.app import GemopsApp
-
-
-def service(path: str) -> Callable[..., Any]:
-    """A service function imported when first called, which is in a worker thread: services
-    pull in SQLAlchemy, and importing it on the UI thread would hold the first frame back."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        module, name = path.rsplit(".", 1)
-        return getattr(import_module(module), name)(*args, **kwargs)
-
-    return call
 
 
 def _pending(worker: Worker) -> bool:

@@ -18,21 +18,14 @@ from textual.widgets import DataTable, Static
 from textual.worker import Worker, get_current_worker
 
 from console.services.wording import plural
+from console.tui import services
 from console.tui.formatting import ago, duration, timestamp
 from console.tui.messages import Flash, StoreChanged
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.batch_dialogs import JobDetail, SubmitFileScreen
 from console.tui.screens.confirm import ConfirmScreen, ask_over_budget
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
-
-job_views = service("console.services.batches.job_views")
-drop_activity = service("console.services.batches.drop_activity")
-cancel_job = service("console.services.batches.cancel_job")
-delete_job = service("console.services.batches.delete_job")
-collect_finished = service("console.services.batches.collect_finished")
-submit_file = service("console.services.batches.submit_file")
-drop_folder = service("console.services.dropfolder.DropFolder")
 
 # Cells that change length as a job moves on have a fixed width: the longest they can be.
 STATE_WIDTH = len("PENDING  ⚠ stuck")  # CANCELLED, SUCCEEDED and EXPIRED  ⚠ 48 h are shorter
@@ -145,7 +138,8 @@ class BatchesScreen(PaneScreen):
 
     def refresh_data(self) -> None:
         def read() -> tuple[list[Any], Any]:
-            return job_views(self.workspace), drop_activity(self.workspace)
+            ws = self.workspace
+            return services.batches.job_views(ws), services.batches.drop_activity(ws)
 
         self.read_in_thread(read, self._show, name="batches")
 
@@ -176,7 +170,7 @@ class BatchesScreen(PaneScreen):
                             for w in self.workers):
             return
         self._collect_tried.update(dict.fromkeys(names, now))
-        self._act(lambda: collect_finished(self.workspace, names=names),
+        self._act(lambda: services.batches.collect_finished(self.workspace, names=names),
                   f"results written for {plural(len(names), 'finished job')}", name="batch-results")
 
     def _cells(self, view: Any, now: float) -> tuple:
@@ -258,8 +252,8 @@ class BatchesScreen(PaneScreen):
 
         def answer(confirmed: bool | None) -> None:
             if confirmed:
-                self._act(lambda: cancel_job(self.workspace, name), f"cancelled {name}",
-                          name="cancel")
+                self._act(lambda: services.batches.cancel_job(self.workspace, name),
+                          f"cancelled {name}", name="cancel")
 
         self.app.push_screen(ConfirmScreen(
             f"Cancel {job_label(view)} ({name})?", "Cancel job",
@@ -276,8 +270,8 @@ class BatchesScreen(PaneScreen):
 
         def answer(confirmed: bool | None) -> None:
             if confirmed:
-                self._act(lambda: delete_job(self.workspace, name), f"deleted {name}",
-                          name="delete")
+                self._act(lambda: services.batches.delete_job(self.workspace, name),
+                          f"deleted {name}", name="delete")
 
         self.app.push_screen(
             ConfirmScreen(f"Delete {job_label(view)} ({name})?", "Delete job", hint), answer)
@@ -298,7 +292,7 @@ class BatchesScreen(PaneScreen):
             self.flash("not submitted by gemops: write them with "
                        f"`gemops batches results {job.name} --out FILE`", "warning")
             return
-        self._act(lambda: collect_finished(self.workspace, names=[job.name]),
+        self._act(lambda: services.batches.collect_finished(self.workspace, names=[job.name]),
                   f"results: {job.results_path}", name="results")
 
     def action_detail(self) -> None:
@@ -351,7 +345,7 @@ class BatchesScreen(PaneScreen):
             try:
                 if allowance:  # the user said yes to going over the spend budget for this
                     budget.allow_over(self.workspace, allowance)
-                outcome = submit_file(self.workspace, file)
+                outcome = services.batches.submit_file(self.workspace, file)
             except budget.OverBudget as refusal:  # nothing was claimed or sent: ask first
                 self.app.call_from_thread(ask_over_budget, self.app, refusal,
                                           lambda allow: self._submit(path, allow))
@@ -412,7 +406,7 @@ class BatchesScreen(PaneScreen):
         def work() -> None:
             stop = _StopWhenCancelled(asked, get_current_worker())
             try:
-                folders.append(drop_folder(self.workspace, root, notify=notice))
+                folders.append(services.dropfolder.DropFolder(self.workspace, root, notify=notice))
                 asyncio.run(folders[0].run(stop))
             except Exception as failure:  # shown in the flash line, never a crash
                 self.post_message(Flash(f"drop folder: {failure}", "error"))

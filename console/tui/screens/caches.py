@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 from textual import on
@@ -15,8 +15,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.widgets.data_table import ColumnKey
 
+from console.tui import services
 from console.tui.formatting import duration, money, timestamp, tokens
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.cache_dialogs import (
     CacheDetailScreen,
     CacheFormScreen,
@@ -25,16 +26,6 @@ from console.tui.screens.cache_dialogs import (
 from console.tui.screens.confirm import ConfirmScreen, ask_over_budget
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
-
-cache_views = service("console.services.caches.cache_views")
-hit_rates = service("console.services.caches.hit_rates")
-hit_advice = service("console.services.caches.hit_advice")
-cache_models = service("console.services.caches.cache_models")
-minimum_tokens = service("console.services.caches.minimum_tokens")
-inspect_files = service("console.services.caches.inspect_files")
-create_cache = service("console.services.caches.create")
-extend_cache = service("console.services.caches.extend")
-delete_cache = service("console.services.caches.delete")
 
 # Labels end in a space that becomes ▲ / ▼ on the sorted column, so no width changes.
 COLUMNS = [
@@ -136,7 +127,7 @@ class CachesScreen(PaneScreen):
         self._sort = "expires_in"
         self._reverse = False
         self._filter = ""
-        self._hits_by = "model"
+        self._hits_by: Literal["model", "prefix"] = "model"
         # A create that failed keeps what was typed, so `n` opens the form with it again.
         self._draft: Any = None
         self._busy: str | None = None
@@ -168,8 +159,8 @@ class CachesScreen(PaneScreen):
         ws, by = self.workspace, self._hits_by
 
         def read() -> tuple[list[Any], list[Any], str | None, str]:
-            rows = hit_rates(ws, by=by)
-            return cache_views(ws), rows, hit_advice(ws, rows), by
+            rows = services.caches.hit_rates(ws, by=by)
+            return services.caches.cache_views(ws), rows, services.caches.hit_advice(ws, rows), by
 
         self.read_in_thread(read, self._show, name="caches")
 
@@ -408,15 +399,16 @@ class CachesScreen(PaneScreen):
         ws = self.workspace
 
         def read() -> tuple[list[str], dict[str, int]]:
-            models = cache_models(ws)
-            return models, {m: minimum_tokens(ws, m) for m in models}
+            models = services.caches.cache_models(ws)
+            return models, {m: services.caches.minimum_tokens(ws, m) for m in models}
 
         self.read_in_thread(read, self._open_form, name="cache-models")
 
     def _open_form(self, found: tuple[list[str], dict[str, int]]) -> None:
         models, minimums = found
         form = CacheFormScreen(
-            models=models, minimums=minimums, inspect=inspect_files, draft=self._draft
+            models=models, minimums=minimums, inspect=services.caches.inspect_files,
+            draft=self._draft,
         )
         self.app.push_screen(form, self._create)
 
@@ -438,7 +430,7 @@ class CachesScreen(PaneScreen):
                 self.app.call_from_thread(ask_over_budget, self.app, refusal,
                                           lambda allow: self._create(draft, allow))
                 return f"not created yet: {refusal}", "warning"
-            cache = create_cache(ws, draft, progress)
+            cache = services.caches.create(ws, draft, progress)
             self._draft = None
             left = (cache.expires_at or 0) - ws.clock()
             return (
@@ -462,7 +454,7 @@ class CachesScreen(PaneScreen):
             ws = self.workspace
 
             def work() -> tuple[str, str]:
-                cache = extend_cache(ws, view.name, by_s=seconds)
+                cache = services.caches.extend(ws, view.name, by_s=seconds)
                 left = (cache.expires_at or 0) - ws.clock()
                 return (
                     f"extended {self._title(view)}: expires {timestamp(cache.expires_at)} UTC "
@@ -496,7 +488,7 @@ class CachesScreen(PaneScreen):
             ws = self.workspace
 
             def work() -> tuple[str, str]:
-                delete_cache(ws, view.name)
+                services.caches.delete(ws, view.name)
                 return f"deleted {self._title(view)}", "information"
 
             self._run("deleting", work)

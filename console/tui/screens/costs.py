@@ -3,6 +3,8 @@ ledger; and the what-if calculator: a workload's cost on every lever, the cheape
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,15 +12,17 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from console.services.pricing import PriceTable, ScenarioCost, Workload, compare
+from console.tui import services
 from console.tui.formatting import money, saving
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.resource_table import ResourceTable
 from store.records import SpendRow
 
-spend_today_and_week = service("console.services.spend.spend_today_and_week")
+if TYPE_CHECKING:
+    from store.repos.ledger import Grouping
 
-GROUPINGS = ("model", "tier", "mode", "day")
+GROUPINGS: tuple[Grouping, ...] = ("model", "tier", "mode", "day")
 COLUMNS = [
     ("group", "Group"),
     ("today", "Today"),
@@ -64,7 +68,7 @@ class CostsScreen(PaneScreen):
     """
 
     def compose_body(self) -> ComposeResult:
-        self._grouping = "model"
+        self._grouping: Grouping = "model"
         self._prices = PriceTable.load(self.app.workspace.settings.prices.file)
         models = sorted(self._prices.models)
         default = self.app.workspace.settings.gemini.default_model
@@ -104,7 +108,8 @@ class CostsScreen(PaneScreen):
     def refresh_data(self) -> None:
         grouping = self._grouping
         self.read_in_thread(
-            lambda: spend_today_and_week(self.workspace, by=grouping), self._show, name="costs"
+            lambda: services.spend.spend_today_and_week(self.workspace, by=grouping), self._show,
+            name="costs",
         )
 
     def _show(self, result: tuple[list[SpendRow], list[SpendRow]]) -> None:

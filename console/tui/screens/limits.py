@@ -11,8 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
+from console.tui import services
 from console.tui.formatting import duration, tokens
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.gauge import gauge
 from console.tui.widgets.resource_table import ResourceTable
@@ -20,8 +21,6 @@ from console.tui.widgets.resource_table import ResourceTable
 if TYPE_CHECKING:
     from console.services.usage import LimitUsage
 
-limit_usage = service("console.services.usage.limit_usage")
-spend_gauge = service("console.services.budget.spend_gauge")
 
 # The errors come right after RPM: at 80 columns they stay on screen with it.
 COLUMNS = [
@@ -78,8 +77,9 @@ class LimitsScreen(PaneScreen):
             self.refresh_data()
 
     def refresh_data(self) -> None:
-        self.read_in_thread(lambda: limit_usage(self.workspace), self._show, name="limits")
-        self.read_in_thread(lambda: spend_gauge(self.workspace), self._show_spend, name="spend")
+        ws = self.workspace
+        self.read_in_thread(lambda: services.usage.limit_usage(ws), self._show, name="limits")
+        self.read_in_thread(lambda: services.budget.spend_gauge(ws), self._show_spend, name="spend")
 
     def _show_spend(self, spend: tuple[float, float | None]) -> None:
         spent, budget = spend

@@ -14,18 +14,13 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
+from console.tui import services
 from console.tui.formatting import money, timestamp, tokens
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.screens.log_detail import InteractionDetail
 from console.tui.screens.log_export import ExportDialog, ExportRequest
 from console.tui.widgets.resource_table import ResourceTable
-
-log_view = service("console.services.interactions.log_view")
-get_interaction = service("console.services.interactions.get_interaction")
-render_interaction = service("console.services.interactions.render_interaction")
-set_session_logging = service("console.services.interactions.set_session_logging")
-export_interactions = service("console.services.export.export_interactions")
 
 # The newest rows of the filter are listed; the totals line covers all of them.
 PAGE = 500
@@ -114,7 +109,9 @@ class LogsScreen(PaneScreen):
         unchanged = not force and not relative and self._shown_criteria == criteria
         unless = self._shown_newest if unchanged else None
         self.read_in_thread(
-            lambda: log_view(self.workspace, limit=PAGE, unless_newest=unless, **criteria),
+            lambda: services.interactions.log_view(
+                self.workspace, limit=PAGE, unless_newest=unless, **criteria
+            ),
             lambda view: self._show(view, criteria),
             name="logs",
         )
@@ -232,8 +229,8 @@ class LogsScreen(PaneScreen):
         interaction_id = int(key)
 
         def read() -> str | None:
-            found = get_interaction(self.workspace, interaction_id)
-            return None if found is None else render_interaction(found)
+            found = services.interactions.get_interaction(self.workspace, interaction_id)
+            return None if found is None else services.interactions.render_interaction(found)
 
         def show(text: str | None) -> None:
             if text is None:
@@ -250,7 +247,7 @@ class LogsScreen(PaneScreen):
             from console.services.interactions import logging_enabled
 
             turned_on = not logging_enabled(self.workspace)
-            set_session_logging(self.workspace, turned_on)
+            services.interactions.set_session_logging(self.workspace, turned_on)
             return turned_on
 
         def done(turned_on: bool) -> None:
@@ -309,7 +306,7 @@ class LogsScreen(PaneScreen):
 
         def work() -> None:
             try:
-                summary = export_interactions(
+                summary = services.export.export_interactions(
                     self.workspace, request.path, fmt=request.fmt, flt=flt,
                     progress=progress, should_stop=stop.is_set,
                 )

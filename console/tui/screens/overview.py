@@ -9,13 +9,13 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Static
 
+from console.tui import services
 from console.tui.formatting import money, saving, tokens
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 
 if TYPE_CHECKING:
     from store.records import Overview
 
-read_overview = service("console.services.overview.read_overview")
 
 CARD_TITLES = {
     "caches": "Caches",
@@ -56,7 +56,8 @@ class OverviewScreen(PaneScreen):
             self.refresh_data()
 
     def refresh_data(self) -> None:
-        self.read_in_thread(lambda: read_overview(self.workspace), self._show, name="overview")
+        ws = self.workspace
+        self.read_in_thread(lambda: services.overview.read_overview(ws), self._show, name="overview")
 
     def _show(self, o: Overview) -> None:
         self.query_one("#connection", Static).update(self.app.connection_text)

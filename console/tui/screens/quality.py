@@ -12,7 +12,8 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from console.tui.screens.base import PaneScreen, service
+from console.tui import services
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.empty import EmptyState
 from console.tui.widgets.gauge import bar
 from console.tui.widgets.resource_table import ResourceTable
@@ -20,7 +21,6 @@ from console.tui.widgets.resource_table import ResourceTable
 if TYPE_CHECKING:
     from console.services.quality import QualityReport
 
-quality_report = service("console.services.quality.quality_report")
 
 DAYS = 14
 LEVELS = " ▁▂▃▄▅▆▇█"
@@ -39,7 +39,7 @@ COLUMNS = [
 
 def _read(ws) -> QualityReport:
     now = ws.clock()
-    return quality_report(ws, since=now - DAYS * 86_400, worst=20)
+    return services.quality.quality_report(ws, since=now - DAYS * 86_400, worst=20)
 
 
 class QualityTrend(Widget):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -12,6 +11,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+
+from console.tui import services
 
 if TYPE_CHECKING:
     from textual import getters
@@ -130,9 +131,8 @@ class TierRunForm(ModalScreen):
         path = event.value.strip()
         if not path:
             return
-        tiers_service = import_module("console.services.tiers")
         try:
-            text = tiers_service.read_prompt_file(path)
+            text = services.tiers.read_prompt_file(path)
         except ValueError as error:  # PlanError: which file and why
             self.query_one("#form-error", Static).update(str(error))
             return
@@ -154,12 +154,11 @@ class TierRunForm(ModalScreen):
         self.dismiss(None)
 
     def action_start(self) -> None:
-        tiers_service = import_module("console.services.tiers")
         try:
             runs = self._integer("runs", "runs per tier")
             concurrency = self._integer("concurrency", "concurrency")
             timeouts = {t: self._number(f"timeout-{t}", f"the {t} timeout") for t in TIERS}
-            plan = tiers_service.TierPlan.from_settings(
+            plan = services.tiers.TierPlan.from_settings(
                 self.app.workspace.settings,
                 model=self.query_one("#model", Input).value.strip(),
                 prompt=self.query_one("#prompt", TextArea).text.strip() or None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -18,8 +17,9 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from console.tui import services
 from console.tui.formatting import timestamp
-from console.tui.screens.base import PaneScreen, service
+from console.tui.screens.base import PaneScreen
 from console.tui.screens.confirm import ConfirmScreen, ask_over_budget
 from console.tui.screens.empty import EmptyState
 from console.tui.screens.tier_dialogs import FormValues, TierRunForm
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from console.services.tiers import PastRun, SampleArrived, TierPlan, TierReport
     from store.records import TierRun
 
-past_runs = service("console.services.tiers.past_runs")
-load_report = service("console.services.tiers.load_report")
-run_tier_test = service("console.services.tiers.run_tier_test")
-delete_run = service("console.services.tiers.delete_run")
 
 # Keys match the service's cell dicts (summary_cells / sample_cells / compare_cells).
 SUMMARY_COLUMNS = [
@@ -85,11 +81,6 @@ class TierTable(ResourceTable):
 
     def update_cell(self, row_key, column_key, value, *, update_width: bool = True):
         return super().update_cell(row_key, column_key, value, update_width=update_width)
-
-
-def _tiers():
-    # Imported on first use: by then a worker has loaded it, off the first frame's path.
-    return import_module("console.services.tiers")
 
 
 @dataclass
@@ -209,13 +200,13 @@ class TiersScreen(PaneScreen):
         ws = self.workspace
 
         def read() -> tuple[list[PastRun], Any]:
-            runs = past_runs(ws)
+            runs = services.tiers.past_runs(ws)
             wanted = shown or (runs[0].run.id if runs else None)
             # The live run is drawn from its samples as they arrive, not re-read.
             if wanted is None or wanted == live:
                 return runs, None
             try:
-                return runs, load_report(ws, wanted)
+                return runs, services.tiers.load_report(ws, wanted)
             except LookupError:
                 return runs, None
 
@@ -252,7 +243,7 @@ class TiersScreen(PaneScreen):
     # -- showing a run --------------------------------------------------------------------
 
     def _show_report(self, report: TierReport) -> None:
-        tiers = _tiers()
+        tiers = services.tiers
         changed = self._shown is None or self._shown.run.id != report.run.id
         self._shown = report
         self.query_one("#empty", EmptyState).show(False)
@@ -326,7 +317,7 @@ class TiersScreen(PaneScreen):
             model=run.model, prompt=run.prompt, tiers=tuple(run.tiers.split(",")),
             runs_per_tier=run.runs_per_tier, order=run.run_order, concurrency=run.concurrency,
             retry_flex=run.retry_flex,
-            timeouts=self._form_values().timeouts | _tiers().plan_timeouts(run),
+            timeouts=self._form_values().timeouts | services.tiers.plan_timeouts(run),
         ))
 
     def _form_values(self) -> FormValues:
@@ -374,10 +365,14 @@ class TiersScreen(PaneScreen):
             self.app.call_from_thread(ask_over_budget, self.app, refusal,
                                       lambda allow: self._start_plan(plan, allow))
             return
+
+        def started(run: TierRun) -> None:
+            self.post_message(RunStarted(run))
+
         try:
-            report = run_tier_test(
+            report = services.tiers.run_tier_test(
                 self.workspace, plan,
-                on_start=lambda run: self.post_message(RunStarted(run)),
+                on_start=started,
                 on_sample=self._sample_arrived,
                 # Set when the user stops the run or the console quits.
                 stop=worker.cancelled_event,
@@ -391,7 +386,7 @@ class TiersScreen(PaneScreen):
     def _run_started(self, message: RunStarted) -> None:
         self._live_run = message.run
         self._live_samples = []
-        self._show_report(_tiers().build_report(message.run, []))
+        self._show_report(services.tiers.build_report(message.run, []))
         self.action_show_tab("run")
         self.refresh_data()
 
@@ -423,7 +418,7 @@ class TiersScreen(PaneScreen):
         self.sample_draws.append(time.monotonic())
         self._live_samples.extend(fresh)
         if self._shown is not None and self._shown.run.id == live.id:
-            self._show_report(_tiers().build_report(live, self._live_samples))
+            self._show_report(services.tiers.build_report(live, self._live_samples))
 
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
@@ -472,9 +467,9 @@ class TiersScreen(PaneScreen):
             self.action_show_tab("run")
 
         if self._live_run is not None and self._live_run.id == run_id:
-            show(_tiers().build_report(self._live_run, self._live_samples))
+            show(services.tiers.build_report(self._live_run, self._live_samples))
             return
-        self.read_in_thread(lambda: load_report(ws, run_id), show, name="tiers-open")
+        self.read_in_thread(lambda: services.tiers.load_report(ws, run_id), show, name="tiers-open")
 
     def action_mark(self) -> None:
         run_id = self._selected_past()
@@ -495,12 +490,13 @@ class TiersScreen(PaneScreen):
         a, b = sorted(self._marked)  # A is the earlier run: B's change reads forward in time
         ws = self.workspace
         self.read_in_thread(
-            lambda: (load_report(ws, a), load_report(ws, b)), self._show_compare,
+            lambda: (services.tiers.load_report(ws, a), services.tiers.load_report(ws, b)),
+            self._show_compare,
             name="tiers-compare",
         )
 
     def _show_compare(self, reports: tuple[TierReport, TierReport]) -> None:
-        tiers = _tiers()
+        tiers = services.tiers
         a, b = reports
         self.query_one("#compare-head", Static).update(
             f"A = {tiers.run_title(a.run)} · {timestamp(a.run.created_at)}\n"
@@ -521,7 +517,7 @@ class TiersScreen(PaneScreen):
         if self._shown is None:
             self.flash("no run to copy", "warning")
             return
-        self.app.copy_to_clipboard(_tiers().render(self._shown, "markdown"))
+        self.app.copy_to_clipboard(services.tiers.render(self._shown, "markdown"))
         self.flash(f"copied tier run #{self._shown.run.id} as Markdown")
 
     def action_delete_run(self) -> None:
@@ -555,4 +551,6 @@ class TiersScreen(PaneScreen):
             self.flash(f"deleted tier run #{run_id}" if deleted else f"run #{run_id} was gone")
             self.refresh_data()
 
-        self.read_in_thread(lambda: delete_run(ws, run_id), done, name="tiers-delete")
+        self.read_in_thread(
+            lambda: services.tiers.delete_run(ws, run_id), done, name="tiers-delete"
+        )
