@@ -1,4 +1,4 @@
-"""Redaction quality on both labelled corpora, and `gemops redact` throughput as a whole process.
+"""Redaction quality on the three labelled corpora (held-out first), and `gemops redact` throughput as a whole process.
 
 Quality: exact-span precision/recall per structured type; names and addresses count as masked
 when >= 90 % of their characters (a title such as "Mr." aside) are inside findings of their type;
@@ -22,6 +22,8 @@ from tests.bench._harness import BenchResult
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "pii" / "corpus.jsonl"
 INDEPENDENT = CORPUS.parents[1] / "pii_independent" / "corpus.jsonl"
+# Held out: generated once by its own design, scored here, its misses never read nor tuned on.
+HOLDOUT = CORPUS.parents[1] / "pii_holdout" / "corpus.jsonl"
 TYPES = ("email", "phone", "card", "ssn", "iban", "ip", "secret")
 ALL_TYPES = (*TYPES, "national_id", "name", "address")
 SPAN_TYPES = ("name", "address")
@@ -293,8 +295,14 @@ def run() -> BenchResult:
     import tempfile
 
     quality = {
+        # The field-accuracy figure: nothing was tuned on this corpus.
+        "holdout_corpus": score_full(ours(), load_corpus(HOLDOUT)),
+        # Its misses were read while format classes were fixed: optimistic.
+        "independent_corpus_used_while_fixing_format_classes": score_full(
+            ours(), load_corpus(INDEPENDENT)
+        ),
+        # Written alongside the detector: a regression check.
         "project_corpus": score_full(ours(), load_corpus()),
-        "independent_corpus": score_full(ours(), load_corpus(INDEPENDENT)),
     }
     for name, table in quality.items():
         print(f"\n{name}\n{markdown(table)}")
