@@ -96,6 +96,13 @@ def _delay(seconds: float) -> int:
     return max(1, math.ceil(seconds - 1e-9))
 
 
+def _day_spent(model: str, rpd: int, now: float) -> Exception:
+    """The 429 for a spent daily quota: retry after midnight Pacific."""
+    return quota_exceeded(model, "generate_requests_per_model_per_day",
+                          "GenerateRequestsPerDayPerProjectPerModel", rpd,
+                          _delay(seconds_to_pacific_midnight(now)))
+
+
 class QuotaTracker:
     """Raises 429 RESOURCE_EXHAUSTED (QuotaFailure + RetryInfo) when a limit would be crossed."""
 
@@ -193,29 +200,18 @@ class QuotaTracker:
             return
         day = self.days.get(model)
         if day is not None and day[0] == pacific_day(now) and day[1] >= quota.rpd:
-            raise quota_exceeded(
-                model,
-                "generate_requests_per_model_per_day",
-                "GenerateRequestsPerDayPerProjectPerModel",
-                quota.rpd,
-                _delay(seconds_to_pacific_midnight(now)),
-            )
+            raise _day_spent(model, quota.rpd, now)
 
     def _count_day(self, model: str, quota, now: float) -> None:
+        if not quota.rpd:
+            return
+        today = pacific_day(now)
         day = self.days.get(model)
-        today = pacific_day(now) if quota.rpd else ""
-        if quota.rpd:
-            if day is None or day[0] != today:
-                day = self.days[model] = [today, 0]
-            if day[1] >= quota.rpd:
-                raise quota_exceeded(
-                    model,
-                    "generate_requests_per_model_per_day",
-                    "GenerateRequestsPerDayPerProjectPerModel",
-                    quota.rpd,
-                    _delay(seconds_to_pacific_midnight(now)),
-                )
-            day[1] += 1
+        if day is None or day[0] != today:
+            day = self.days[model] = [today, 0]
+        if day[1] >= quota.rpd:
+            raise _day_spent(model, quota.rpd, now)
+        day[1] += 1
 
     def admit_priority(self, model: str, now: float) -> bool:
         """True while priority has room (fraction × RPM); False means downgrade to standard."""
