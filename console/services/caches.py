@@ -32,7 +32,7 @@ from console.services.pricing import (
     UnknownModelPrice,
     storage_cost,
 )
-from console.services.sync import is_unreachable, parse_time
+from console.services.sync import is_unreachable
 from console.services.workspace import Workspace
 from store.records import CachedContent, CacheUsage
 from store.repos import caches, files
@@ -561,8 +561,8 @@ def extend(
         raise CacheInputError("the extension must be positive")
     gateway = ws.gateway
     if by_s is not None:
-        current = _gone_aware(ws, name, lambda: gateway.run(gateway.raw_get(name)))
-        expires = parse_time(current.get("expireTime")) or ws.clock()
+        current = _gone_aware(ws, name, lambda: gateway.run(gateway.get_cache(name)))
+        expires = _stamp(current.expire_time) or ws.clock()
         config: dict[str, Any] = {"expire_time": datetime.fromtimestamp(expires + by_s, UTC)}
     else:
         config = {"ttl": f"{ttl_s:.0f}s"}

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 from google import genai
+from google.genai import _interactions as nextgen_errors
 from google.genai import errors as genai_errors
 from google.genai import types
 
@@ -84,13 +85,17 @@ def classify(error: BaseException) -> Failure | None:
     """Map an SDK or transport error to what the retry policy needs."""
     if isinstance(error, genai_errors.APIError):
         return Failure(error.code, _retry_delay(error))
-    if isinstance(error, TRANSPORT_ERRORS):
+    # The SDK's webhooks client (its "next-gen" surface) raises an error hierarchy of its own.
+    if isinstance(error, nextgen_errors.APIStatusError):
+        return Failure(error.status_code, _retry_delay(error))
+    if isinstance(error, (*TRANSPORT_ERRORS, nextgen_errors.APIConnectionError)):
         return Failure(None)
     return None
 
 
-def _retry_delay(error: genai_errors.APIError) -> float | None:
-    body = error.details if isinstance(error.details, dict) else {}
+def _retry_delay(error: genai_errors.APIError | nextgen_errors.APIStatusError) -> float | None:
+    details = error.details if isinstance(error, genai_errors.APIError) else error.body
+    body = details if isinstance(details, dict) else {}
     for detail in (body.get("error") or {}).get("details") or []:
         if isinstance(detail, dict) and detail.get("@type", "").endswith("RetryInfo"):
             return parse_duration(detail.get("retryDelay"))
@@ -100,6 +105,9 @@ def _retry_delay(error: genai_errors.APIError) -> float | None:
 def _as_gateway_error(operation: str, error: BaseException) -> GatewayError:
     if isinstance(error, genai_errors.APIError):
         return GatewayError(operation, error.code, error.message or str(error.status),
+                            _retry_delay(error))
+    if isinstance(error, nextgen_errors.APIStatusError):
+        return GatewayError(operation, error.status_code, _nextgen_message(error),
                             _retry_delay(error))
     return GatewayError(operation, None, f"{type(error).__name__}: {error}")
 
@@ -190,6 +198,9 @@ class Gateway:
         http_options = types.HttpOptions(
             base_url=self.base_url, api_version=self.api_version, timeout=int(self.timeout_s * 1000),
             async_client_args={"transport": _async_transport()},
+            # One attempt per SDK call: the gateway retries (and ledgers every attempt) itself.
+            # Unset, the SDK's webhooks client would retry on its own, unseen, up to 5 times.
+            retry_options=types.HttpRetryOptions(attempts=1),
         )
         self.client = genai.Client(api_key=self.api_key, http_options=http_options)
         self._loop.call_soon(self._ready.set)
@@ -427,8 +438,14 @@ class Gateway:
         raise AssertionError("unreachable")  # the retry loop returns or raises
 
     async def raw_list(self, collection: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
-        """Every item of a paged collection as raw JSON, keeping fields the SDK would drop
-        (batchStats). The SDK's own transport is used; only the parsing is ours."""
+        """Every item of a paged collection as raw JSON, keeping fields the SDK would drop.
+
+        Kept on the SDK's private `_api_client` on purpose: the public `batches.list` pager
+        (google-genai 3.6) builds each BatchJob from name, state, times, model and output only,
+        dropping `metadata.batchStats` (the progress counters) and `metadata.inputConfig`
+        (the input file) that the batch pane and the results writer need. The SDK's own
+        transport is used; only the parsing is ours. Caches and files list through the public
+        pagers (`list_caches`, `list_files`)."""
         key = {"batches": "operations"}.get(collection, collection)
         items: list[dict[str, Any]] = []
         token = None
@@ -447,6 +464,8 @@ class Gateway:
                 return items
 
     async def raw_get(self, name: str) -> dict[str, Any]:
+        """One batch job as raw JSON: private for the reason given at `raw_list` (the public
+        `batches.get` drops batchStats and inputConfig)."""
         response = await self._plain(
             "get", lambda: self.client.aio._api_client.async_request("get", name, {}), record=False
         )
@@ -456,6 +475,10 @@ class Gateway:
     async def create_cache(self, model: str, config: dict[str, Any]) -> Any:
         return await self._plain("create_cache", lambda: self.client.aio.caches.create(
             model=model, config=cast("types.CreateCachedContentConfigDict", config)), model=model)
+
+    async def get_cache(self, name: str) -> Any:
+        return await self._plain("get_cache", lambda: self.client.aio.caches.get(name=name),
+                                 record=False)
 
     async def update_cache(self, name: str, config: dict[str, Any]) -> Any:
         return await self._plain("update_cache", lambda: self.client.aio.caches.update(
@@ -527,36 +550,39 @@ class Gateway:
             file=open_stream(), config={"mime_type": mime_type, "display_name": display_name}))
 
     async def create_webhook(self, uri: str, events: list[str], name: str = "") -> dict[str, Any]:
-        """Register a webhook; the reply carries `new_signing_secret`, shown only this once.
-        Raw JSON: the management API is snake_case and its SDK client raises its own errors."""
-        body: dict[str, Any] = {"uri": uri, "subscribed_events": events}
-        if name:
-            body["name"] = name
-        response = await self._plain("create_webhook", lambda: (
-            self.client.aio._api_client.async_request("post", "webhooks", dict(body))))
-        return orjson.loads(response.body or "{}")
+        """Register a webhook; the reply carries `new_signing_secret`, shown only this once."""
+        hook = await self._plain("create_webhook", lambda: self.client.aio.webhooks.create(
+            subscribed_events=cast("Any", events), uri=uri, name=name or None))
+        return _webhook_json(hook)
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
         hooks: list[dict[str, Any]] = []
-        token = None
+        token: str | None = None
         while True:
-            query = {"page_size": 1000} | ({"page_token": token} if token else {})
-            path = f"webhooks?{urlencode(query)}"
-            response = await self._plain("list_webhooks", partial(
-                self.client.aio._api_client.async_request, "get", path, {}), record=False)
-            page = orjson.loads(response.body or "{}")
-            hooks.extend(page.get("webhooks") or [])
-            token = page.get("next_page_token")
+            page = await self._plain("list_webhooks", partial(
+                self.client.aio.webhooks.list, page_size=1000, page_token=token), record=False)
+            hooks.extend(_webhook_json(hook) for hook in page.webhooks or [])
+            token = page.next_page_token
             if not token:
                 return hooks
 
     async def delete_webhook(self, webhook_id: str) -> None:
-        path = f"webhooks/{webhook_id.removeprefix('webhooks/')}"
-        await self._plain("delete_webhook", lambda: (
-            self.client.aio._api_client.async_request("delete", path, {})))
+        hook_id = webhook_id.removeprefix("webhooks/")
+        await self._plain("delete_webhook", lambda: self.client.aio.webhooks.delete(id=hook_id))
+
+
+def _webhook_json(hook: Any) -> dict[str, Any]:
+    """A webhook as the management API's (snake_case) JSON."""
+    return cast("dict[str, Any]", hook.model_dump(mode="json", exclude_none=True))
+
+def _nextgen_message(error: nextgen_errors.APIStatusError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    return str((body.get("error") or {}).get("message") or error.message)
 
 
 def _short(error: BaseException) -> str:
     if isinstance(error, genai_errors.APIError):
         return f"{error.code} {error.status}: {(error.message or '')[:300]}"
+    if isinstance(error, nextgen_errors.APIStatusError):
+        return f"{error.status_code}: {_nextgen_message(error)[:300]}"
     return f"{type(error).__name__}: {str(error)[:300]}"
