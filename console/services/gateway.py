@@ -32,6 +32,7 @@ from console.services.callbook import CallBook, RowSink
 from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted, RateLimiter
 from console.services.pricing import PriceTable, UnknownModelPrice, Usage, call_cost
+from console.services.remote import RemoteBatch, RemoteCache, RemoteFile
 from console.services.retry import Failure, RetryPolicy, parse_duration, retrying
 
 T = TypeVar("T")
@@ -437,6 +438,32 @@ class Gateway:
             raise _as_gateway_error(operation, error) from error
         raise AssertionError("unreachable")  # the retry loop returns or raises
 
+    async def _pages(self, operation: str, first: Callable[[], Awaitable[Any]]) -> list[Any]:
+        """Every item behind one of the SDK's public list pagers, each page retried."""
+        pager = await self._plain(operation, first, record=False)
+        items = list(pager.page)
+        while pager.config.get("page_token"):
+            await self._plain(operation, pager.next_page, record=False)
+            items.extend(pager.page)
+        return items
+
+    async def list_caches(self, *, page_size: int = 1000) -> list[RemoteCache]:
+        caches = await self._pages("list_cachedContents", lambda: self.client.aio.caches.list(
+            config={"page_size": page_size}))
+        return [RemoteCache.from_sdk(cache) for cache in caches]
+
+    async def list_files(self, *, page_size: int = 100) -> list[RemoteFile]:
+        listed = await self._pages("list_files", lambda: self.client.aio.files.list(
+            config={"page_size": page_size}))
+        return [RemoteFile.from_sdk(remote) for remote in listed]
+
+    async def list_batches(self, *, page_size: int = 1000) -> list[RemoteBatch]:
+        return [RemoteBatch.from_json(raw) for raw in await self.raw_list("batches",
+                                                                          page_size=page_size)]
+
+    async def get_batch(self, name: str) -> RemoteBatch:
+        return RemoteBatch.from_json(await self.raw_get(name))
+
     async def raw_list(self, collection: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
         """Every item of a paged collection as raw JSON, keeping fields the SDK would drop.
 
@@ -472,29 +499,33 @@ class Gateway:
         return orjson.loads(response.body or "{}")
 
     # caches
-    async def create_cache(self, model: str, config: dict[str, Any]) -> Any:
-        return await self._plain("create_cache", lambda: self.client.aio.caches.create(
-            model=model, config=cast("types.CreateCachedContentConfigDict", config)), model=model)
+    async def create_cache(self, model: str, config: dict[str, Any]) -> RemoteCache:
+        return RemoteCache.from_sdk(await self._plain(
+            "create_cache", lambda: self.client.aio.caches.create(
+                model=model, config=cast("types.CreateCachedContentConfigDict", config)),
+            model=model))
 
-    async def get_cache(self, name: str) -> Any:
-        return await self._plain("get_cache", lambda: self.client.aio.caches.get(name=name),
-                                 record=False)
+    async def get_cache(self, name: str) -> RemoteCache:
+        return RemoteCache.from_sdk(await self._plain(
+            "get_cache", lambda: self.client.aio.caches.get(name=name), record=False))
 
-    async def update_cache(self, name: str, config: dict[str, Any]) -> Any:
-        return await self._plain("update_cache", lambda: self.client.aio.caches.update(
-            name=name, config=cast("types.UpdateCachedContentConfigDict", config)))
+    async def update_cache(self, name: str, config: dict[str, Any]) -> RemoteCache:
+        return RemoteCache.from_sdk(await self._plain(
+            "update_cache", lambda: self.client.aio.caches.update(
+                name=name, config=cast("types.UpdateCachedContentConfigDict", config))))
 
     async def delete_cache(self, name: str) -> None:
         await self._plain("delete_cache", lambda: self.client.aio.caches.delete(name=name))
 
     # files
     async def upload_file(self, path: Path, *, mime_type: str | None = None,
-                          display_name: str | None = None) -> Any:
+                          display_name: str | None = None) -> RemoteFile:
         config: dict[str, Any] = {"display_name": display_name or path.name}
         if mime_type:
             config["mime_type"] = mime_type
-        return await self._plain("upload_file", lambda: self.client.aio.files.upload(
-            file=path, config=cast("types.UploadFileConfigDict", config)))
+        return RemoteFile.from_sdk(await self._plain(
+            "upload_file", lambda: self.client.aio.files.upload(
+                file=path, config=cast("types.UploadFileConfigDict", config))))
 
     async def download_file(self, name: str) -> bytes:
         return await self._plain("download_file", lambda: self.client.aio.files.download(
@@ -504,14 +535,11 @@ class Gateway:
         await self._plain("delete_file", lambda: self.client.aio.files.delete(name=name))
 
     # batches
-    async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> Any:
-        return await self._plain("create_batch", lambda: self.client.aio.batches.create(
-            model=model, src=src, config=cast("types.CreateBatchJobConfigDict", config)),
-            model=model)
-
-    async def get_batch(self, name: str) -> Any:
-        return await self._plain("get_batch", lambda: self.client.aio.batches.get(name=name),
-                                 record=False)
+    async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> RemoteBatch:
+        return RemoteBatch.from_sdk(await self._plain(
+            "create_batch", lambda: self.client.aio.batches.create(
+                model=model, src=src, config=cast("types.CreateBatchJobConfigDict", config)),
+            model=model))
 
     async def cancel_batch(self, name: str) -> None:
         await self._plain("cancel_batch", lambda: self.client.aio.batches.cancel(name=name))
@@ -543,11 +571,13 @@ class Gateway:
 
     # uploads with progress, webhooks (issue 6)
     async def upload_stream(self, open_stream: Callable[[], Any], *, mime_type: str,
-                            display_name: str) -> Any:
+                            display_name: str) -> RemoteFile:
         """Upload from a binary stream opened afresh for every attempt (a retry starts at byte
         0); callers wrap the stream to report progress as the SDK reads its chunks."""
-        return await self._plain("upload_file", lambda: self.client.aio.files.upload(
-            file=open_stream(), config={"mime_type": mime_type, "display_name": display_name}))
+        return RemoteFile.from_sdk(await self._plain(
+            "upload_file", lambda: self.client.aio.files.upload(
+                file=open_stream(),
+                config={"mime_type": mime_type, "display_name": display_name})))
 
     async def create_webhook(self, uri: str, events: list[str], name: str = "") -> dict[str, Any]:
         """Register a webhook; the reply carries `new_signing_secret`, shown only this once."""

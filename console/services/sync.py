@@ -6,17 +6,16 @@ for `gemops sync` alike."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from console.services.backoff import CADENCE_DOUBLINGS, backoff
 from console.services.errors import GatewayError
+from console.services.remote import RemoteBatch, RemoteCache, RemoteFile
 from console.services.wording import plural
 from console.services.workspace import Workspace
 from console.settings import SyncSettings
@@ -25,16 +24,14 @@ from store.repos import batches, caches, files, sync_state
 
 log = logging.getLogger(__name__)
 
+RemoteRecord = RemoteCache | RemoteBatch | RemoteFile
+
 RESOURCES = ("caches", "batches", "files")
-COLLECTIONS = {"caches": "cachedContents", "batches": "batches", "files": "files"}
 # The largest page each list method serves (cachedContents and batches 1,000, files 100):
 # 10,000 batch jobs are 10 round trips, not 200 at the default size.
 PAGE_SIZES = {"caches": 1000, "batches": 1000, "files": 100}
 # The sync_state row that sums up a whole tick (and drives the back-off).
 ALL = "all"
-
-# The wire says BATCH_STATE_*; the SDK (and everything else in gemops) says JOB_STATE_*.
-_STATE_PREFIX = "BATCH_STATE_"
 
 
 @dataclass(frozen=True)
@@ -98,96 +95,6 @@ class TickResult:
         }
 
 
-@functools.lru_cache(maxsize=65_536)
-def parse_time(text: str | None) -> float | None:
-    """RFC 3339 (up to nanoseconds) -> Unix seconds. Memoised: a steady tick sees the same
-    timestamps over and over."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        pass
-    # Older forms fromisoformat refuses: trim the fraction to microseconds by hand.
-    text = text.replace("Z", "+00:00")
-    if "." in text:
-        head, rest = text.split(".", 1)
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits):]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def cache_row(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": raw["name"],
-        "display_name": raw.get("displayName") or "",
-        "model": (raw.get("model") or "").removeprefix("models/"),
-        "total_tokens": _int((raw.get("usageMetadata") or {}).get("totalTokenCount")),
-        "created_at": parse_time(raw.get("createTime")),
-        "updated_at": parse_time(raw.get("updateTime")),
-        "expires_at": parse_time(raw.get("expireTime")),
-    }
-
-
-def batch_row(raw: dict[str, Any]) -> dict[str, Any]:
-    # The progress counters live in metadata.batchStats, which the SDK's BatchJob drops.
-    meta = raw.get("metadata") or {}
-    stats = meta.get("batchStats") or {}
-    state = meta.get("state") or "BATCH_STATE_UNSPECIFIED"
-    if state.startswith(_STATE_PREFIX):
-        state = "JOB_STATE_" + state.removeprefix(_STATE_PREFIX)
-    output = meta.get("output") or {}
-    error = raw.get("error") or meta.get("error")
-    return {
-        "name": raw["name"],
-        "display_name": meta.get("displayName") or "",
-        "model": (meta.get("model") or "").removeprefix("models/"),
-        "state": state,
-        "created_at": parse_time(meta.get("createTime")),
-        "updated_at": parse_time(meta.get("updateTime")),
-        "ended_at": parse_time(meta.get("endTime")),
-        "request_count": _int(stats.get("requestCount")),
-        "succeeded_count": _int(stats.get("successfulRequestCount")),
-        "failed_count": _int(stats.get("failedRequestCount")),
-        "pending_count": _int(stats.get("pendingRequestCount")),
-        "input_file": (meta.get("inputConfig") or {}).get("fileName"),
-        "responses_file": output.get("responsesFile"),
-        "error": (error or {}).get("message") if isinstance(error, dict) else None,
-    }
-
-
-def file_row(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": raw["name"],
-        "display_name": raw.get("displayName") or "",
-        "mime_type": raw.get("mimeType") or "",
-        "size_bytes": _int(raw.get("sizeBytes")),
-        "state": raw.get("state") or "",
-        "source": raw.get("source") or "",
-        "uri": raw.get("uri") or "",
-        "download_uri": raw.get("downloadUri") or "",
-        "sha256": raw.get("sha256Hash") or "",
-        "created_at": parse_time(raw.get("createTime")),
-        "expires_at": parse_time(raw.get("expirationTime")),
-    }
-
-
-_ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "caches": cache_row,
-    "batches": batch_row,
-    "files": file_row,
-}
 _MIRRORS = {
     "caches": caches.mirror_remote,
     "batches": batches.mirror_remote,
@@ -198,12 +105,14 @@ _TABLES = {"caches": "cached_contents", "batches": "batch_jobs", "files": "remot
 
 async def _list_all(
     ws: Workspace, resources: Sequence[str]
-) -> dict[str, list[dict[str, Any]] | BaseException]:
+) -> dict[str, Sequence[RemoteRecord] | BaseException]:
     """Each collection, concurrently; one failing does not stop the others."""
     gateway = ws.gateway
-    listed = await asyncio.gather(
-        *(gateway.raw_list(COLLECTIONS[r], page_size=PAGE_SIZES[r]) for r in resources),
-        return_exceptions=True,
+    listings: dict[str, Callable[..., Awaitable[Sequence[RemoteRecord]]]] = {
+        "caches": gateway.list_caches, "batches": gateway.list_batches,
+        "files": gateway.list_files}
+    listed: list[Sequence[RemoteRecord] | BaseException] = await asyncio.gather(
+        *(listings[r](page_size=PAGE_SIZES[r]) for r in resources), return_exceptions=True,
     )
     return dict(zip(resources, listed, strict=True))
 
@@ -272,7 +181,7 @@ def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult
                 unreachable.add(resource)
             continue
         try:
-            rows[resource] = [_ROWS[resource](raw) for raw in outcome]
+            rows[resource] = [remote.row() for remote in outcome]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             errors[resource] = _describe(error)
     try:

@@ -11,6 +11,7 @@ from console.emulator import EmulatorConfig, EmulatorServer
 from console.services.gateway import Gateway, GatewayError
 from console.services.limits import RateLimiter
 from console.services.pricing import PriceTable
+from console.services.remote import RemoteCache
 from console.services.retry import RetryPolicy
 from console.settings import LimitsSettings
 
@@ -73,9 +74,14 @@ def test_webhook_errors_are_gateway_errors_retried_by_the_gateway_only(gateway, 
     assert [r["attempt"] for r in gateway.rows if r["operation"] == "create_webhook"] == [1, 2, 3]
 
 
-def test_cache_read_through_the_public_client(gateway, server):
-    text = "Northwind operator handbook. " * 400
-    created = gateway.run(gateway.create_cache("gemini-2.5-flash", {
-        "contents": [{"role": "user", "parts": [{"text": text}]}], "ttl": "600s"}))
-    fetched = gateway.run(gateway.get_cache(created.name))
-    assert fetched.name == created.name and fetched.expire_time == created.expire_time
+def test_caches_read_and_listed_page_by_page_through_the_public_client(gateway, server):
+    text = "Northwind operator handbook, part {0}. " * 400
+    created = [gateway.run(gateway.create_cache("gemini-2.5-flash", {
+        "contents": [{"role": "user", "parts": [{"text": text.format(i)}]}], "ttl": "600s"}))
+        for i in range(3)]
+    # Our own records, the same whichever call (and shape) they came from.
+    assert isinstance(created[0], RemoteCache) and created[0].model == "gemini-2.5-flash"
+    assert gateway.run(gateway.get_cache(created[0].name)) == created[0]
+    listed = gateway.run(gateway.list_caches(page_size=2))
+    assert sorted(c.name for c in listed) == sorted(c.name for c in created)
+    assert len(logged(server, "cachedContents.list")) == 2  # two pages, each its own call
