@@ -1,7 +1,8 @@
 """The remote -> SQLite mirror: a tick lists caches, batch jobs and files (largest pages the
 API allows) and upserts them in one transaction; rows that vanished remotely are marked gone,
-never deleted. `SyncLoop` runs ticks one at a time at a steady cadence, for the console and
-for `gemops sync` alike."""
+never deleted. `SyncLoop` runs ticks one at a time at a steady cadence, for the console, the
+drop folder and `gemops sync` alike; with `collect`, a good tick then writes the results of
+the jobs that finished (batches.collect_finished, the one results writer)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from console.services.backoff import CADENCE_DOUBLINGS, backoff
 from console.services.errors import GatewayError
@@ -21,6 +22,9 @@ from console.services.workspace import Workspace
 from console.settings import SyncSettings
 from store.records import SyncState
 from store.repos import batches, caches, files, sync_state
+
+if TYPE_CHECKING:
+    from console.services.batches import ResultsWritten
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ class TickResult:
     running: int = 0
     consecutive_errors: int = 0
     duration_ms: float = 0.0
+    # With SyncLoop(collect=True): the results written after this tick, or why that failed.
+    written: tuple[ResultsWritten, ...] = ()
+    collect_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -235,18 +242,32 @@ def _after_tick(ws: Workspace) -> None:
     quality.kick(ws)
 
 
+def _collected(ws: Workspace, result: TickResult) -> TickResult:
+    """The tick's result with the results written after it (retried next tick on failure)."""
+    from console.services.batches import collect_finished
+
+    try:
+        written = collect_finished(ws)
+    except Exception as error:  # not transient (collect_finished retries those): say why
+        log.error("sync: writing batch results failed", exc_info=error)
+        return replace(result, collect_error=f"{type(error).__name__}: {error}")
+    return replace(result, written=tuple(written))
+
+
 def sync_states(ws: Workspace) -> list[SyncState]:
     """The last sync of each resource, and of whole ticks (`all`), as recorded."""
     with ws.session() as session:
         return sorted(sync_state.all_states(session), key=lambda s: (s.resource != ALL, s.resource))
 
 
-def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
-    """Steady cadence; faster while a batch runs; exponential back-off after errors."""
+def next_interval(settings: SyncSettings, last: TickResult | None, *,
+                  busy: bool | None = None) -> float:
+    """Steady cadence; faster while a batch runs (or while `busy`, when the caller knows
+    better which jobs it waits for); exponential back-off after errors."""
     if last is not None and last.consecutive_errors:
         return backoff(settings.interval_s, last.consecutive_errors,
                        cap_s=settings.max_backoff_s, most_doublings=CADENCE_DOUBLINGS)
-    if last is not None and last.running:
+    if busy if busy is not None else (last is not None and last.running):
         return settings.fast_interval_s
     return settings.interval_s
 
@@ -254,10 +275,13 @@ def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
 class SyncLoop:
     """Ticks one at a time: a tick asked for while another runs is dropped, not queued (k9s).
 
-    The console drives it from a timer and a thread worker; `run()` is the headless loop."""
+    The console drives it from a timer and a thread worker, the drop folder from its poll;
+    `run()` is the headless loop. With `collect`, each good tick is followed by writing the
+    results of jobs that finished (one writer for every path: batches.collect_finished)."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, *, collect: bool = False) -> None:
         self.ws = ws
+        self.collect = collect
         self.last: TickResult | None = None
         self._busy = threading.Lock()
 
@@ -270,7 +294,10 @@ class SyncLoop:
         if not self._busy.acquire(blocking=False):
             return None
         try:
-            self.last = sync_once(self.ws)
+            result = sync_once(self.ws)
+            if self.collect and result.error is None:
+                result = _collected(self.ws, result)
+            self.last = result
         finally:
             self._busy.release()
         return self.last
