@@ -36,6 +36,7 @@ from console.services.callbook import owner_alive, process_owner
 from console.services.errors import GatewayError
 from console.services.pricing import Usage
 from console.services.redact import redact
+from console.services.remote import RemoteBatch
 from console.services.workspace import Workspace
 from store.records import BatchJob, DropEvent, DropFile
 from store.repos import batches, drops, recreations
@@ -147,11 +148,9 @@ def drop_activity(ws: Workspace, *, limit: int = 100) -> DropActivity:
 def refresh_job(ws: Workspace, name: str, *, collect: bool = True) -> BatchJob | None:
     """Sync one job now (a webhook said it changed) and, unless told not to, write its results
     if it finished."""
-    from console.services.sync import batch_row
-
-    raw = ws.gateway.run(ws.gateway.raw_get(name))
+    remote = ws.gateway.run(ws.gateway.get_batch(name))
     with ws.session() as session:
-        batches.mirror_remote(session, [batch_row(raw)], now=ws.clock(), complete=False)
+        batches.mirror_remote(session, [remote.row()], now=ws.clock(), complete=False)
     if collect:
         collect_finished(ws, names=[name])
     with ws.session() as session:
@@ -179,11 +178,11 @@ def display_name(content_hash: str, name: str) -> str:
     return f"{name[:80]} {TAG_PREFIX}{content_hash[:20]}"
 
 
-def find_by_display_name(ws: Workspace, content_hash: str) -> dict[str, Any] | None:
+def find_by_display_name(ws: Workspace, content_hash: str) -> RemoteBatch | None:
     tag = f"{TAG_PREFIX}{content_hash[:20]}"
-    for raw in ws.gateway.run(ws.gateway.raw_list("batches")):
-        if ((raw.get("metadata") or {}).get("displayName") or "").endswith(tag):
-            return raw
+    for remote in ws.gateway.run(ws.gateway.list_batches()):
+        if remote.display_name.endswith(tag):
+            return remote
     return None
 
 
@@ -231,28 +230,6 @@ def upload_jsonl(
     return uploaded.name
 
 
-def _created_row(job: Any, *, request_count: int, model: str) -> dict[str, Any]:
-    """The mirror row for a job just created, from what the SDK returned."""
-    state = getattr(job.state, "value", None) or str(job.state or PENDING)
-    created = job.create_time.timestamp() if job.create_time else None
-    return {
-        "name": job.name,
-        "display_name": job.display_name or "",
-        "model": (job.model or model).removeprefix("models/"),
-        "state": state,
-        "created_at": created,
-        "updated_at": job.update_time.timestamp() if job.update_time else created,
-        "ended_at": None,
-        "request_count": request_count,
-        "succeeded_count": 0,
-        "failed_count": 0,
-        "pending_count": request_count,
-        "input_file": None,
-        "responses_file": None,
-        "error": None,
-    }
-
-
 @dataclass(frozen=True)
 class Submission:
     """What a batch submission needs besides its claim; derived again on resume."""
@@ -292,11 +269,9 @@ def push_batch(
             drop = record_step(ws, drop, UPLOADED, detail=remote, remote_file=remote)
     if drop.step == SUBMITTING:
         # A create may have been sent before the process died: find it before sending another.
-        raw = find_by_display_name(ws, drop.content_hash)
-        if raw is not None:
-            from console.services.sync import batch_row
-
-            return _record_submitted(ws, drop, batch_row(raw), submission)
+        found = find_by_display_name(ws, drop.content_hash)
+        if found is not None:
+            return _record_submitted(ws, drop, found.row(), submission)
         drop = record_step(ws, drop, UPLOADED, detail="no job found after a restart; creating")
     if drop.step == UPLOADED:
         drop = record_step(ws, drop, SUBMITTING, detail=name)
@@ -314,8 +289,8 @@ def push_batch(
             return record_step(ws, drop, FAILED, detail=str(error), error=str(error),
                                finished_at=ws.clock())
         checkpoint("created")
-        row = _created_row(job, request_count=submission.request_count, model=submission.model)
-        return _record_submitted(ws, drop, row, submission)
+        row = job.submitted(request_count=submission.request_count, model=submission.model)
+        return _record_submitted(ws, drop, row.row(), submission)
     return drop
 
 
@@ -550,12 +525,11 @@ class ResultsWritten:
     state: str
 
 
-def _responses(ws: Workspace, job: BatchJob, raw_job: dict[str, Any]) -> dict[str, bytes]:
+def _responses(ws: Workspace, job: BatchJob, remote: RemoteBatch) -> dict[str, bytes]:
     """key -> the raw result line (a file's `{"key", "response"|"error"}` or an inlined
     response rewritten to that shape). Position is never used to pair results."""
     found: dict[str, bytes] = {}
-    output = (raw_job.get("metadata") or {}).get("output") or raw_job.get("response") or {}
-    responses_file = output.get("responsesFile") or job.responses_file
+    responses_file = remote.responses_file or job.responses_file
     if responses_file:
         data = ws.gateway.run(ws.gateway.download_file(responses_file))
         for raw in data.splitlines():
@@ -565,7 +539,7 @@ def _responses(ws: Workspace, job: BatchJob, raw_job: dict[str, Any]) -> dict[st
             if item.get("key") is not None:
                 found[str(item["key"])] = raw
         return found
-    for item in (output.get("inlinedResponses") or {}).get("inlinedResponses") or []:
+    for item in remote.inlined_responses:
         key = (item.get("metadata") or {}).get("key")
         if key is not None:
             found[str(key)] = orjson.dumps({k: v for k, v in item.items() if k != "metadata"}
@@ -684,13 +658,11 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None, *,
     try:
         # The job as it is now (the mirrored row may predate its end, e.g. a job that ended
         # as it was created): state, counts and where its output is.
-        from console.services.sync import batch_row
-
-        raw_job = ws.gateway.run(ws.gateway.raw_get(job.name))
+        remote = ws.gateway.run(ws.gateway.get_batch(job.name))
         with ws.session() as session:
-            batches.mirror_remote(session, [batch_row(raw_job)], now=ws.clock(), complete=False)
+            batches.mirror_remote(session, [remote.row()], now=ws.clock(), complete=False)
             job = batches.get(session, job.name) or job
-        responses = _responses(ws, job, raw_job)
+        responses = _responses(ws, job, remote)
     except GatewayError as error:
         if is_transient(error):
             raise
@@ -823,7 +795,7 @@ def collect_judge_jobs(ws: Workspace, names: Iterable[str] | None = None) -> int
         if job is None or not job.done:
             continue
         try:
-            responses = _responses(ws, job, ws.gateway.run(ws.gateway.raw_get(name)))
+            responses = _responses(ws, job, ws.gateway.run(ws.gateway.get_batch(name)))
         except GatewayError as error:
             if is_transient(error):
                 continue  # tried again next time
@@ -903,22 +875,18 @@ def _finish_recreation(ws: Workspace, item: recreations.Recreation) -> str | Non
     name = display_name(drop.content_hash, drop.name)
     # A create sent before a crash: its job carries the same content tag; reuse it.
     tag = name.rsplit(" ", 1)[-1]
-    found = next((raw for raw in gateway.run(gateway.raw_list("batches"))
-                  if raw.get("name") != item.old_name
-                  and ((raw.get("metadata") or {}).get("displayName") or "").endswith(tag)
-                  and (raw.get("metadata") or {}).get("state") not in (
-                      "BATCH_STATE_CANCELLED", "JOB_STATE_CANCELLED")), None)
+    found = next((remote for remote in gateway.run(gateway.list_batches())
+                  if remote.name != item.old_name and remote.display_name.endswith(tag)
+                  and not remote.cancelled), None)
     if found is not None:
-        from console.services.sync import batch_row
-
-        row = batch_row(found)
+        row = found.row()
     else:
         if drop.remote_file:
             src: Any = drop.remote_file
         else:
             src = [_inlined(r) for r in jsonl.requests(Path(drop.path), display=drop.name)]
         job = gateway.run(gateway.create_batch(old.model, src, {"display_name": name}))
-        row = _created_row(job, request_count=old.request_count, model=old.model)
+        row = job.submitted(request_count=old.request_count, model=old.model).row()
     now = ws.clock()
     with ws.session() as session:
         batches.record_created(session, row, now=now, drop_file_id=drop.id,

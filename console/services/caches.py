@@ -32,7 +32,8 @@ from console.services.pricing import (
     UnknownModelPrice,
     storage_cost,
 )
-from console.services.sync import is_unreachable, parse_time
+from console.services.remote import RemoteFile
+from console.services.sync import is_unreachable
 from console.services.workspace import Workspace
 from store.records import CachedContent, CacheUsage
 from store.repos import caches, files
@@ -499,16 +500,16 @@ def create(ws: Workspace, draft: CacheDraft, progress: Progress | None = None) -
     if not check.ok:
         raise CacheTooSmall(check)
     gateway = ws.gateway
-    uploaded: list[Any] = []
+    uploaded: list[RemoteFile] = []
     try:
         for i, f in enumerate(draft_files, start=1):
             report(f"uploading {f.path.name} ({i}/{len(draft_files)}, {render.size(f.size)})", i, total)
             remote = gateway.run(gateway.upload_file(f.path, mime_type=f.mime_type))
             uploaded.append(remote)
-            if _enum_text(remote.state) == "FAILED":
+            if remote.state == "FAILED":
                 raise CacheError(f"{f.path.name}: the Files API could not process it")
             with ws.session() as session:
-                files.upsert_one(session, _file_row(remote), now=ws.clock())
+                files.upsert_one(session, remote.row(), now=ws.clock())
         report("creating cache", total - 1, total)
         config: dict[str, Any] = {"ttl": f"{draft.ttl_s:.0f}s"}
         if draft.display_name.strip():
@@ -529,7 +530,7 @@ def create(ws: Workspace, draft: CacheDraft, progress: Progress | None = None) -
     except BaseException:
         _forget_uploads(ws, uploaded)
         raise
-    row = cache_row_from_sdk(created)
+    row = created.row()
     with ws.session() as session:
         caches.upsert_one(session, row, now=ws.clock())
         record = caches.get(session, row["name"])
@@ -538,7 +539,7 @@ def create(ws: Workspace, draft: CacheDraft, progress: Progress | None = None) -
     return record
 
 
-def _forget_uploads(ws: Workspace, uploaded: Sequence[Any]) -> None:
+def _forget_uploads(ws: Workspace, uploaded: Sequence[RemoteFile]) -> None:
     gateway = ws.gateway
     for remote in uploaded:
         try:
@@ -561,13 +562,13 @@ def extend(
         raise CacheInputError("the extension must be positive")
     gateway = ws.gateway
     if by_s is not None:
-        current = _gone_aware(ws, name, lambda: gateway.run(gateway.raw_get(name)))
-        expires = parse_time(current.get("expireTime")) or ws.clock()
+        current = _gone_aware(ws, name, lambda: gateway.run(gateway.get_cache(name)))
+        expires = current.expires_at or ws.clock()
         config: dict[str, Any] = {"expire_time": datetime.fromtimestamp(expires + by_s, UTC)}
     else:
         config = {"ttl": f"{ttl_s:.0f}s"}
     updated = _gone_aware(ws, name, lambda: gateway.run(gateway.update_cache(name, config)))
-    row = cache_row_from_sdk(updated)
+    row = updated.row()
     with ws.session() as session:
         caches.upsert_one(session, row, now=ws.clock())
         record = caches.get(session, row["name"])
@@ -614,46 +615,3 @@ def _describe_gateway_error(error: GatewayError) -> str:
     if error.status is None:
         return f"{what}: cannot reach the API ({error.message})"
     return f"{what}: HTTP {error.status} — {error.message}"
-
-
-# -- wire and SDK shapes -> rows -----------------------------------------------------------
-
-
-def _stamp(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-def _enum_text(value: Any) -> str:
-    return str(getattr(value, "value", value) or "")
-
-
-def cache_row_from_sdk(cache: Any) -> dict[str, Any]:
-    """An SDK CachedContent (create / update answer) as a cached_contents row."""
-    usage = cache.usage_metadata
-    return {
-        "name": cache.name,
-        "display_name": cache.display_name or "",
-        "model": (cache.model or "").removeprefix("models/"),
-        "total_tokens": int((usage.total_token_count if usage else 0) or 0),
-        "created_at": _stamp(cache.create_time),
-        "updated_at": _stamp(cache.update_time),
-        "expires_at": _stamp(cache.expire_time),
-    }
-
-
-def _file_row(remote: Any) -> dict[str, Any]:
-    return {
-        "name": remote.name,
-        "display_name": remote.display_name or "",
-        "mime_type": remote.mime_type or "",
-        "size_bytes": int(remote.size_bytes or 0),
-        "state": _enum_text(remote.state),
-        "source": _enum_text(remote.source),
-        "uri": remote.uri or "",
-        "download_uri": remote.download_uri or "",
-        "sha256": remote.sha256_hash or "",
-        "created_at": _stamp(remote.create_time),
-        "expires_at": _stamp(remote.expiration_time),
-    }
-
-

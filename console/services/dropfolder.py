@@ -52,7 +52,7 @@ import orjson
 from sqlalchemy.exc import OperationalError
 
 from console.services import batches, budget, jsonl
-from console.services.backoff import CADENCE_DOUBLINGS, backoff
+from console.services.backoff import backoff
 from console.services.batches import (
     CLAIMED,
     DONE,
@@ -72,6 +72,7 @@ from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted
 from console.services.pricing import PriceTable
 from console.services.redact import redact
+from console.services.sync import SyncLoop, next_interval
 from console.services.wording import plural
 from console.services.workspace import Workspace
 from store.records import DropFile
@@ -205,7 +206,8 @@ class DropFolder:
         self._status_written: dict[int, bytes] = {}
         self._status_lock = threading.Lock()
         self._waiting = 0
-        self._sync_errors = 0
+        # The one sync service, writing results after each good tick (as the console does).
+        self._sync = SyncLoop(ws, collect=True)
         self._pool = concurrent.futures.ThreadPoolExecutor(FILE_WORKERS, "gemops-drop")
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -917,10 +919,7 @@ class DropFolder:
 
     def interval(self) -> float:
         """The poll cadence: fast while jobs from this folder are out, backing off on errors."""
-        s = self.ws.settings.sync
-        base = s.fast_interval_s if self._waiting else s.interval_s
-        return backoff(base, self._sync_errors, cap_s=s.max_backoff_s,
-                       most_doublings=CADENCE_DOUBLINGS)
+        return next_interval(self.ws.settings.sync, self._sync.last, busy=bool(self._waiting))
 
     def tick(self) -> list[batches.ResultsWritten]:
         """Take up claims left half-way; while batches are out, sync and write results; bring
@@ -936,15 +935,13 @@ class DropFolder:
         self._waiting = len(waiting)
         written: list[batches.ResultsWritten] = []
         if waiting:
-            from console.services.sync import sync_once
-
-            result = sync_once(self.ws)
-            if result.error:
-                self._sync_errors += 1
+            result = self._sync.tick()
+            if result is not None and result.error:
                 self._say("sync", self.root, f"failed: {result.error}")
-            else:
-                self._sync_errors = 0
-                written = batches.collect_finished(self.ws)
+            elif result is not None:
+                written = list(result.written)
+                if result.collect_error:
+                    self._say("error", self.root, f"writing results: {result.collect_error}")
         self._report(written)
         return written
 

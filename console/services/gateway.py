@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 from google import genai
+from google.genai import _interactions as nextgen_errors
 from google.genai import errors as genai_errors
 from google.genai import types
 
@@ -31,6 +32,7 @@ from console.services.callbook import CallBook, RowSink
 from console.services.errors import GatewayError
 from console.services.limits import CircuitOpen, QuotaExhausted, RateLimiter
 from console.services.pricing import PriceTable, UnknownModelPrice, Usage, call_cost
+from console.services.remote import RemoteBatch, RemoteCache, RemoteFile
 from console.services.retry import Failure, RetryPolicy, parse_duration, retrying
 
 T = TypeVar("T")
@@ -84,13 +86,17 @@ def classify(error: BaseException) -> Failure | None:
     """Map an SDK or transport error to what the retry policy needs."""
     if isinstance(error, genai_errors.APIError):
         return Failure(error.code, _retry_delay(error))
-    if isinstance(error, TRANSPORT_ERRORS):
+    # The SDK's webhooks client (its "next-gen" surface) raises an error hierarchy of its own.
+    if isinstance(error, nextgen_errors.APIStatusError):
+        return Failure(error.status_code, _retry_delay(error))
+    if isinstance(error, (*TRANSPORT_ERRORS, nextgen_errors.APIConnectionError)):
         return Failure(None)
     return None
 
 
-def _retry_delay(error: genai_errors.APIError) -> float | None:
-    body = error.details if isinstance(error.details, dict) else {}
+def _retry_delay(error: genai_errors.APIError | nextgen_errors.APIStatusError) -> float | None:
+    details = error.details if isinstance(error, genai_errors.APIError) else error.body
+    body = details if isinstance(details, dict) else {}
     for detail in (body.get("error") or {}).get("details") or []:
         if isinstance(detail, dict) and detail.get("@type", "").endswith("RetryInfo"):
             return parse_duration(detail.get("retryDelay"))
@@ -100,6 +106,9 @@ def _retry_delay(error: genai_errors.APIError) -> float | None:
 def _as_gateway_error(operation: str, error: BaseException) -> GatewayError:
     if isinstance(error, genai_errors.APIError):
         return GatewayError(operation, error.code, error.message or str(error.status),
+                            _retry_delay(error))
+    if isinstance(error, nextgen_errors.APIStatusError):
+        return GatewayError(operation, error.status_code, _nextgen_message(error),
                             _retry_delay(error))
     return GatewayError(operation, None, f"{type(error).__name__}: {error}")
 
@@ -190,6 +199,9 @@ class Gateway:
         http_options = types.HttpOptions(
             base_url=self.base_url, api_version=self.api_version, timeout=int(self.timeout_s * 1000),
             async_client_args={"transport": _async_transport()},
+            # One attempt per SDK call: the gateway retries (and ledgers every attempt) itself.
+            # Unset, the SDK's webhooks client would retry on its own, unseen, up to 5 times.
+            retry_options=types.HttpRetryOptions(attempts=1),
         )
         self.client = genai.Client(api_key=self.api_key, http_options=http_options)
         self._loop.call_soon(self._ready.set)
@@ -426,9 +438,41 @@ class Gateway:
             raise _as_gateway_error(operation, error) from error
         raise AssertionError("unreachable")  # the retry loop returns or raises
 
+    async def _pages(self, operation: str, first: Callable[[], Awaitable[Any]]) -> list[Any]:
+        """Every item behind one of the SDK's public list pagers, each page retried."""
+        pager = await self._plain(operation, first, record=False)
+        items = list(pager.page)
+        while pager.config.get("page_token"):
+            await self._plain(operation, pager.next_page, record=False)
+            items.extend(pager.page)
+        return items
+
+    async def list_caches(self, *, page_size: int = 1000) -> list[RemoteCache]:
+        caches = await self._pages("list_cachedContents", lambda: self.client.aio.caches.list(
+            config={"page_size": page_size}))
+        return [RemoteCache.from_sdk(cache) for cache in caches]
+
+    async def list_files(self, *, page_size: int = 100) -> list[RemoteFile]:
+        listed = await self._pages("list_files", lambda: self.client.aio.files.list(
+            config={"page_size": page_size}))
+        return [RemoteFile.from_sdk(remote) for remote in listed]
+
+    async def list_batches(self, *, page_size: int = 1000) -> list[RemoteBatch]:
+        return [RemoteBatch.from_json(raw) for raw in await self.raw_list("batches",
+                                                                          page_size=page_size)]
+
+    async def get_batch(self, name: str) -> RemoteBatch:
+        return RemoteBatch.from_json(await self.raw_get(name))
+
     async def raw_list(self, collection: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
-        """Every item of a paged collection as raw JSON, keeping fields the SDK would drop
-        (batchStats). The SDK's own transport is used; only the parsing is ours."""
+        """Every item of a paged collection as raw JSON, keeping fields the SDK would drop.
+
+        Kept on the SDK's private `_api_client` on purpose: the public `batches.list` pager
+        (google-genai 3.6) builds each BatchJob from name, state, times, model and output only,
+        dropping `metadata.batchStats` (the progress counters) and `metadata.inputConfig`
+        (the input file) that the batch pane and the results writer need. The SDK's own
+        transport is used; only the parsing is ours. Caches and files list through the public
+        pagers (`list_caches`, `list_files`)."""
         key = {"batches": "operations"}.get(collection, collection)
         items: list[dict[str, Any]] = []
         token = None
@@ -447,31 +491,41 @@ class Gateway:
                 return items
 
     async def raw_get(self, name: str) -> dict[str, Any]:
+        """One batch job as raw JSON: private for the reason given at `raw_list` (the public
+        `batches.get` drops batchStats and inputConfig)."""
         response = await self._plain(
             "get", lambda: self.client.aio._api_client.async_request("get", name, {}), record=False
         )
         return orjson.loads(response.body or "{}")
 
     # caches
-    async def create_cache(self, model: str, config: dict[str, Any]) -> Any:
-        return await self._plain("create_cache", lambda: self.client.aio.caches.create(
-            model=model, config=cast("types.CreateCachedContentConfigDict", config)), model=model)
+    async def create_cache(self, model: str, config: dict[str, Any]) -> RemoteCache:
+        return RemoteCache.from_sdk(await self._plain(
+            "create_cache", lambda: self.client.aio.caches.create(
+                model=model, config=cast("types.CreateCachedContentConfigDict", config)),
+            model=model))
 
-    async def update_cache(self, name: str, config: dict[str, Any]) -> Any:
-        return await self._plain("update_cache", lambda: self.client.aio.caches.update(
-            name=name, config=cast("types.UpdateCachedContentConfigDict", config)))
+    async def get_cache(self, name: str) -> RemoteCache:
+        return RemoteCache.from_sdk(await self._plain(
+            "get_cache", lambda: self.client.aio.caches.get(name=name), record=False))
+
+    async def update_cache(self, name: str, config: dict[str, Any]) -> RemoteCache:
+        return RemoteCache.from_sdk(await self._plain(
+            "update_cache", lambda: self.client.aio.caches.update(
+                name=name, config=cast("types.UpdateCachedContentConfigDict", config))))
 
     async def delete_cache(self, name: str) -> None:
         await self._plain("delete_cache", lambda: self.client.aio.caches.delete(name=name))
 
     # files
     async def upload_file(self, path: Path, *, mime_type: str | None = None,
-                          display_name: str | None = None) -> Any:
+                          display_name: str | None = None) -> RemoteFile:
         config: dict[str, Any] = {"display_name": display_name or path.name}
         if mime_type:
             config["mime_type"] = mime_type
-        return await self._plain("upload_file", lambda: self.client.aio.files.upload(
-            file=path, config=cast("types.UploadFileConfigDict", config)))
+        return RemoteFile.from_sdk(await self._plain(
+            "upload_file", lambda: self.client.aio.files.upload(
+                file=path, config=cast("types.UploadFileConfigDict", config))))
 
     async def download_file(self, name: str) -> bytes:
         return await self._plain("download_file", lambda: self.client.aio.files.download(
@@ -481,14 +535,11 @@ class Gateway:
         await self._plain("delete_file", lambda: self.client.aio.files.delete(name=name))
 
     # batches
-    async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> Any:
-        return await self._plain("create_batch", lambda: self.client.aio.batches.create(
-            model=model, src=src, config=cast("types.CreateBatchJobConfigDict", config)),
-            model=model)
-
-    async def get_batch(self, name: str) -> Any:
-        return await self._plain("get_batch", lambda: self.client.aio.batches.get(name=name),
-                                 record=False)
+    async def create_batch(self, model: str, src: Any, config: dict[str, Any]) -> RemoteBatch:
+        return RemoteBatch.from_sdk(await self._plain(
+            "create_batch", lambda: self.client.aio.batches.create(
+                model=model, src=src, config=cast("types.CreateBatchJobConfigDict", config)),
+            model=model))
 
     async def cancel_batch(self, name: str) -> None:
         await self._plain("cancel_batch", lambda: self.client.aio.batches.cancel(name=name))
@@ -520,43 +571,48 @@ class Gateway:
 
     # uploads with progress, webhooks (issue 6)
     async def upload_stream(self, open_stream: Callable[[], Any], *, mime_type: str,
-                            display_name: str) -> Any:
+                            display_name: str) -> RemoteFile:
         """Upload from a binary stream opened afresh for every attempt (a retry starts at byte
         0); callers wrap the stream to report progress as the SDK reads its chunks."""
-        return await self._plain("upload_file", lambda: self.client.aio.files.upload(
-            file=open_stream(), config={"mime_type": mime_type, "display_name": display_name}))
+        return RemoteFile.from_sdk(await self._plain(
+            "upload_file", lambda: self.client.aio.files.upload(
+                file=open_stream(),
+                config={"mime_type": mime_type, "display_name": display_name})))
 
     async def create_webhook(self, uri: str, events: list[str], name: str = "") -> dict[str, Any]:
-        """Register a webhook; the reply carries `new_signing_secret`, shown only this once.
-        Raw JSON: the management API is snake_case and its SDK client raises its own errors."""
-        body: dict[str, Any] = {"uri": uri, "subscribed_events": events}
-        if name:
-            body["name"] = name
-        response = await self._plain("create_webhook", lambda: (
-            self.client.aio._api_client.async_request("post", "webhooks", dict(body))))
-        return orjson.loads(response.body or "{}")
+        """Register a webhook; the reply carries `new_signing_secret`, shown only this once."""
+        hook = await self._plain("create_webhook", lambda: self.client.aio.webhooks.create(
+            subscribed_events=cast("Any", events), uri=uri, name=name or None))
+        return _webhook_json(hook)
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
         hooks: list[dict[str, Any]] = []
-        token = None
+        token: str | None = None
         while True:
-            query = {"page_size": 1000} | ({"page_token": token} if token else {})
-            path = f"webhooks?{urlencode(query)}"
-            response = await self._plain("list_webhooks", partial(
-                self.client.aio._api_client.async_request, "get", path, {}), record=False)
-            page = orjson.loads(response.body or "{}")
-            hooks.extend(page.get("webhooks") or [])
-            token = page.get("next_page_token")
+            page = await self._plain("list_webhooks", partial(
+                self.client.aio.webhooks.list, page_size=1000, page_token=token), record=False)
+            hooks.extend(_webhook_json(hook) for hook in page.webhooks or [])
+            token = page.next_page_token
             if not token:
                 return hooks
 
     async def delete_webhook(self, webhook_id: str) -> None:
-        path = f"webhooks/{webhook_id.removeprefix('webhooks/')}"
-        await self._plain("delete_webhook", lambda: (
-            self.client.aio._api_client.async_request("delete", path, {})))
+        hook_id = webhook_id.removeprefix("webhooks/")
+        await self._plain("delete_webhook", lambda: self.client.aio.webhooks.delete(id=hook_id))
+
+
+def _webhook_json(hook: Any) -> dict[str, Any]:
+    """A webhook as the management API's (snake_case) JSON."""
+    return cast("dict[str, Any]", hook.model_dump(mode="json", exclude_none=True))
+
+def _nextgen_message(error: nextgen_errors.APIStatusError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    return str((body.get("error") or {}).get("message") or error.message)
 
 
 def _short(error: BaseException) -> str:
     if isinstance(error, genai_errors.APIError):
         return f"{error.code} {error.status}: {(error.message or '')[:300]}"
+    if isinstance(error, nextgen_errors.APIStatusError):
+        return f"{error.status_code}: {_nextgen_message(error)[:300]}"
     return f"{type(error).__name__}: {str(error)[:300]}"

@@ -281,7 +281,6 @@ def _finish_intent(ws: Workspace) -> None:
     """A create cut short by a crash: adopt the job if it was made, else forget the intent
     (its scores are still pending and go in the next job)."""
     from console.services import batches
-    from console.services.sync import batch_row
 
     with ws.session() as session:
         intent = meta.get(session, JUDGE_INTENT_KEY)
@@ -290,7 +289,7 @@ def _finish_intent(ws: Workspace) -> None:
     value = orjson.loads(intent)
     found = batches.find_by_display_name(ws, value["tag"])
     if found is not None:
-        _adopt(ws, value["tag"], value["ids"], batch_row(found))
+        _adopt(ws, value["tag"], value["ids"], found.row())
     else:
         with ws.session() as session:
             meta.put(session, JUDGE_INTENT_KEY, "")
@@ -341,7 +340,7 @@ def _submit_judge_batch(ws: Workspace, work: list[tuple[QualityScore, Interactio
             with ws.session() as session:
                 meta.put(session, JUDGE_INTENT_KEY, "")
             continue
-        _adopt(ws, tag, ids, batches._created_row(job, request_count=len(ids), model=model))
+        _adopt(ws, tag, ids, job.submitted(request_count=len(ids), model=model).row())
     return tuple(errors)
 
 

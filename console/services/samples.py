@@ -113,8 +113,6 @@ async def _calls(ws: Workspace, say: Progress) -> tuple[Any, int, int]:
 
 
 def _create_batch(ws: Workspace, say: Progress, timing: dict[str, float]) -> str:
-    from console.services.batches import _created_row
-
     gateway = ws.gateway
     questions = _questions()
     say(f"3/{STEPS} submitting a batch of {len(questions)} questions (inline requests)…")
@@ -124,7 +122,7 @@ def _create_batch(ws: Workspace, say: Progress, timing: dict[str, float]) -> str
     ]
     with _EmulatorBatchTiming(ws.connection.base_url, timing):
         job = gateway.run(gateway.create_batch(MODEL, requests, {"display_name": BATCH_NAME}))
-    row = _created_row(job, request_count=len(requests), model=MODEL)
+    row = job.submitted(request_count=len(requests), model=MODEL).row()
     with ws.session() as session:
         # Recorded with where its results go: `r` on it (and every sync) writes them.
         batches.record_created(session, row, now=ws.clock(),
@@ -134,18 +132,16 @@ def _create_batch(ws: Workspace, say: Progress, timing: dict[str, float]) -> str
 
 def _wait_for_batch(ws: Workspace, name: str, say: Progress, *, wait_s: float,
                     sleep: Callable[[float], None]) -> str:
-    from console.services.sync import batch_row
-
     deadline = time.monotonic() + wait_s
     while True:
-        row = batch_row(ws.gateway.run(ws.gateway.raw_get(name)))
-        state = str(row["state"]).removeprefix("JOB_STATE_")
-        done = row["succeeded_count"] + row["failed_count"]
+        remote = ws.gateway.run(ws.gateway.get_batch(name))
+        state = remote.state.removeprefix("JOB_STATE_")
+        done = remote.succeeded_count + remote.failed_count
         if state in ("SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"):
             return state
         if time.monotonic() >= deadline:
             return state
-        say(f"4/{STEPS} waiting for the batch: {state}, {done} of {row['request_count']} "
+        say(f"4/{STEPS} waiting for the batch: {state}, {done} of {remote.request_count} "
             "answered (a few seconds on the emulator)…")
         sleep(POLL_S)
 

@@ -1,40 +1,41 @@
 """The remote -> SQLite mirror: a tick lists caches, batch jobs and files (largest pages the
 API allows) and upserts them in one transaction; rows that vanished remotely are marked gone,
-never deleted. `SyncLoop` runs ticks one at a time at a steady cadence, for the console and
-for `gemops sync` alike."""
+never deleted. `SyncLoop` runs ticks one at a time at a steady cadence, for the console, the
+drop folder and `gemops sync` alike; with `collect`, a good tick then writes the results of
+the jobs that finished (batches.collect_finished, the one results writer)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from console.services.backoff import CADENCE_DOUBLINGS, backoff
 from console.services.errors import GatewayError
+from console.services.remote import RemoteBatch, RemoteCache, RemoteFile
 from console.services.wording import plural
 from console.services.workspace import Workspace
 from console.settings import SyncSettings
 from store.records import SyncState
 from store.repos import batches, caches, files, sync_state
 
+if TYPE_CHECKING:
+    from console.services.batches import ResultsWritten
+
 log = logging.getLogger(__name__)
 
+RemoteRecord = RemoteCache | RemoteBatch | RemoteFile
+
 RESOURCES = ("caches", "batches", "files")
-COLLECTIONS = {"caches": "cachedContents", "batches": "batches", "files": "files"}
 # The largest page each list method serves (cachedContents and batches 1,000, files 100):
 # 10,000 batch jobs are 10 round trips, not 200 at the default size.
 PAGE_SIZES = {"caches": 1000, "batches": 1000, "files": 100}
 # The sync_state row that sums up a whole tick (and drives the back-off).
 ALL = "all"
-
-# The wire says BATCH_STATE_*; the SDK (and everything else in gemops) says JOB_STATE_*.
-_STATE_PREFIX = "BATCH_STATE_"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class TickResult:
     running: int = 0
     consecutive_errors: int = 0
     duration_ms: float = 0.0
+    # With SyncLoop(collect=True): the results written after this tick, or why that failed.
+    written: tuple[ResultsWritten, ...] = ()
+    collect_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -98,96 +102,6 @@ class TickResult:
         }
 
 
-@functools.lru_cache(maxsize=65_536)
-def parse_time(text: str | None) -> float | None:
-    """RFC 3339 (up to nanoseconds) -> Unix seconds. Memoised: a steady tick sees the same
-    timestamps over and over."""
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        pass
-    # Older forms fromisoformat refuses: trim the fraction to microseconds by hand.
-    text = text.replace("Z", "+00:00")
-    if "." in text:
-        head, rest = text.split(".", 1)
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits):]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def cache_row(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": raw["name"],
-        "display_name": raw.get("displayName") or "",
-        "model": (raw.get("model") or "").removeprefix("models/"),
-        "total_tokens": _int((raw.get("usageMetadata") or {}).get("totalTokenCount")),
-        "created_at": parse_time(raw.get("createTime")),
-        "updated_at": parse_time(raw.get("updateTime")),
-        "expires_at": parse_time(raw.get("expireTime")),
-    }
-
-
-def batch_row(raw: dict[str, Any]) -> dict[str, Any]:
-    # The progress counters live in metadata.batchStats, which the SDK's BatchJob drops.
-    meta = raw.get("metadata") or {}
-    stats = meta.get("batchStats") or {}
-    state = meta.get("state") or "BATCH_STATE_UNSPECIFIED"
-    if state.startswith(_STATE_PREFIX):
-        state = "JOB_STATE_" + state.removeprefix(_STATE_PREFIX)
-    output = meta.get("output") or {}
-    error = raw.get("error") or meta.get("error")
-    return {
-        "name": raw["name"],
-        "display_name": meta.get("displayName") or "",
-        "model": (meta.get("model") or "").removeprefix("models/"),
-        "state": state,
-        "created_at": parse_time(meta.get("createTime")),
-        "updated_at": parse_time(meta.get("updateTime")),
-        "ended_at": parse_time(meta.get("endTime")),
-        "request_count": _int(stats.get("requestCount")),
-        "succeeded_count": _int(stats.get("successfulRequestCount")),
-        "failed_count": _int(stats.get("failedRequestCount")),
-        "pending_count": _int(stats.get("pendingRequestCount")),
-        "input_file": (meta.get("inputConfig") or {}).get("fileName"),
-        "responses_file": output.get("responsesFile"),
-        "error": (error or {}).get("message") if isinstance(error, dict) else None,
-    }
-
-
-def file_row(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": raw["name"],
-        "display_name": raw.get("displayName") or "",
-        "mime_type": raw.get("mimeType") or "",
-        "size_bytes": _int(raw.get("sizeBytes")),
-        "state": raw.get("state") or "",
-        "source": raw.get("source") or "",
-        "uri": raw.get("uri") or "",
-        "download_uri": raw.get("downloadUri") or "",
-        "sha256": raw.get("sha256Hash") or "",
-        "created_at": parse_time(raw.get("createTime")),
-        "expires_at": parse_time(raw.get("expirationTime")),
-    }
-
-
-_ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "caches": cache_row,
-    "batches": batch_row,
-    "files": file_row,
-}
 _MIRRORS = {
     "caches": caches.mirror_remote,
     "batches": batches.mirror_remote,
@@ -198,12 +112,14 @@ _TABLES = {"caches": "cached_contents", "batches": "batch_jobs", "files": "remot
 
 async def _list_all(
     ws: Workspace, resources: Sequence[str]
-) -> dict[str, list[dict[str, Any]] | BaseException]:
+) -> dict[str, Sequence[RemoteRecord] | BaseException]:
     """Each collection, concurrently; one failing does not stop the others."""
     gateway = ws.gateway
-    listed = await asyncio.gather(
-        *(gateway.raw_list(COLLECTIONS[r], page_size=PAGE_SIZES[r]) for r in resources),
-        return_exceptions=True,
+    listings: dict[str, Callable[..., Awaitable[Sequence[RemoteRecord]]]] = {
+        "caches": gateway.list_caches, "batches": gateway.list_batches,
+        "files": gateway.list_files}
+    listed: list[Sequence[RemoteRecord] | BaseException] = await asyncio.gather(
+        *(listings[r](page_size=PAGE_SIZES[r]) for r in resources), return_exceptions=True,
     )
     return dict(zip(resources, listed, strict=True))
 
@@ -272,7 +188,7 @@ def sync_once(ws: Workspace, resources: Sequence[str] = RESOURCES) -> TickResult
                 unreachable.add(resource)
             continue
         try:
-            rows[resource] = [_ROWS[resource](raw) for raw in outcome]
+            rows[resource] = [remote.row() for remote in outcome]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             errors[resource] = _describe(error)
     try:
@@ -326,18 +242,32 @@ def _after_tick(ws: Workspace) -> None:
     quality.kick(ws)
 
 
+def _collected(ws: Workspace, result: TickResult) -> TickResult:
+    """The tick's result with the results written after it (retried next tick on failure)."""
+    from console.services.batches import collect_finished
+
+    try:
+        written = collect_finished(ws)
+    except Exception as error:  # not transient (collect_finished retries those): say why
+        log.error("sync: writing batch results failed", exc_info=error)
+        return replace(result, collect_error=f"{type(error).__name__}: {error}")
+    return replace(result, written=tuple(written))
+
+
 def sync_states(ws: Workspace) -> list[SyncState]:
     """The last sync of each resource, and of whole ticks (`all`), as recorded."""
     with ws.session() as session:
         return sorted(sync_state.all_states(session), key=lambda s: (s.resource != ALL, s.resource))
 
 
-def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
-    """Steady cadence; faster while a batch runs; exponential back-off after errors."""
+def next_interval(settings: SyncSettings, last: TickResult | None, *,
+                  busy: bool | None = None) -> float:
+    """Steady cadence; faster while a batch runs (or while `busy`, when the caller knows
+    better which jobs it waits for); exponential back-off after errors."""
     if last is not None and last.consecutive_errors:
         return backoff(settings.interval_s, last.consecutive_errors,
                        cap_s=settings.max_backoff_s, most_doublings=CADENCE_DOUBLINGS)
-    if last is not None and last.running:
+    if busy if busy is not None else (last is not None and last.running):
         return settings.fast_interval_s
     return settings.interval_s
 
@@ -345,10 +275,13 @@ def next_interval(settings: SyncSettings, last: TickResult | None) -> float:
 class SyncLoop:
     """Ticks one at a time: a tick asked for while another runs is dropped, not queued (k9s).
 
-    The console drives it from a timer and a thread worker; `run()` is the headless loop."""
+    The console drives it from a timer and a thread worker, the drop folder from its poll;
+    `run()` is the headless loop. With `collect`, each good tick is followed by writing the
+    results of jobs that finished (one writer for every path: batches.collect_finished)."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, *, collect: bool = False) -> None:
         self.ws = ws
+        self.collect = collect
         self.last: TickResult | None = None
         self._busy = threading.Lock()
 
@@ -361,7 +294,10 @@ class SyncLoop:
         if not self._busy.acquire(blocking=False):
             return None
         try:
-            self.last = sync_once(self.ws)
+            result = sync_once(self.ws)
+            if self.collect and result.error is None:
+                result = _collected(self.ws, result)
+            self.last = result
         finally:
             self._busy.release()
         return self.last

@@ -181,7 +181,7 @@ class GemopsApp(App):
         from console.services.sync import SyncLoop, TickResult
 
         if self._sync_loop is None:
-            self._sync_loop = SyncLoop(self.workspace)
+            self._sync_loop = SyncLoop(self.workspace, collect=True)
         try:
             result = self._sync_loop.tick()
         except Exception as error:  # a bug must not stop the cadence
@@ -190,14 +190,9 @@ class GemopsApp(App):
         if result is None:  # another tick held the loop: this one is dropped
             self.call_from_thread(setattr, self, "sync_in_flight", False)
             return
-        if result.error is None:
-            # Jobs gemops submitted that finished since: their results land beside their input.
-            from console.services.batches import collect_finished
-
-            try:
-                collect_finished(self.workspace)
-            except Exception as error:  # results are retried next tick; say why meanwhile
-                self.call_from_thread(self.post_flash, f"writing batch results: {error}", "error")
+        if result.collect_error:  # results are retried next tick; say why meanwhile
+            self.call_from_thread(self.post_flash, f"writing batch results: {result.collect_error}",
+                                  "error")
         from console.services.quality import take_alerts
 
         for text in take_alerts(self.workspace):  # the judge's hallucination-rate alert

@@ -7,15 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from console.services.sync import (
-    TickResult,
-    _mirror,
-    batch_row,
-    cache_row,
-    file_row,
-    next_interval,
-    parse_time,
-)
+from console.services.remote import RemoteBatch, RemoteCache, RemoteFile, parse_time
+from console.services.sync import TickResult, _mirror, next_interval
 from console.settings import SyncSettings
 from store.engine import Store
 from store.repos import batches, caches
@@ -55,25 +48,25 @@ def test_batch_row_keeps_batch_stats_and_speaks_job_state():
             "inputConfig": {"fileName": "files/in"},
         },
     }
-    row = batch_row(raw)
+    row = RemoteBatch.from_json(raw).row()
     assert row["state"] == "JOB_STATE_RUNNING" and row["model"] == "gemini-2.5-flash"
     assert (row["request_count"], row["succeeded_count"], row["failed_count"],
             row["pending_count"]) == (10, 4, 1, 5)
     assert row["input_file"] == "files/in" and row["ended_at"] is None
-    failed = batch_row({"name": "batches/x", "metadata": {"state": "BATCH_STATE_FAILED"},
-                        "error": {"code": 13, "message": "internal"}})
+    failed = RemoteBatch.from_json({"name": "batches/x", "metadata": {
+        "state": "BATCH_STATE_FAILED"}, "error": {"code": 13, "message": "internal"}}).row()
     assert failed["error"] == "internal" and failed["request_count"] == 0
 
 
 def test_cache_and_file_rows():
-    cache = cache_row({"name": "cachedContents/c", "model": "models/gemini-2.5-pro",
-                       "usageMetadata": {"totalTokenCount": 5000},
-                       "expireTime": "2026-09-21T12:00:00Z"})
+    cache = RemoteCache.from_json({"name": "cachedContents/c", "model": "models/gemini-2.5-pro",
+                                   "usageMetadata": {"totalTokenCount": 5000},
+                                   "expireTime": "2026-09-21T12:00:00Z"}).row()
     assert (cache["model"], cache["total_tokens"], cache["expires_at"]) == (
         "gemini-2.5-pro", 5000, T0)
     assert cache["display_name"] == "" and cache["created_at"] is None
-    f = file_row({"name": "files/f", "sizeBytes": "42", "state": "ACTIVE",
-                  "expirationTime": "2026-09-21T12:00:00Z"})
+    f = RemoteFile.from_json({"name": "files/f", "sizeBytes": "42", "state": "ACTIVE",
+                              "expirationTime": "2026-09-21T12:00:00Z"}).row()
     assert (f["size_bytes"], f["state"], f["expires_at"]) == (42, "ACTIVE", T0)
 
 
