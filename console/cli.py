@@ -466,16 +466,20 @@ def _ledger_cost(since: str | None, by: Grouping, as_json: bool) -> None:
     if not rows:
         click.echo("no calls in the ledger for that period")
         return
-    header = f"{by:<24} {'calls':>7} {'errors':>6} {'cost $':>12} {'standard $':>12} {'saved $':>12}"
+    from console.services.render import saving
+
+    # Priority costs more than standard: its "saving" is extra spend, and says so.
+    header = (f"{by:<24} {'calls':>7} {'errors':>6} {'cost $':>12} {'standard $':>12} "
+              f"{'saved (vs standard)':>20}")
     click.echo(header)
     click.echo("-" * len(header))
     for r in rows:
         click.echo(f"{r.group:<24} {r.calls:>7} {r.errors:>6} {r.cost:>12.6f} "
-                   f"{r.standard_cost:>12.6f} {r.savings:>12.6f}")
+                   f"{r.standard_cost:>12.6f} {saving(r.savings):>20}")
     total = sum(r.cost for r in rows)
     saved = sum(r.savings for r in rows)
     click.echo(f"{'total':<24} {sum(r.calls for r in rows):>7} {'':>6} {total:>12.6f} "
-               f"{total + saved:>12.6f} {saved:>12.6f}")
+               f"{total + saved:>12.6f} {saving(saved):>20}")
 
 
 def run() -> None:

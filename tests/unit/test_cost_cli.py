@@ -68,3 +68,20 @@ def test_ledger_spend_by_tier(tmp_path, monkeypatch):
 def test_parse_since():
     assert parse_since("7d", 1_000_000.0) == 1_000_000.0 - 7 * 86_400
     assert parse_since("2026-01-02", 0) == 1767312000.0
+
+
+def test_ledger_table_says_extra_spend_instead_of_a_negative_saving(tmp_path, monkeypatch):
+    db = tmp_path / "g.sqlite3"
+    monkeypatch.setenv("GEMOPS_STORE__PATH", str(db))
+    store = Store.open(db)
+    with store.session() as s:
+        ledger.insert_many(s, [{
+            "model": "gemini-2.5-flash", "operation": "generate", "tier_asked": "priority",
+            "tier_served": "priority", "prompt_tokens": 100, "candidate_tokens": 10,
+            "error": None, "batch": False, "at": time.time() - 60, "status": 200,
+            "cost": 0.0018, "standard_cost": 0.001}])
+    store.close()
+    text = CliRunner().invoke(main, ["cost", "--ledger", "--by", "tier"]).output
+    priority = next(line for line in text.splitlines() if line.startswith("priority"))
+    assert priority.endswith("extra $0.0008")
+    assert "-0.0008" not in text
