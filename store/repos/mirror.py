@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, case, update
 from sqlmodel import Session
 
 from store.repos import dialect
@@ -20,9 +20,10 @@ def mirror(
     complete: bool = True,
     keep: Sequence[str] = (),
 ) -> int:
-    """Upsert `rows` (keyed by `name`) and, when the listing was complete, stamp `gone_at` on
-    rows no longer listed. Columns in `keep` are never overwritten by the remote view (local
-    annotations such as where results were written). Returns how many rows became gone."""
+    """Upsert `rows` (keyed by `name`; `now` is when the listing was asked for) and, when the
+    listing was complete, stamp `gone_at` on rows no longer listed. Columns in `keep` are never
+    overwritten by the remote view (local annotations such as where results were written).
+    Returns how many rows became gone."""
     if rows:
         statement = dialect.upsert(session, table)
         local = set(keep) | {"name"}
@@ -33,7 +34,9 @@ def mirror(
                 for c in table.columns
                 if c.name not in local and c.name in rows[0]
             }
-            | {"gone_at": None},
+            # A listing taken before a row was deleted here (a sync tick racing a delete)
+            # must not bring the row back: only rows gone before `now` are seen again.
+            | {"gone_at": case((table.c.gone_at >= now, table.c.gone_at), else_=None)},
         )
         session.execute(statement, [dict(row, synced_at=now) for row in rows])
     if not complete:

@@ -99,3 +99,24 @@ def test_mirror_marks_vanished_rows_gone_and_keeps_local_annotations(tmp_path):
     assert a.state_since == 20.0 and a.gone_at is None
     assert b.gone_at == 20.0
     store.close()
+
+
+def test_a_listing_older_than_a_local_delete_does_not_bring_the_row_back(tmp_path):
+    from sqlalchemy import select, update
+
+    from store.repos.mirror import mirror
+    from store.tables import CachedContentRow
+
+    table = CachedContentRow.__table__
+    store = Store.open(tmp_path / "m.sqlite3")
+    row = {"name": "cachedContents/a", "model": "gemini-2.5-flash"}
+    with store.session() as session:
+        mirror(session, table, [row], now=1.0)
+        # Deleted here at t=10, while a sync tick that listed at t=5 was still on its way.
+        session.execute(update(table).values(gone_at=10.0))
+        mirror(session, table, [row], now=5.0)
+        assert session.execute(select(table.c.gone_at)).scalar() == 10.0
+        # A listing asked for after the delete that still shows it: it is back.
+        mirror(session, table, [row], now=15.0)
+        assert session.execute(select(table.c.gone_at)).scalar() is None
+    store.close()
