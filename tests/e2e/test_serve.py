@@ -162,6 +162,8 @@ def test_the_browser_shows_the_console_and_drives_it(served: str, tmp_path: Path
             # The header (row 0): brand, pane title, the EMULATOR badge; then the overview.
             wait_for_row(page, 0, "EMULATOR")
             wait_for_row(page, None, "connected: EMULATOR")  # wait until the embedded emulator answered
+            # The connection line above the cards is drawn on the overview's next refresh.
+            wait_for_row(page, 1, "EMULATOR at http://127.0.0.1:")
             rows = terminal_rows(page)
             screen = "\n".join(rows)
             assert rows[0].split()[:2] == ["gemops", "Overview"], rows[0]
