@@ -28,4 +28,8 @@ class DilatedClock(EmulatorClock):
         return self._origin + (time.time() - self._origin) * self.speed + self.offset
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.speed)
+        # The event loop sleeps on the monotonic clock, this clock runs on the wall clock, and
+        # at this speed their drift (NTP slewing) adds up: sleep until *this* clock is there.
+        until = self.now() + max(0.0, seconds)
+        while (left := until - self.now()) > 0:
+            await asyncio.sleep(left / self.speed)
