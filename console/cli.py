@@ -421,13 +421,15 @@ def cost(model, requests, input_tokens, output_tokens, thought_tokens, shared_co
 @click.option("--engine", type=click.Choice(["default", "structured", "ner"]),
               default="default", envvar="GEMOPS_REDACTION__ENGINE", show_default=True,
               help="names/addresses by rule (default), none (structured), or spaCy (ner)")
-def redact(as_json: bool, pseudonyms: bool, engine: str) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="processes that scan (default: the CPUs available; 1 scans in this one)")
+def redact(as_json: bool, pseudonyms: bool, engine: str, jobs: int | None) -> None:
     """Remove PII and secrets from stdin, writing the redacted text to stdout."""
     from console.services.redact import redact_stream
 
     try:
         redact_stream(sys.stdin, sys.stdout, as_json=as_json,
-                      mode="pseudonym" if pseudonyms else "token", engine=engine)
+                      mode="pseudonym" if pseudonyms else "token", engine=engine, jobs=jobs)
     except RuntimeError as error:  # the ner engine without its extra
         raise click.ClickException(str(error)) from error
 

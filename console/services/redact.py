@@ -13,15 +13,17 @@ import ipaddress
 import json
 import os
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TextIO
+from typing import Literal, TextIO, TypeVar
 
 import phonenumbers
 from stdnum import luhn as _stdnum_luhn
 from stdnum.iso7064 import mod_97_10 as _stdnum_mod97
 
+from console.services.forked import available_cpus, ordered_map
 from console.services.redaction import national_ids
 from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
@@ -967,18 +969,23 @@ def redact_lines(
     A PEM private key spans lines, so once a line opens a block without closing it, the lines
     that follow are masked whole (with the same token or pseudonym) until its END line.
     """
-    for text, findings, _ in _redact_lines(lines, redactor or _default_redactor(), True):
+    redactor = redactor or _default_redactor()
+    scanned = ((line, redactor._scan(line)) for line in lines)
+    for text, findings, _ in _redact_lines(scanned, redactor, True):
         yield RedactionResult(text, findings)
 
 
 def _redact_lines(
-    lines: Iterable[str], redactor: Redactor, keep_findings: bool
+    scanned: Iterable[tuple[str, list[_Hit]]], redactor: Redactor, keep_findings: bool
 ) -> Iterator[tuple[str, list[Finding], int]]:
-    """(masked text, findings, how many) per line; without `keep_findings` the findings list
-    stays empty (`gemops redact` only counts them, and building them cost a tenth of its time)."""
+    """(masked text, findings, how many) per (line, its hits); without `keep_findings` the
+    findings list stays empty (`gemops redact` only counts them, and building them cost a tenth
+    of its time). The hits were found for the whole line; a line that goes on a private key
+    left open above is scanned again from the key's end."""
     open_block: str | None = None  # the BEGIN line of a private key still being read
-    for line in lines:
+    for line, line_hits in scanned:
         offset, head, token = 0, None, ""
+        hits = line_hits
         if open_block is not None:
             closing = _PEM_END.search(line)
             offset = closing.end() if closing is not None else _line_end(line)
@@ -987,8 +994,8 @@ def _redact_lines(
                 token = redactor._replacement(_SECRET, open_block)
             if closing is not None:
                 open_block = None
+            hits = redactor._scan(line[offset:])
         rest = line[offset:] if offset else line
-        hits = redactor._scan(rest)
         if hits and hits[-1][3] == "private_key":
             block = rest[hits[-1][0] : hits[-1][1]]
             if _PEM_END.search(block) is None:
@@ -1007,8 +1014,16 @@ def _redact_lines(
             yield token + (redactor._masked(rest, hits) if hits else rest), [], count
 
 
-def _blocks(infile: TextIO, size: int = 1 << 20) -> Iterator[str]:
-    """Whole lines in blocks of about `size` characters."""
+# Half a megabyte: enough text per scan that the per-call costs vanish, small enough that the
+# workers share the last blocks of a stream evenly.
+BLOCK_CHARS = 1 << 19
+_Item = TypeVar("_Item")
+_Found = TypeVar("_Found")
+
+
+def _blocks(infile: TextIO) -> Iterator[str]:
+    """Whole lines in blocks of about `BLOCK_CHARS` characters."""
+    size = BLOCK_CHARS
     carry = ""
     while chunk := infile.read(size):
         cut = chunk.rfind("\n") + 1
@@ -1021,27 +1036,71 @@ def _blocks(infile: TextIO, size: int = 1 << 20) -> Iterator[str]:
         yield carry
 
 
+def _line_batches(infile: TextIO) -> Iterator[list[str]]:
+    """Input lines without their line endings, in lists of about `BLOCK_CHARS` characters."""
+    size = BLOCK_CHARS
+    batch: list[str] = []
+    chars = 0
+    for line in infile:
+        batch.append(line[: _line_end(line)])
+        chars += len(line)
+        if chars >= size:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def _scanned(
+    items: Iterable[_Item], scan: Callable[[_Item], _Found], workers: int
+) -> Iterator[tuple[_Item, _Found]]:
+    """Each item with what `scan` found in it, scanned by `workers` processes, in order."""
+    sent: deque[_Item] = deque()
+
+    def remembered() -> Iterator[_Item]:
+        for item in items:
+            sent.append(item)  # the workers get a copy; the text stays here for masking
+            yield item
+
+    for found in ordered_map(scan, remembered(), workers):
+        yield sent.popleft(), found
+
+
 def redact_stream(
-    infile: TextIO, outfile: TextIO, *, as_json: bool, mode: str = "token", engine: str = "default"
+    infile: TextIO, outfile: TextIO, *, as_json: bool, mode: str = "token",
+    engine: str = "default", jobs: int | None = None,
 ) -> int:
     """`gemops redact`: copy infile to outfile with PII masked; return how many entities were found.
 
     The whole stream counts as one interaction, so pseudonyms stay consistent across its lines.
     With ``as_json`` each input line becomes ``{"text": …, "findings": [{type, start, end,
     kind}]}`` (spans index the input line without its line ending).
+
+    Finding entities is most of the work and each block's is independent, so past the first
+    block it runs in `jobs` forked processes (default: the CPUs this process may use); masking
+    stays here, in input order, so pseudonyms are numbered as in one process.
     """
     if mode not in ("token", "pseudonym"):
         raise ValueError(f"unknown redaction mode {mode!r}; use 'token' or 'pseudonym'")
     redactor = Redactor(mode=mode, engine=engine)  # type: ignore[arg-type]
-    total = 0
+    # spaCy runs threads of its own: the NER engine stays in one process.
+    workers = 1 if engine == "ner" else (jobs or available_cpus())
+    scanned: Iterable[tuple[str, list[_Hit]]]
     if as_json:
-        lines: Iterable[str] = (line[: _line_end(line)] for line in infile)
+        scanned = (
+            pair
+            for batch, hits in _scanned(
+                _line_batches(infile), lambda batch: [redactor._scan(line) for line in batch],
+                workers)
+            for pair in zip(batch, hits, strict=True)
+        )
     else:
-        # Whole lines in blocks of about a megabyte: one scan per block instead of per line.
-        # A private key left open at a block's end is masked on into the next, as across lines.
-        lines = _blocks(infile)
+        # Whole lines in blocks: one scan per block instead of per line. A private key left
+        # open at a block's end is masked on into the next.
+        scanned = _scanned(_blocks(infile), redactor._scan, workers)
+    total = 0
     write = outfile.write
-    for text, findings, count in _redact_lines(lines, redactor, as_json):
+    for text, findings, count in _redact_lines(scanned, redactor, as_json):
         total += count
         if as_json:
             record = {"text": text, "findings": [f.as_dict() for f in findings]}

@@ -4,7 +4,8 @@ Quality: exact-span precision/recall per structured type; names and addresses co
 when >= 90 % of their characters (a title such as "Mr." aside) are inside findings of their type;
 hard negatives are kept when no finding touches them. Throughput: `gemops redact` on a 16 MB
 file, start-up included, against a naive four-regex sanitizer run as a process the same way
-(same input, same number of runs, best of each); wall and CPU (user+sys) seconds both recorded.
+(same input, same number of runs, best of each); wall and CPU (user+sys) seconds both recorded,
+and `gemops redact -j 1` (one process) beside the default (a scanning process per CPU).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from console.services.forked import available_cpus
 from console.services.redact import Redactor
 from tests.bench._harness import BenchResult
 
@@ -274,7 +276,8 @@ def process_throughput(tmp: Path, prose_per_record: int = PROSE_PER_RECORD) -> d
     path.write_text(text, encoding="utf-8")
     mb = path.stat().st_size / 1e6
     gemops = shutil.which("gemops", path=str(Path(sys.executable).parent)) or "gemops"
-    sides = {"gemops": [gemops, "redact"], "naive": [sys.executable, "-c", NAIVE_SCRIPT]}
+    sides = {"gemops": [gemops, "redact"], "gemops_one_process": [gemops, "redact", "-j", "1"],
+             "naive": [sys.executable, "-c", NAIVE_SCRIPT]}
     best = {name: (float("inf"), float("inf")) for name in sides}
     for _ in range(RUNS):  # interleaved, so both sides see the same machine load
         for name, argv in sides.items():
@@ -286,6 +289,9 @@ def process_throughput(tmp: Path, prose_per_record: int = PROSE_PER_RECORD) -> d
         "runs": RUNS,
         "gemops_wall_mb_s": round(mb / best["gemops"][0], 2),
         "gemops_cpu_mb_s": round(mb / best["gemops"][1], 2),
+        "gemops_one_process_wall_mb_s": round(mb / best["gemops_one_process"][0], 2),
+        "gemops_one_process_cpu_mb_s": round(mb / best["gemops_one_process"][1], 2),
+        "cpus": available_cpus(),
         "naive_wall_mb_s": round(mb / best["naive"][0], 2),
         "naive_cpu_mb_s": round(mb / best["naive"][1], 2),
     }
@@ -314,9 +320,11 @@ def run() -> BenchResult:
     figures["realistic_density"] = realistic
     return BenchResult(
         name="redact",
-        value=figures["gemops_cpu_mb_s"],
-        unit="MB/s (gemops redact, whole process, CPU time)",
-        baseline=figures["naive_cpu_mb_s"],
+        # Wall time is what a user waits for; `gemops redact` scans on every CPU it may use
+        # (cpus), and the one-process and CPU-time figures are beside it.
+        value=figures["gemops_wall_mb_s"],
+        unit=f"MB/s (gemops redact, whole process, wall time, {figures['cpus']} CPUs)",
+        baseline=figures["naive_wall_mb_s"],
         baseline_label="naive 4-regex process",
         target=f">= {TARGET_MB_S:.0f} MB/s",
         extra={"process": figures, "quality": quality},

@@ -197,11 +197,14 @@ def test_independent_corpus_is_scored_and_not_vacuous(independent_scores: dict) 
     assert independent_scores["name"]["gold"] >= 2000
 
 
-def test_stream_blocks_are_whole_lines_and_match_line_by_line_redaction() -> None:
+def test_stream_blocks_are_whole_lines_and_match_line_by_line_redaction(monkeypatch) -> None:
+    from console.services import redact
     from console.services.redact import _blocks, redact_lines
 
     text = "call +44 20 7946 0958\nno newline at first" * 3 + "\nDear Maria Silva,\nend"
-    blocks = list(_blocks(io.StringIO(text), size=16))
+    with monkeypatch.context() as patch:
+        patch.setattr(redact, "BLOCK_CHARS", 16)
+        blocks = list(_blocks(io.StringIO(text)))
     assert "".join(blocks) == text
     assert all(b.endswith("\n") for b in blocks[:-1]) and len(blocks) > 2
     for mode in ("token", "pseudonym"):
