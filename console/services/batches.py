@@ -16,6 +16,7 @@ the response text, usage and cost, or the error; images are saved as
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
 import io
 import itertools
@@ -717,8 +718,9 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None, *,
 
     ok = failed = 0
     written: set[str] = set()
+    clear_dead_writers(results_path)
     # Per writer: two processes writing the same results never share a half-written file.
-    tmp = results_path.with_name(f"{results_path.name}.{os.getpid()}-{threading.get_ident()}.part")
+    tmp = writer_part(results_path)
     try:
         with tmp.open("wb") as out:
             ordered = _input_order(drop, responses, journal)
@@ -751,6 +753,22 @@ def write_job_results(ws: Workspace, job: BatchJob, drop: DropFile | None, *,
                             detail=f"{ok} ok, {failed} failed", drop_file_id=drop.id)
     journal_path(results_path).unlink(missing_ok=True)
     return ResultsWritten(job.name, results_path, ok, failed, job.drop_file_id, job.state)
+
+
+def writer_part(results_path: Path) -> Path:
+    """The half-written results of this process and thread, named by who writes them."""
+    owner = process_owner().replace(":", "+")
+    return results_path.with_name(f"{results_path.name}.w-{owner}+{threading.get_ident()}.part")
+
+
+def clear_dead_writers(results_path: Path) -> None:
+    """Remove the half-written results a killed writer left beside `results_path`. Only a
+    writer on this host that no longer runs: another host's, or a live one's, stay."""
+    prefix = f"{results_path.name}.w-"
+    for part in results_path.parent.glob(f"{glob.escape(prefix)}*.part"):
+        fields = part.name[len(prefix):-len(".part")].split("+")
+        if len(fields) == 4 and not owner_alive(":".join(fields[:3])):
+            part.unlink(missing_ok=True)
 
 
 def collect_finished(ws: Workspace, names: Iterable[str] | None = None) -> list[ResultsWritten]:
