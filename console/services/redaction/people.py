@@ -14,9 +14,10 @@ from importlib import resources
 
 from console.services.redaction.street_words import STREET_WORDS, trie_pattern
 
-# Capitals and small letters of Latin-1 and Latin Extended-A (Czech, Polish, Turkish, Baltic...).
-_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
-_LO = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſ"
+# Capitals and small letters of Latin-1 and Latin Extended-A (Czech, Polish, Turkish, Baltic...),
+# and the comma-below Ș and Ț of Romanian (Latin Extended-B).
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽȘȚ"
+_LO = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſșț"
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -41,7 +42,8 @@ _STRONG_CUES = (
     r"|requested by|created by|owner|contact person|attn\.?|attention|c/o|ship to|bill to"
     r"|deliver to|recipient|sender|customer|client|patient|applicant|tenant|employee|caller"
     r"|account holder|cardholder|card holder|guest|passenger|name|full name|nom|nombre|nome"
-    r"|naam|kunde|kundin|contact|agent|rep"
+    r"|naam|kunde|kundin|contact|agent|rep|reports to|manager|line manager|supervisor|next of kin"
+    r"|spouse|reviewer|prepared by|issued to|sold to|invoice to|payee|beneficiary|signatory"
 )
 _STRONG_CUE_WORDS = frozenset(
     ["Hi", "Hello", "Hey", "Dear", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Ola", "Olá", "Beste", "Liebe", "Lieber", "Cher", "Chère", "Estimado", "Estimada", "Gentile", "Caro", "Cara", "Prezado", "Prezada", "Customer", "Client", "Patient", "Applicant", "Tenant", "Employee", "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner", "Assignee", "Recipient", "Sender", "Kunde", "Kundin", "Attn", "Attention"]
@@ -85,6 +87,11 @@ def common_words() -> frozenset[str]:
     return frozenset(w.capitalize() for w in _words("common_words.txt"))
 
 
+def common_given() -> frozenset[str]:
+    """Given names that are English words ("Dean", "Hope"): names only after a strong cue."""
+    return _words("common_given.txt")
+
+
 # Capitalised cue words; with the gazetteer they anchor the name search (see _anchors).
 _CUE_TOKENS = frozenset(
     ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme",
@@ -126,24 +133,123 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             continue
         q = p
         ch = text[p]
+        if ch.islower():  # a CSV header naming a name column ("customer_id,full_name,email")
+            covered = _csv_names(text, p, out)
+            continue
         if ch in "],-":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria": the name is after
             q += 1
-            while q < size and text[q] in "-,! \t\r\n":
+            while q < size and text[q] in "-,!> \t\r\n":
                 q += 1
         elif (w := _CAPWORD.match(text, p)) is not None and w.group() in cue_words:
             # "Mr. Okafor", "Dear Maria", "Spoke with Jan": the name is the next capitalised word.
             q = _after_cue(text, w.end())
             if q < 0:
                 continue
+        if q != p and text[q] in _TITLE_INITIALS and (t := _TITLE_AT.match(text, q)) is not None:
+            q = t.end()  # "Customer Ms. Härkönen", "[09:22] Dr. Kubanek": the title is no name
         s = _run_start(text, q)
         m = run_match(text, s)
         if (m is None or m.end() <= q) and s != q:
             m = run_match(text, q)
+        if (text[q + 1 : q + 2].isupper() if m is None else _COMMA_CAPITAL(text, m.end())):
+            # "Employee name: NITTI, Maurizio", "Bill to: Nitti, Maurizio": surname first.
+            if (lf := _last_first(text, q)) is not None:
+                out.append((q, lf, None))
+                covered = lf
+                continue
         if m is None:
             continue
         covered = m.end()
         _judge(text, m, out)
     return out
+
+
+_TITLE_INITIALS = frozenset("MDPHFS")
+_COMMA_CAPITAL = re.compile(rf",[ ][{_UP}]").match
+_TITLE_AT = re.compile(
+    r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Dhr|Mevr|Shri|Smt)"
+    rf"\.?[ ]+(?=[{_UP}])"
+)
+# A surname in capitals ("NITTI", "VAN RIJTHOVEN", "O'NEILL") or written as usual, a comma, then
+# the given names: the order of forms, rosters and bibliographies.
+_CAPS = rf"[{_UP}]{{2,}}(?:['’\-][{_UP}]{{2,}})?"
+_LAST_FIRST = re.compile(
+    rf"(?P<last>(?:{_CAPS}|{_WORD})(?:[ ](?:{_CAPS}|{_WORD})){{0,2}}),[ ]"
+    rf"(?P<first>{_WORD})(?:[ ]{_WORD})?(?![\w@])"
+)
+
+
+
+
+def _last_first(text: str, q: int) -> int | None:
+    """End of a "SURNAME, Given" name at `q`, or None. A surname in capitals needs a label before
+    it or a known given name after it; one in ordinary case needs both a label and a known given
+    name or surname (else "Customer: Acme, Inc" would be a person)."""
+    m = _LAST_FIRST.match(text, q)
+    if m is None:
+        return None
+    last, first = m.group("last"), m.group("first")
+    known = first in given_names() or last.split(" ")[-1].capitalize() in surnames()
+    if last[1:2].isupper():
+        return m.end() if known or _strong_before(text, q) else None
+    return m.end() if known and _strong_before(text, q) else None
+
+
+def _csv_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
+    """Names in the name columns of the CSV whose header line holds `p`; where the table ends.
+
+    The header names the columns ("customer_id,full_name,email"); each following line up to a
+    blank one, or one with fewer fields, is a row. A field is a name when it is a run of
+    capitalised words or "SURNAME, Given" in quotes: the column says it is a person, whatever
+    the locale.
+    """
+    size = len(text)
+    start = text.rfind("\n", 0, p) + 1
+    end = text.find("\n", p)
+    end = size if end < 0 else end
+    columns = [c.strip().strip('"').lower() for c in text[start:end].split(",")]
+    wanted = [i for i, c in enumerate(columns) if c in _NAME_COLUMNS]
+    if not wanted:
+        return end
+    pos = end + 1
+    while pos < size:
+        end = text.find("\n", pos)
+        end = size if end < 0 else end
+        fields = _csv_fields(text, pos, end)
+        if len(fields) < len(columns):
+            break
+        for i in wanted:
+            a, b = fields[i]
+            if text[a : a + 1] == '"':
+                a, b = a + 1, b - 1
+            m = _RUN.fullmatch(text, a, b) or _LAST_FIRST.fullmatch(text, a, b)
+            if m is not None and text[a:b] not in common_words():
+                out.append((a, b, None))
+        pos = end + 1
+    return end
+
+
+def _csv_fields(text: str, pos: int, end: int) -> list[tuple[int, int]]:
+    """The (start, end) of each field of the CSV row text[pos:end]."""
+    fields = []
+    while True:
+        m = _CSV_FIELD.match(text, pos, end)
+        assert m is not None  # the pattern matches the empty string
+        fields.append((pos, m.end()))
+        pos = m.end()
+        if pos >= end or text[pos] != ",":
+            return fields
+        pos += 1
+
+
+# One CSV field: quoted (with doubled quotes inside) or up to the next comma.
+_CSV_FIELD = re.compile(r'"(?:[^"]|"")*"|[^,"\r]*')
+_NAME_COLUMNS = frozenset(
+    ["name", "full_name", "fullname", "full name", "customer", "customer_name", "client",
+     "client_name", "contact", "contact_name", "employee", "employee_name", "first_name",
+     "last_name", "given_name", "surname", "family_name", "account_holder", "cardholder",
+     "recipient", "sender", "owner", "assignee", "agent", "author", "patient", "display_name"]
+)
 
 
 def _after_cue(text: str, i: int) -> int:
@@ -201,10 +307,18 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
         return
     first = words[0]
     named = len(words) > 1 and words[-1] not in common
-    if first in common and not named:
+    if len(words) == 1 and first in _CALENDAR and _by_digit(text, start, end):
+        return  # "On Tue, 4 Mar 2025": a date, though "Mar" is a given name too
+    if first in common and not named and first not in common_given():
         return
-    strong = strong or _strong_before(text, start) or _speaker(text, start, end)
-    if strong and first not in common:
+    strong = (
+        strong
+        or _strong_before(text, start)
+        or _speaker(text, start, end)
+        or (text[end : end + 2] in _MAILBOX_OPEN and _MAILBOX_AFTER.match(text, end) is not None)
+    )
+    if strong and (first not in common or named or first in common_given()):
+        # After a cue a name may be a word too: "Thanks Dean,", "Emergency contact: Iris Reimes".
         out.append((start, end, None))
     elif first in given:
         if (
@@ -216,6 +330,20 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
             out.append((start, end, None))
     elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
         out.append((start, end, None))
+
+
+_CALENDAR = frozenset(
+    ["Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon",
+     "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun"]
+)
+# A mailbox after a display name: "From: Maria Silva <maria@example.com>", "On ..., X <x@y> wrote".
+_MAILBOX_AFTER = re.compile(r'"?[ ]<[^\s<>@]{1,64}@[^\s<>]{1,255}>')
+_MAILBOX_OPEN = frozenset([" <", '" '])
+
+
+def _by_digit(text: str, start: int, end: int) -> bool:
+    """A digit right before or after the word, a space apart at most ("4 Mar", "Mar 2025")."""
+    return any(c in _DIGITS for c in text[max(0, start - 2) : start] + text[end : end + 2])
 
 
 _STRONG_SET = frozenset(c.rstrip(".") for c in _STRONG_CUES.replace("[aá]", "a").split("|")) | {
@@ -243,15 +371,21 @@ def _strong_before(text: str, start: int) -> bool:
     """A title, a strong cue phrase or a sign-off line right before `start`."""
     seg = text[max(0, start - 40) : start]
     line = seg.rsplit("\n", 1)
-    if len(line) == 2 and not line[1].strip():
-        # The name opens its line: was the line before a sign-off ("Best regards,") or a label
-        # ("SHIP TO:", "Customer:")?
+    if len(line) == 2 and not line[1].strip(" \t>"):
+        # The name opens its line (or its quoted line, "> "): was the line before a sign-off
+        # ("Best regards,") or a label ("SHIP TO:", "Customer:")?
         previous = line[0].rstrip(" \t\r,!.").lower()
         if previous.endswith(_SIGNOFFS):
             return True
-        label = previous.rsplit("\n", 1)[-1].strip()
+        label = previous.rsplit("\n", 1)[-1].strip(" \t>")
         return label.endswith(":") and label.rstrip(": ") in _STRONG_SET
     seg = line[-1]
+    if seg.endswith('"'):
+        # A JSON value under a key that holds a person: {"user": "Maria Silva"}.
+        key = seg[:-1].rstrip(" ")
+        if not key.endswith('":'):
+            return False
+        return key[:-2].rsplit('"', 1)[-1].lower() in _NAME_KEYS
     if not seg.endswith(" "):
         return False
     words = seg.split()
@@ -259,8 +393,19 @@ def _strong_before(text: str, start: int) -> bool:
         return False
     if words[-1].rstrip(".") in _TITLES:
         return True
-    words = seg.rstrip(" ,:").lower().split()
+    # Quotes and brackets before a cue are no part of it: {"text": "Thanks Maria"}.
+    words = seg.rstrip(" ,:").lower().translate(_OPENERS).split()
     return any(" ".join(words[-n:]) in _STRONG_SET for n in (1, 2, 3) if len(words) >= n)
+
+
+_OPENERS = str.maketrans(dict.fromkeys('"“(>[', " "))
+# JSON keys whose string value is a person.
+_NAME_KEYS = frozenset(
+    ["user", "username", "name", "full_name", "fullname", "display_name", "customer",
+     "customer_name", "client", "author", "sender", "from", "recipient", "to", "contact",
+     "assignee", "owner", "agent", "speaker", "first_name", "last_name", "surname", "given_name",
+     "family_name", "employee", "patient", "requester", "reporter"]
+)
 
 
 def _windows(anchors: list[int], size: int, before: int, after: int) -> list[tuple[int, int]]:
@@ -307,15 +452,38 @@ _LATIN_WORDS: tuple[str, ...] = (
     "Recanto", "Conjunto", "Chácara", "Fazenda", "Jardim", "Ladeira", "Morro", "Núcleo",
     "Parque", "Passarela", "Residencial", "Setor", "Trecho", "Vereda", "Via", "Viaduto",
     "Vila", "Distrito", "Favela", "Lagoa", "Aeroporto", "Campo", "Rampa", "Vale", "Viela",
+    "Trevo", "Praia", "Pasadizo",
+    # Mexican
+    "Calzada", "Cerrada", "Privada", "Prolongación", "Andador", "Retorno", "Circuito",
+    "Circunvalación", "Periférico", "Corredor", "Peatonal", "Ampliación", "Continuación",
 )
 _LATIN_SET = frozenset(w.rstrip(".") for w in _LATIN_WORDS) | frozenset(STREET_WORDS)
 _STREET_WORDS_EN = trie_pattern(STREET_WORDS)
+# Particles inside a place name ("Rothenburg ob der Tauber", "Bergen aan Zee", "Ramos das
+# Flores"); the Portuguese, Spanish and Italian ones may open it too ("da Mota", "de la Vega").
+_PARTICLES_CITY = (
+    r"(?:da|de|do|dos|das|del|della|di|le|la|les|sur|am|an|der|den|im|en|y|e|ob|aan|op|bei"
+    r"|upon|on)"
+)
+_CITY_LEAD = r"(?:(?:da|de|do|dos|das|del|della|di|la)[ ])"
+# A word of a place name: "Málaga", "West-Terschelling", "Rennes-la-Forêt", "St.".
+_CITY_WORD = rf"[{_UP}][{_LO}'’.]+(?:-[{_UP}{_LO}][{_LO}'’.]*)*"
 _CITY = (
-    rf"[{_UP}][{_LO}'’.\-]+(?:[ ](?:am|an|de|del|di|sur|le|la|da|do|dos|upon|on)?[ ]?"
-    rf"[{_UP}][{_LO}'’\-]+){{0,3}}|[A-Z]{{2}}(?![\w])"
+    rf"{_CITY_LEAD}?{_CITY_WORD}(?:[ ](?:{_PARTICLES_CITY}[ ]){{0,2}}{_CITY_WORD}){{0,3}}"
+    rf"(?![\w'’:])|[A-Z]{{2}}(?![\w])"
+)
+# A place name in capitals, as Australian and French labels print it ("NORTH HUNTER",
+# "SAINTE CHARLOTTE-SUR-MER"): only after a postcode or before a state, never alone.
+_CITY_CAPS = rf"[{_UP}][{_UP}'’.]+(?:-[{_UP}]+)*(?:[ ][{_UP}][{_UP}'’.]+(?:-[{_UP}]+)*){{0,3}}"
+# A country on the last line of a letter block.
+_COUNTRY = (
+    r"(?:USA|U\.S\.A\.|United States|UK|United Kingdom|Deutschland|Germany|France|España|Spain"
+    r"|Italia|Italy|Nederland|Netherlands|The Netherlands|Brasil|Brazil|India|Japan|日本"
+    r"|Australia|Österreich|Austria|Schweiz|Suisse|Switzerland|Belgique|België|Belgium"
+    r"|Portugal|México|Mexico|Canada|Ireland|New Zealand)(?![\w])"
 )
 _POSTCODE = (
-    r"[0-9]{5}(?:-[0-9]{3,4})?"  # US ZIP(+4), DE/FR/ES/IT, BR CEP
+    r"[0-9]{5}(?:-[0-9]{3,4}|[0-9]{3})?"  # US ZIP(+4), DE/FR/ES/IT, BR CEP (with its dash or not)
     r"|[A-Z]{1,2}[0-9][A-Z0-9]?[ ]?[0-9][A-Z]{2}"  # UK
     r"|[0-9]{4}[ ]?[A-Z]{2}(?![A-Za-z])"  # NL
     r"|[0-9]{3}-[0-9]{4}|〒[0-9]{3}-[0-9]{4}"  # JP
@@ -329,8 +497,11 @@ _UNIT = (
     r"|Sala|Interno|Int|Bus|Bte)\.?[ ]?#?[0-9A-Za-z\-]+)"
 )
 _TAIL = re.compile(
-    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])(?:[ ](?:{_CITY}))?"
-    rf"|(?:{_CITY})(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?)){{0,4}}"
+    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])"
+    rf"(?:[ ](?:{_CITY}|{_CITY_CAPS}(?![\w'’:])))?"
+    rf"|{_CITY_CAPS},?[ ]{_STATE}(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
+    rf"|(?:{_CITY})(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
+    rf"|{_COUNTRY})){{0,4}}"
 )
 # Where an address starts: a house number before a street, or a street word before a number.
 _ADDRESS = re.compile(
@@ -358,19 +529,18 @@ _ADDRESS = re.compile(
 )
 # Japanese: prefecture, municipality and block (1丁目5番18号, 1-5-18), after an optional 〒 code.
 JP_PREFECTURES = ["北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"]
-_JA = "\u3005\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f"
+_JA = "\u3005\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f\uff21-\uff3a\uff41-\uff5a"
 _JA_NUM = "0-9\uff10-\uff19"
 _JP_ADDRESS = re.compile(
-    rf"(?:〒?[0-9]{{3}}-[0-9]{{4}}[ \u3000]?)?(?:{'|'.join(JP_PREFECTURES)})[{_JA}]{{1,24}}?"
+    rf"(?:〒?[0-9]{{3}}-[0-9]{{4}}(?:[ \u3000]|\r?\n)?)?(?:{'|'.join(JP_PREFECTURES)})[{_JA}]{{1,24}}?"
     rf"[{_JA_NUM}]+(?:丁目|番地?|号|[-－ー])(?:[{_JA_NUM}]+(?:番地?|号|[-－ー])?){{0,3}}"
     rf"(?:[ \u3000]?[{_JA}A-Za-z0-9]{{1,20}}?[{_JA_NUM}]+(?:号室|階|F))?"
 )
 # A continental postcode after a comma, then a city: "…, 45568 Freital", "…, 1689 EE Lettele",
 # "…, 83408-172 Martins das Flores" (BR CEP), "…, 26160 Málaga".
-_PARTICLES_CITY = r"(?:da|de|do|dos|das|del|della|di|le|la|les|sur|am|an|der|den|im|en|y|e)"
 _POSTAL_TAIL = re.compile(
     rf"[ ]?,[ ](?P<pc>[0-9]{{5}}-[0-9]{{3}}|[0-9]{{8}}|[0-9]{{5}}|[0-9]{{4}}[ ]?[A-Z]{{2}})[ ]"
-    rf"(?:{_PARTICLES_CITY}[ ]|'s-)?[{_UP}][\w'’\-]*(?:[ ](?:{_PARTICLES_CITY}[ ])?"
+    rf"(?:(?:{_PARTICLES_CITY}[ ]){{1,2}}|'s-)?[{_UP}][\w'’\-]*(?:[ ](?:{_PARTICLES_CITY}[ ]){{0,2}}"
     rf"[{_UP}][\w'’\-]*){{0,3}}(?:[ ]-[ ][A-Z]{{2}}(?![\w]))?"
 )
 _HOUSE = re.compile(r"(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?,?")
@@ -458,9 +628,19 @@ _LOWER_CUES = (
     "employee", "caller", "account holder", "cardholder", "card holder", "guest", "passenger",
     "full name", "name", "nom", "nombre", "nome", "naam", "kunde", "kundin", "agent", "regards",
 )
+# Form labels before a name: words of prose too ("the manager"), so they anchor only with their
+# colon, in lower case, capitalised or in capitals.
+_LABEL_CUES = (
+    "reports to:", "manager:", "supervisor:", "next of kin:", "spouse:", "reviewer:",
+    "prepared by:", "issued to:", "sold to:", "invoice to:", "payee:", "beneficiary:",
+    "signatory:",
+)
 # What an automaton pattern says where it matches (bits: a word may be several things).
-_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL = (1 << i for i in range(9))
-_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?=[{_UP}])")
+_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN = (
+    1 << i for i in range(12)
+)
+# A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
+_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?:>[ \t]*)*(?=[{_UP}])")
 
 
 @functools.cache
@@ -497,12 +677,16 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((w if len(w) < 4 else w.rstrip(".") for w in _LATIN_WORDS), _STREET)
     add(_LOWER_CUES, _LOWER)
     add((c.upper() for c in _LOWER_CUES), _LOWER)  # "SHIP TO:", "NAME:" on labels
+    add((f(c) for c in _LABEL_CUES for f in (str, str.capitalize, str.upper)), _LOWER)
     add((f"{w} " for w in _STREET_SUFFIXES), _GLUED)  # "tal " is rarer than "tal" (total)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
     add((f", {d}" for d in "0123456789"), _POSTAL)
     add(("-chome",), _SPACED)
     add(("]", ",\n", ",\r\n", "--\n"), _AFTER)
     add(("〒", "丁目", *JP_PREFECTURES), _MARK)
+    add((f'"{k}":{sp}"' for k in _NAME_KEYS for sp in ("", " ")), _KEY)
+    add((" <",), _MAIL)
+    add((f" - {d}" for d in "0123456789"), _PIN)
     patterns = list(kinds)
     # A DFA: 30 ms to build, and scans in about two thirds of the time of the NFAs.
     automaton = ahocorasick_rs.AhoCorasick(
@@ -516,15 +700,18 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
 
 def anchors(
     text: str, streets: list[int] | None = None
-) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+) -> tuple[list[int], list[int], list[tuple[int, int, bool]]]:
     """Positions of name anchors and address anchors, in text order, and the spans of
-    postcode-and-city tails (", 45568 Freital")."""
+    postcode-and-city tails (", 45568 Freital"; False: its street is still to be found) and of
+    whole Indian address blocks ending in a PIN (True)."""
     automaton, kinds, _, _ = _automaton()
     names: list[int] = []
     found: list[int] = []
-    postal: list[tuple[int, int]] = []
+    postal: list[tuple[int, int, bool]] = []
     size = len(text)
     follows = _FOLLOWED_BY_NAME.match
+    table_end = 0  # the CSV header line last anchored
+    backwards = False  # a display name's start was added behind later anchors
     for index, s, e in automaton.find_matches_as_indexes(text):  # type: ignore[attr-defined]
         kind = kinds[index]
         if kind & (_NAME | _CUE | _STREET | _LOWER):
@@ -537,6 +724,18 @@ def anchors(
                 names.append(s)
             elif kind & _LOWER and (m := follows(text, e)) is not None:
                 names.append(m.end())  # the capital after the cue
+            elif (
+                kind & _LOWER
+                and s >= table_end
+                and text[s].islower()
+                and text[s - 1 : s] in _CELL_EDGE
+                and text[e : e + 1] in _CELL_EDGE
+            ):
+                # A column in a CSV header ("customer_id,full_name,email"): find_names reads the
+                # header at this lower-case anchor and the rows under it.
+                table_end = text.find("\n", e) % (size + 1)
+                if "," in text[text.rfind("\n", 0, s) + 1 : table_end]:
+                    names.append(s)
         elif kind & _GLUED:  # "Hauptstraße 5"
             if e < size and text[e] in _DIGITS and s and text[s - 1].isalpha():
                 found.append(s)
@@ -545,18 +744,55 @@ def anchors(
                 found.append(s)
         elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
             if (tail := _POSTAL_TAIL.match(text, s)) is not None:
-                postal.append((s, tail.end()))
+                postal.append((s, tail.end(), False))
         elif kind & _AFTER:
             if follows(text, e) is not None:
                 names.append(s)
+        elif kind & _PIN:  # "Tumkur - 612943": an Indian address block ends in its PIN
+            if (pin := _PIN_AT.match(text, e - 1)) is not None:
+                if (block := _IN_BLOCK.search(text, max(0, s - 90), s)) is not None:
+                    postal.append((block.start(), pin.end(), True))
+        elif kind & _KEY:  # {"user": "Maria Silva"}
+            if e < size and text[e].isupper():
+                names.append(e)
+        elif kind & _MAIL:  # "From: Maria Silva <maria@example.com>"
+            if _MAILBOX_AFTER.match(text, s) is not None and (d := _display_start(text, s)) >= 0:
+                names.append(d)
+                backwards = True
         else:
             found.append(s)
     if streets:
         found = sorted(found + streets)
+    if backwards:
+        names.sort()
     return names, found, postal
 
 
+_CELL_EDGE = frozenset(["", ",", "_", "\r", "\n"])
+
+
+def _display_start(text: str, s: int) -> int:
+    """Where the display name before a mailbox at `s` starts (after "From: ", "..., " or a quote),
+    or -1 when no capitalised word is there."""
+    end = s - 1 if text[s - 1 : s] == '"' else s
+    lo = max(0, end - 80)
+    start = max(text.rfind(c, lo, end) for c in ':,"\n\t') + 1 or lo
+    while start < end and text[start] == " ":
+        start += 1
+    return start if start < end and text[start].isupper() else -1
+
+
 _DIGITS = frozenset("0123456789")
+_PIN_AT = re.compile(r"[0-9]{3}[ ]?[0-9]{3}(?![\w\-])")
+# An Indian address block before " - PIN": house number ("H.No. 79", "01/69"), then up to two
+# locality or name parts, each closed by a comma or a line end, then the city ("Sangli-Miraj &
+# Kupwad"): "62, Bhandari, Patna - 620063", "89/930, Iyer\nGwalior - 750875".
+_IN_WORD = rf"[{_UP}][\w'’\-]*"
+_IN_BLOCK = re.compile(
+    rf"(?<![\w/.])(?:H\.No\.[ ]?)?[0-9]{{1,4}}[A-Za-z]?(?:/[0-9]{{1,4}})?,?(?:[ ]|\r?\n)"
+    rf"(?:{_IN_WORD}(?:[ ]{_IN_WORD}){{0,3}}(?:,[ ]|\r?\n)){{0,2}}"
+    rf"{_IN_WORD}(?:[ ](?:{_IN_WORD}|&)){{0,4}}[ ]*$"
+)
 
 
 def _has_japanese(text: str, lo: int, hi: int) -> bool:
@@ -564,7 +800,7 @@ def _has_japanese(text: str, lo: int, hi: int) -> bool:
 
 
 def find_addresses(
-    text: str, at: list[int] | None = None, postal: list[tuple[int, int]] | None = None
+    text: str, at: list[int] | None = None, postal: list[tuple[int, int, bool]] | None = None
 ) -> list[tuple[int, int, str | None]]:
     """Spans of street addresses in ``text``, from the house number to the postcode and city.
 
@@ -574,8 +810,10 @@ def find_addresses(
     if at is None:
         _, at, postal = anchors(text)
     out: list[tuple[int, int, str | None]] = []
-    for comma, end in postal or ():
-        if (start := _street_before(text, comma)) >= 0:
+    for start, end, whole in postal or ():
+        if whole:
+            out.append((start, end, "in"))
+        elif (start := _street_before(text, start)) >= 0:
             out.append((start, end, "postal"))
     last = 0
     for lo, hi in _windows(at, len(text), 64, 56):
