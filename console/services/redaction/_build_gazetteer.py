@@ -31,7 +31,14 @@ MORE_LOCALES = [
 ]
 ROMANIZED = ["ja_JP"]
 
-EXTRA_COMMON = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "gemini", "flash", "pro", "ultra", "nano", "json", "draft", "summarize", "summarise", "translate", "write", "answer", "explain", "list", "use", "keep", "set", "step", "see", "send", "call", "ask", "check", "please", "thanks", "thank", "hello", "dear", "best", "regards", "cheers", "team", "support", "customer", "agent", "admin", "user", "the", "and", "for", "with", "from", "this", "that", "will", "can", "may", "mark", "bill", "grant", "hope", "faith", "joy", "summer", "autumn", "winter", "spring", "river", "rose", "iris", "lily", "daisy", "ivy", "dawn", "sky", "rain", "storm", "amber", "ruby", "pearl", "crystal", "jade", "king", "queen", "prince", "duke", "earl", "page", "chase", "hunter", "case", "price", "cash", "penny", "sunny", "honey", "candy", "happy", "lucky", "angel", "major", "sterling", "frank", "guy", "ray", "dean", "bishop", "pope", "rich", "young", "gay", "long", "short", "strong", "little", "rock", "stone", "hill", "wood", "field", "brook", "lake", "moss", "marsh", "park", "street", "road", "lane", "way", "avenue", "court", "place", "square", "north", "south", "east", "west", "english", "french", "german", "china", "india", "paris", "london", "berlin", "madison", "austin", "dallas", "houston", "jordan", "sydney", "victoria", "georgia", "carolina", "virginia", "florence", "lourdes", "florida", "orlando", "phoenix", "error", "status", "summary", "warning", "info", "debug", "date", "time", "title", "input", "output", "example", "reply", "question", "ticket", "order", "invoice", "total", "model", "prompt", "response", "request", "batch", "cache", "api", "http", "yaml", "csv", "sql", "python", "google", "cloud", "amazon", "microsoft", "apple", "windows", "linux", "mozilla", "chrome", "firefox", "android", "iphone", "macos", "openai", "claude", "llama", "mistral", "vertex", "bigquery", "gemma", "imagen", "veo", "notebook", "studio", "classify", "extract", "rewrite", "generate", "create", "update", "delete", "review", "compare", "analyze", "analyse", "convert", "format", "fix", "add", "remove", "describe", "outline", "provide", "give", "tell", "show", "find", "make", "let", "note", "read", "upload", "download", "run", "test", "hi", "hey", "dear", "hallo", "hola", "ciao", "bonjour", "sincerely", "yours", "kind", "regards", "greetings", "morning", "evening", "afternoon", "good", "great", "nice", "okay", "sorry", "sure", "yes", "assistant", "bot", "system", "operator", "moderator", "helpdesk", "unknown", "anonymous", "service", "sales", "billing", "staff", "everyone", "all", "guest", "carrier", "block", "tel", "fax", "mob", "cell", "phone", "mobile", "email"]
+EXTRA_COMMON = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "flash", "pro", "ultra", "nano", "json", "draft", "summarize", "summarise", "translate", "write", "answer", "explain", "list", "use", "keep", "set", "step", "see", "send", "call", "ask", "check", "please", "thanks", "thank", "hello", "dear", "best", "regards", "cheers", "team", "support", "customer", "agent", "admin", "user", "the", "and", "for", "with", "from", "this", "that", "will", "can", "may", "mark", "bill", "grant", "hope", "faith", "joy", "summer", "autumn", "winter", "spring", "river", "rose", "iris", "lily", "daisy", "ivy", "dawn", "sky", "rain", "storm", "amber", "ruby", "pearl", "crystal", "jade", "king", "queen", "prince", "duke", "earl", "page", "chase", "hunter", "case", "price", "cash", "penny", "sunny", "honey", "candy", "happy", "lucky", "angel", "major", "sterling", "frank", "guy", "ray", "dean", "bishop", "pope", "rich", "young", "gay", "long", "short", "strong", "little", "rock", "stone", "hill", "wood", "field", "brook", "lake", "moss", "marsh", "park", "street", "road", "lane", "way", "avenue", "court", "place", "square", "north", "south", "east", "west", "english", "french", "german", "china", "india", "paris", "london", "berlin", "madison", "austin", "dallas", "houston", "jordan", "sydney", "victoria", "georgia", "carolina", "virginia", "florence", "lourdes", "florida", "orlando", "phoenix", "error", "status", "summary", "warning", "info", "debug", "date", "time", "title", "input", "output", "example", "reply", "question", "ticket", "order", "invoice", "total", "model", "prompt", "response", "request", "batch", "cache", "api", "http", "yaml", "csv", "sql", "python", "google", "cloud", "amazon", "microsoft", "apple", "windows", "linux", "mozilla", "chrome", "firefox", "android", "iphone", "macos", "notebook", "studio", "classify", "extract", "rewrite", "generate", "create", "update", "delete", "review", "compare", "analyze", "analyse", "convert", "format", "fix", "add", "remove", "describe", "outline", "provide", "give", "tell", "show", "find", "make", "let", "note", "read", "upload", "download", "run", "test", "hi", "hey", "dear", "hallo", "hola", "ciao", "bonjour", "sincerely", "yours", "kind", "regards", "greetings", "morning", "evening", "afternoon", "good", "great", "nice", "okay", "sorry", "sure", "yes", "assistant", "bot", "system", "operator", "moderator", "helpdesk", "unknown", "anonymous", "service", "sales", "billing", "staff", "everyone", "all", "guest", "carrier", "block", "tel", "fax", "mob", "cell", "phone", "mobile", "email"]
+
+
+# Model and product names: words, never people, even where Faker lists one as a given name.
+PRODUCTS = ["gemini", "gemma", "claude", "llama", "mistral", "imagen", "veo", "vertex", "openai", "bigquery"]
+# Given names of the first locales that are everyday English words, not names, after a cue too
+# ("Thanks, Job done").
+NOT_NAMES = ["else", "floor", "job", "lot", "german"]
 
 
 def _clean(names: object) -> set[str]:
@@ -72,7 +79,7 @@ def build() -> tuple[list[str], list[str], list[str], list[str]]:
         given |= _clean(getattr(p, "first_romanized_names", ()))
         surnames |= _clean(getattr(p, "last_romanized_names", ()))
     lorem = importlib.import_module("faker.providers.lorem.en_US").Provider.word_list
-    common = {w.lower() for w in lorem} | set(EXTRA_COMMON)
+    common = {w.lower() for w in lorem} | set(EXTRA_COMMON) | set(PRODUCTS)
     # The anchor pass runs Python for every match, whole word or not: a short name, or one that
     # starts a common word ("Clas" in "Classify", "Amon" in "Among"), would be matched inside
     # every such word. The other locales' names are left out when they are either.
@@ -80,10 +87,13 @@ def build() -> tuple[list[str], list[str], list[str], list[str]]:
     more_given, more_surnames = _names(MORE_LOCALES)
     given |= {g for g in more_given if len(g) >= 3 and g.lower() not in prefixes}
     surnames |= {s for s in more_surnames if len(s) >= 3 and s.lower() not in prefixes}
-    # English-speaking countries' names that are words ("Dean", "Hope"): a name only after a
-    # strong cue ("Thanks Dean,", "Emergency contact: Ruby Reimes").
-    english, _ = _names(["en_US", "en_GB", "en_IE", "en_NZ"])
-    common_given = {g for g in english if g.lower() in common}
+    # Names that are words ("Dean", "Hope", "Iris"): a name only after a strong cue ("Thanks
+    # Dean,", "Emergency contact: Iris Reimes"). From the first locales and English-speaking
+    # ones; the others' lists hold words such as "Can", "Per" and "My".
+    first, _ = _names([*LOCALES, "en_IE", "en_NZ"])
+    common_given = {g for g in first if g.lower() in common} - {
+        w.capitalize() for w in PRODUCTS + NOT_NAMES
+    }
     given = {g for g in given if g.lower() not in common}
     surnames = {s for s in surnames if len(s) >= 3}
     return sorted(given), sorted(surnames), sorted(common), sorted(common_given)

@@ -22,11 +22,11 @@ _LO = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺ
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
     r"(?:van der|van den|van de|von der|de la|de los|de las|del|della|degli|van|von|de|da|di"
-    r"|du|dos|das|do|le|la|ter|ten|bin|al|el)"
+    r"|du|dos|das|do|le|la|ter|ten|den|der|bin|al|el)"
 )
 # A run of capitalised words, with middle initials ("John F. Kennedy") and particles between.
 _RUN = re.compile(
-    rf"(?<![\w@./\\\-]){_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,3}}"
+    rf"(?<![\w@./\\\-]){_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
 )
 _CAPWORD = re.compile(rf"[{_UP}][{_LO}]+")
 _TITLE_BEFORE = re.compile(
@@ -140,35 +140,46 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             q += 1
             while q < size and text[q] in "-,!> \t\r\n":
                 q += 1
-        elif (w := _CAPWORD.match(text, p)) is not None and w.group() in cue_words:
-            # "Mr. Okafor", "Dear Maria", "Spoke with Jan": the name is the next capitalised word.
+        elif (
+            (w := _CAPWORD.match(text, p)) is not None
+            and w.group() in cue_words
+            and w.group() not in _TITLES
+        ):
+            # "Dear Maria", "Spoke with Jan": the name is the next capitalised word.
             q = _after_cue(text, w.end())
             if q < 0:
                 continue
-        if q != p and text[q] in _TITLE_INITIALS and (t := _TITLE_AT.match(text, q)) is not None:
-            q = t.end()  # "Customer Ms. Härkönen", "[09:22] Dr. Kubanek": the title is no name
+        if text[q : q + 2] in _TITLE_HEADS and (t := _TITLE_AT.match(text, q)) is not None:
+            # "Mr. Okafor", "Customer Ms. Härkönen", "[09:22] Dr. Kubanek", "Mrs. van Dongen":
+            # after a title the surname is a name whatever the word ("Ms. Long", "Dr. Day").
+            covered = t.end()
+            out.append((t.start("name"), covered, None))
+            continue
         s = _run_start(text, q)
         m = run_match(text, s)
         if (m is None or m.end() <= q) and s != q:
             m = run_match(text, q)
-        if (text[q + 1 : q + 2].isupper() if m is None else _COMMA_CAPITAL(text, m.end())):
-            # "Employee name: NITTI, Maurizio", "Bill to: Nitti, Maurizio": surname first.
-            if (lf := _last_first(text, q)) is not None:
-                out.append((q, lf, None))
-                covered = lf
-                continue
         if m is None:
-            continue
-        covered = m.end()
-        _judge(text, m, out)
+            surname_first = text[q + 1 : q + 2].isupper()
+        else:
+            covered = m.end()
+            surname_first = text[covered : covered + 1] == "," and text[covered + 2 : covered + 3].isupper()
+        if surname_first and (lf := _last_first(text, q)) is not None:
+            # "Employee name: NITTI, Maurizio", "Bill to: Nitti, Maurizio": surname first.
+            out.append((q, lf, None))
+            covered = lf
+        elif m is not None:
+            _judge(text, m, out)
     return out
 
 
-_TITLE_INITIALS = frozenset("MDPHFS")
-_COMMA_CAPITAL = re.compile(rf",[ ][{_UP}]").match
+# The first two letters of the titles below: most names are turned away without a regex.
+_TITLE_HEADS = frozenset(["Mr", "Ms", "Mx", "Mi", "Dr", "Pr", "He", "Fr", "Mm", "Ml", "Sr", "Si",
+                          "Do", "Dh", "Me", "Sh", "Sm"])
 _TITLE_AT = re.compile(
     r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Dhr|Mevr|Shri|Smt)"
-    rf"\.?[ ]+(?=[{_UP}])"
+    rf"\.?[ ]+(?P<name>(?:{_PARTICLE}[ ])*{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD})"
+    r"{0,3})(?![\w'’])"
 )
 # A surname in capitals ("NITTI", "VAN RIJTHOVEN", "O'NEILL") or written as usual, a comma, then
 # the given names: the order of forms, rosters and bibliographies.
@@ -298,13 +309,24 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
     common, last_names = common_words(), surnames()
     words = m.group().split(" ")
     start, end = m.start(), m.end()
-    # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names.
+    # Cue words glued to the run ("Dear Maria", "Customer Jane Doe") are cues, not names; a name
+    # that is a word too opens the name ("Dear Ivy Kate Niermann"), as does any other word before
+    # a known surname ("[09:31] Per Sjöholm:").
     strong = False
-    while words and words[0] in common and words[0] not in given:
+    while (
+        words
+        and words[0] in common
+        and words[0] not in given
+        and words[0] not in common_given()
+        and (words[0] in _CUE_WORDS or len(words) == 1 or words[1] not in last_names)
+    ):
         strong = strong or words[0] in _STRONG_CUE_WORDS
         start += len(words.pop(0)) + 1
     if not words:
         return
+    if len(words) > 2 and words[1] in given and words[0] not in given and _sentence_initial(text, start):
+        # "Yesterday Gytė Kavaliauskienė called": a capitalised word opening the sentence.
+        start += len(words.pop(0)) + 1
     first = words[0]
     named = len(words) > 1 and words[-1] not in common
     if len(words) == 1 and first in _CALENDAR and _by_digit(text, start, end):
@@ -320,7 +342,7 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
     if strong and (first not in common or named or first in common_given()):
         # After a cue a name may be a word too: "Thanks Dean,", "Emergency contact: Iris Reimes".
         out.append((start, end, None))
-    elif first in given:
+    elif first in given or first.split("-", 1)[0] in given:  # "Jamie-Leigh"
         if (
             named
             or not _sentence_initial(text, start)
@@ -332,6 +354,7 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
         out.append((start, end, None))
 
 
+_CUE_WORDS = _CUE_TOKENS | _STRONG_CUE_WORDS
 _CALENDAR = frozenset(
     ["Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon",
      "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun"]
@@ -640,7 +663,10 @@ _NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MA
     1 << i for i in range(12)
 )
 # A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
-_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?:>[ \t]*)*(?=[{_UP}])")
+# Particles may come first ("Mrs. van Dongen").
+_FOLLOWED_BY_NAME = re.compile(
+    rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?:>[ \t]*)*(?:{_PARTICLE}[ ])*(?=[{_UP}])"
+)
 
 
 @functools.cache
