@@ -105,8 +105,8 @@ def test_name_look_alikes_are_kept(text: str) -> None:
         ("Tulpstraat 5\n3309NX West-Terschelling\nE-mail: x@y.example",
          "Tulpstraat 5\n3309NX West-Terschelling"),
         # A country on the last line.
-        ("10 Downing Street\nLondon SW1A 2AA\nUnited Kingdom\n\nThanks",
-         "10 Downing Street\nLondon SW1A 2AA\nUnited Kingdom"),
+        ("1600 Amphitheatre Pkwy\nMountain View, CA 94043\nUSA\n\nThanks",
+         "1600 Amphitheatre Pkwy\nMountain View, CA 94043\nUSA"),
     ],
 )
 def test_address_layouts(text: str, address: str) -> None:

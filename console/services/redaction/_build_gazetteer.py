@@ -72,7 +72,7 @@ def _names(locales: list[str]) -> tuple[set[str], set[str]]:
     return given, surnames
 
 
-def build() -> tuple[list[str], list[str], list[str], list[str]]:
+def build() -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     given, surnames = _names(LOCALES)
     for locale in ROMANIZED:
         p = _provider(locale)
@@ -86,7 +86,10 @@ def build() -> tuple[list[str], list[str], list[str], list[str]]:
     prefixes = {w[:n] for w in common for n in range(3, len(w))}
     more_given, more_surnames = _names(MORE_LOCALES)
     given |= {g for g in more_given if len(g) >= 3 and g.lower() not in prefixes}
-    surnames |= {s for s in more_surnames if len(s) >= 3 and s.lower() not in prefixes}
+    # The other locales' surnames confirm a run a given name or a cue started ("Ritt
+    # Hermansen") but anchor nothing: as patterns they would double the automaton, whose build
+    # every `gemops redact` process pays at start.
+    more_surnames = {s for s in more_surnames if len(s) >= 3} - surnames
     # Names that are words ("Dean", "Hope", "Iris"): a name only after a strong cue ("Thanks
     # Dean,", "Emergency contact: Iris Reimes"). From the first locales and English-speaking
     # ones; the others' lists hold words such as "Can", "Per" and "My".
@@ -96,17 +99,19 @@ def build() -> tuple[list[str], list[str], list[str], list[str]]:
     }
     given = {g for g in given if g.lower() not in common}
     surnames = {s for s in surnames if len(s) >= 3}
-    return sorted(given), sorted(surnames), sorted(common), sorted(common_given)
+    return (sorted(given), sorted(surnames), sorted(more_surnames), sorted(common),
+            sorted(common_given))
 
 
 def main() -> None:
-    given, surnames, common, common_given = build()
+    given, surnames, more_surnames, common, common_given = build()
     DATA.mkdir(exist_ok=True)
     (DATA / "given_names.txt").write_text("\n".join(given) + "\n", encoding="utf-8")
     (DATA / "surnames.txt").write_text("\n".join(surnames) + "\n", encoding="utf-8")
+    (DATA / "more_surnames.txt").write_text("\n".join(more_surnames) + "\n", encoding="utf-8")
     (DATA / "common_words.txt").write_text("\n".join(common) + "\n", encoding="utf-8")
     (DATA / "common_given.txt").write_text("\n".join(common_given) + "\n", encoding="utf-8")
-    print(f"{len(given)} given names, {len(surnames)} surnames")
+    print(f"{len(given)} given names, {len(surnames)} + {len(more_surnames)} surnames")
 
 
 if __name__ == "__main__":

@@ -78,8 +78,15 @@ def given_names() -> frozenset[str]:
     return _words("given_names.txt")
 
 
-def surnames() -> frozenset[str]:
+def anchor_surnames() -> frozenset[str]:
+    """Surnames of the first locales: these anchor the name search."""
     return _words("surnames.txt")
+
+
+@functools.cache
+def surnames() -> frozenset[str]:
+    """Every known surname: confirms a run that something else anchored."""
+    return anchor_surnames() | _words("more_surnames.txt")
 
 
 @functools.cache
@@ -149,10 +156,14 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             q = _after_cue(text, w.end())
             if q < 0:
                 continue
-        if text[q : q + 2] in _TITLE_HEADS and (t := _TITLE_AT.match(text, q)) is not None:
+        if (
+            text[q : q + 2] in _TITLE_HEADS
+            and (t := _TITLE_AT.match(text, q)) is not None
+            and (m := run_match(text, t.end())) is not None
+        ):
             # "Mr. Okafor", "Customer Ms. Härkönen", "[09:22] Dr. Kubanek", "Mrs. van Dongen":
             # after a title the surname is a name whatever the word ("Ms. Long", "Dr. Day").
-            covered = t.end()
+            covered = m.end()
             out.append((t.start("name"), covered, None))
             continue
         s = _run_start(text, q)
@@ -176,18 +187,24 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
 # The first two letters of the titles below: most names are turned away without a regex.
 _TITLE_HEADS = frozenset(["Mr", "Ms", "Mx", "Mi", "Dr", "Pr", "He", "Fr", "Mm", "Ml", "Sr", "Si",
                           "Do", "Dh", "Me", "Sh", "Sm"])
+# A title, then where the name starts (at its particles, if any); _RUN reads the name.
 _TITLE_AT = re.compile(
     r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Dhr|Mevr|Shri|Smt)"
-    rf"\.?[ ]+(?P<name>(?:{_PARTICLE}[ ])*{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD})"
-    r"{0,3})(?![\w'’])"
+    rf"\.?[ ]+(?P<name>(?:{_PARTICLE}[ ])*)"
 )
 # A surname in capitals ("NITTI", "VAN RIJTHOVEN", "O'NEILL") or written as usual, a comma, then
 # the given names: the order of forms, rosters and bibliographies.
 _CAPS = rf"[{_UP}]{{2,}}(?:['’\-][{_UP}]{{2,}})?"
-_LAST_FIRST = re.compile(
-    rf"(?P<last>(?:{_CAPS}|{_WORD})(?:[ ](?:{_CAPS}|{_WORD})){{0,2}}),[ ]"
-    rf"(?P<first>{_WORD})(?:[ ]{_WORD})?(?![\w@])"
-)
+
+
+@functools.cache
+def _last_first_pattern() -> re.Pattern[str]:
+    # Compiled on first use: its letter classes take 20 ms to compile, and few texts need it.
+    return re.compile(
+        rf"(?P<last>(?:{_CAPS}|{_WORD})(?:[ ](?:{_CAPS}|{_WORD})){{0,2}}),[ ]"
+        rf"(?P<first>{_WORD})(?:[ ]{_WORD})?(?![\w@])"
+    )
+
 
 
 
@@ -196,7 +213,7 @@ def _last_first(text: str, q: int) -> int | None:
     """End of a "SURNAME, Given" name at `q`, or None. A surname in capitals needs a label before
     it or a known given name after it; one in ordinary case needs both a label and a known given
     name or surname (else "Customer: Acme, Inc" would be a person)."""
-    m = _LAST_FIRST.match(text, q)
+    m = _last_first_pattern().match(text, q)
     if m is None:
         return None
     last, first = m.group("last"), m.group("first")
@@ -233,7 +250,7 @@ def _csv_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int
             a, b = fields[i]
             if text[a : a + 1] == '"':
                 a, b = a + 1, b - 1
-            m = _RUN.fullmatch(text, a, b) or _LAST_FIRST.fullmatch(text, a, b)
+            m = _RUN.fullmatch(text, a, b) or _last_first_pattern().fullmatch(text, a, b)
             if m is not None and text[a:b] not in common_words():
                 out.append((a, b, None))
         pos = end + 1
@@ -342,7 +359,7 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
     if strong and (first not in common or named or first in common_given()):
         # After a cue a name may be a word too: "Thanks Dean,", "Emergency contact: Iris Reimes".
         out.append((start, end, None))
-    elif first in given or first.split("-", 1)[0] in given:  # "Jamie-Leigh"
+    elif first in given or ("-" in first and first.split("-", 1)[0] in given):  # "Jamie-Leigh"
         if (
             named
             or not _sentence_initial(text, start)
@@ -416,12 +433,15 @@ def _strong_before(text: str, start: int) -> bool:
         return False
     if words[-1].rstrip(".") in _TITLES:
         return True
-    # Quotes and brackets before a cue are no part of it: {"text": "Thanks Maria"}.
-    words = seg.rstrip(" ,:").lower().translate(_OPENERS).split()
-    return any(" ".join(words[-n:]) in _STRONG_SET for n in (1, 2, 3) if len(words) >= n)
+    words = seg.rstrip(" ,:").lower().split()
+    for n in (1, 2, 3):
+        # Quotes and brackets before a cue are no part of it: {"text": "Thanks Maria"}.
+        if len(words) >= n and " ".join(words[-n:]).lstrip(_OPENERS) in _STRONG_SET:
+            return True
+    return False
 
 
-_OPENERS = str.maketrans(dict.fromkeys('"“(>[', " "))
+_OPENERS = "\"“(>["
 # JSON keys whose string value is a person.
 _NAME_KEYS = frozenset(
     ["user", "username", "name", "full_name", "fullname", "display_name", "customer",
@@ -497,7 +517,8 @@ _CITY = (
 )
 # A place name in capitals, as Australian and French labels print it ("NORTH HUNTER",
 # "SAINTE CHARLOTTE-SUR-MER"): only after a postcode or before a state, never alone.
-_CITY_CAPS = rf"[{_UP}][{_UP}'’.]+(?:-[{_UP}]+)*(?:[ ][{_UP}][{_UP}'’.]+(?:-[{_UP}]+)*){{0,3}}"
+# (Latin-1 capitals: the full class costs milliseconds to compile at each use.)
+_CITY_CAPS = r"[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’.]+(?:-[A-ZÀ-ÖØ-Þ]+)*(?:[ ][A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’.]+(?:-[A-ZÀ-ÖØ-Þ]+)*){0,3}"
 # A country on the last line of a letter block.
 _COUNTRY = (
     r"(?:USA|U\.S\.A\.|United States|UK|United Kingdom|Deutschland|Germany|France|España|Spain"
@@ -659,14 +680,10 @@ _LABEL_CUES = (
     "signatory:",
 )
 # What an automaton pattern says where it matches (bits: a word may be several things).
-_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN = (
-    1 << i for i in range(12)
-)
+(_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
+ _TITLED, _COLUMN) = (1 << i for i in range(14))
 # A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
-# Particles may come first ("Mrs. van Dongen").
-_FOLLOWED_BY_NAME = re.compile(
-    rf"\.?[,:]?[ \t]*(?:\r?\n[ \t]*)?(?:>[ \t]*)*(?:{_PARTICLE}[ ])*(?=[{_UP}])"
-)
+_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}])")
 
 
 @functools.cache
@@ -686,7 +703,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     common = common_words()
     # A surname that is also a common word ("The", "West", "French") anchors nothing useful: it
     # still counts as the last word of a run that a given name or a cue started.
-    name_words = given_names() | {w for w in surnames() if w not in common}
+    name_words = given_names() | {w for w in anchor_surnames() if w not in common}
     cues = _CUE_TOKENS | _STRONG_CUE_WORDS | {
         c[:1].upper() + c[1:] for c in _CUE_PHRASES if c[:1].isalpha()
     }
@@ -713,6 +730,8 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f'"{k}":{sp}"' for k in _NAME_KEYS for sp in ("", " ")), _KEY)
     add((" <",), _MAIL)
     add((f" - {d}" for d in "0123456789"), _PIN)
+    add((f"{t}{dot} {p} " for t in _TITLES for dot in ("", ".") for p in _PARTICLES), _TITLED)
+    add((c for n in _NAME_COLUMNS for c in (f"{n},", f",{n}")), _COLUMN)
     patterns = list(kinds)
     # A DFA: 30 ms to build, and scans in about two thirds of the time of the NFAs.
     automaton = ahocorasick_rs.AhoCorasick(
@@ -750,18 +769,6 @@ def anchors(
                 names.append(s)
             elif kind & _LOWER and (m := follows(text, e)) is not None:
                 names.append(m.end())  # the capital after the cue
-            elif (
-                kind & _LOWER
-                and s >= table_end
-                and text[s].islower()
-                and text[s - 1 : s] in _CELL_EDGE
-                and text[e : e + 1] in _CELL_EDGE
-            ):
-                # A column in a CSV header ("customer_id,full_name,email"): find_names reads the
-                # header at this lower-case anchor and the rows under it.
-                table_end = text.find("\n", e) % (size + 1)
-                if "," in text[text.rfind("\n", 0, s) + 1 : table_end]:
-                    names.append(s)
         elif kind & _GLUED:  # "Hauptstraße 5"
             if e < size and text[e] in _DIGITS and s and text[s - 1].isalpha():
                 found.append(s)
@@ -778,6 +785,15 @@ def anchors(
             if (pin := _PIN_AT.match(text, e - 1)) is not None:
                 if (block := _IN_BLOCK.search(text, max(0, s - 90), s)) is not None:
                     postal.append((block.start(), pin.end(), True))
+        elif kind & _TITLED:  # "Mrs. van Dongen": a title before a surname's particle
+            names.append(s)
+        elif kind & _COLUMN:  # "customer_id,full_name,email": a name column in a CSV header
+            if s >= table_end:
+                # find_names reads the header at this lower-case anchor and the rows under it.
+                table_end = text.find("\n", e)
+                if table_end < 0:
+                    table_end = size
+                names.append(s + (text[s] == ","))
         elif kind & _KEY:  # {"user": "Maria Silva"}
             if e < size and text[e].isupper():
                 names.append(e)
@@ -793,8 +809,6 @@ def anchors(
         names.sort()
     return names, found, postal
 
-
-_CELL_EDGE = frozenset(["", ",", "_", "\r", "\n"])
 
 
 def _display_start(text: str, s: int) -> int:
