@@ -1,11 +1,13 @@
-"""Build the name gazetteer (data/given_names.txt, surnames.txt, common_words.txt) from Faker's locale data.
+"""Build the name gazetteer (data/given_names.txt, surnames.txt, more_surnames.txt,
+common_words.txt, common_given.txt) from Faker's locale data.
 
 Run at build time by a maintainer, never at run time (Faker is not a dependency of gemops):
 `python -m console.services.redaction._build_gazetteer`. Same Faker version, same bytes.
 
 Names that are also common English words ("Will", "May", "Hope", "Grant") are kept out of the
-given-name list used on its own; they still count as surnames after a given name. The common
-words come from Faker's English lorem word list plus the product and calendar words below.
+given-name list used on its own; they still count as surnames after a given name, and those of
+the first and English-speaking locales (common_given.txt) count as names after a strong cue. The
+common words come from Faker's English lorem word list plus the product and calendar words below.
 """
 
 from __future__ import annotations
