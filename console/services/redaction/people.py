@@ -766,17 +766,20 @@ def anchors(
     follows = _FOLLOWED_BY_NAME.match
     table_end = 0  # the CSV header line last anchored
     backwards = False  # a display name's start was added behind later anchors
+    # The loop runs once per match (tens of thousands a megabyte): the word kinds, tested first,
+    # are locals rather than module globals.
+    word, name, cue, street, lower = _NAME | _CUE | _STREET | _LOWER, _NAME, _CUE, _STREET, _LOWER
     for index, s, e in automaton.find_matches_as_indexes(text):  # type: ignore[attr-defined]
         kind = kinds[index]
-        if kind & (_NAME | _CUE | _STREET | _LOWER):
+        if kind & word:
             # Whole words only: "Roo" in "Room", "nom" in "economy" are nothing.
             if (s and text[s - 1].isalpha()) or (e < size and text[e].isalnum()):
                 continue
-            if kind & _STREET:
+            if kind & street:
                 found.append(s)
-            if kind & _NAME or (kind & _CUE and follows(text, e)):
+            if kind & name or (kind & cue and follows(text, e)):
                 names.append(s)
-            elif kind & _LOWER and (m := follows(text, e)) is not None:
+            elif kind & lower and (m := follows(text, e)) is not None:
                 names.append(m.end())  # the capital after the cue
         elif kind & _GLUED:  # "Hauptstraße 5"
             if e < size and text[e] in _DIGITS and s and text[s - 1].isalpha():
