@@ -48,6 +48,17 @@ def found(text: str, etype: str) -> list[str]:
         ("Hi Speranța, your parcel is on its way.", ["Speranța"]),
         # A name from a locale the first gazetteer lacked, with no cue at all.
         ("Yesterday Gytė Kavaliauskienė called twice.", ["Gytė Kavaliauskienė"]),
+        # Lists after a label, with notes in brackets.
+        ("Attendees: Quenby Thistlewood (chair), Oriel Brackwater and Ines Vardy.",
+         ["Quenby Thistlewood", "Oriel Brackwater", "Ines Vardy"]),
+        ("Cc: Quenby Thistlewood; Support Team", ["Quenby Thistlewood"]),
+        # Cyrillic and Greek names after cues; a signature after "-- ".
+        ("Patient: Федот Лапина\nDOB: 1984-02-11", ["Федот Лапина"]),
+        ("Signed,\nΓεώργιος Παπαδόπουλος\nHead of Operations", ["Γεώργιος Παπαδόπουλος"]),
+        ("-- \nQuenby Thistlewood\nSenior Engineer", ["Quenby Thistlewood"]),
+        # Who did what in a ticket's history; a cue word that is a surname too.
+        ("Ticket #4411 opened by Quenby Thistlewood yesterday.", ["Quenby Thistlewood"]),
+        ("Driver Sipho Dlamini will deliver the parcel.", ["Sipho Dlamini"]),
     ],
 )
 def test_name_classes(text: str, names: list[str]) -> None:

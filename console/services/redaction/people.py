@@ -15,9 +15,16 @@ from importlib import resources
 from console.services.redaction.street_words import STREET_WORDS, trie_pattern
 
 # Capitals and small letters of Latin-1 and Latin Extended-A (Czech, Polish, Turkish, Baltic...),
-# and the comma-below Ș and Ț of Romanian (Latin Extended-B).
-_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽȘȚ"
-_LO = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſșț"
+# the comma-below Ș and Ț of Romanian (Latin Extended-B), Cyrillic and Greek: a name in those
+# scripts is found by its cues (the gazetteer is Latin only).
+_UP = (
+    "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽȘȚ"
+    "Ѐ-ЯҐΆΈ-ΊΌΎΏΑ-ΡΣ-Ϋ"
+)
+_LO = (
+    "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſșț"
+    "а-џґά-ώ"
+)
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -25,9 +32,8 @@ _PARTICLE = (
     r"|du|dos|das|do|le|la|ter|ten|den|der|bin|al|el)"
 )
 # A run of capitalised words, with middle initials ("John F. Kennedy") and particles between.
-_RUN = re.compile(
-    rf"(?<![\w@./\\\-]){_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
-)
+_RUN_BODY = rf"{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
+_RUN = re.compile(rf"(?<![\w@./\\\-]){_RUN_BODY}")
 _CAPWORD = re.compile(rf"[{_UP}][{_LO}]+")
 _TITLE_BEFORE = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madam|Herr|Frau|Mme|Mlle|M|Sr|Sra|Srta|Sig"
@@ -44,9 +50,11 @@ _STRONG_CUES = (
     r"|account holder|cardholder|card holder|guest|passenger|name|full name|nom|nombre|nome"
     r"|naam|kunde|kundin|contact|agent|rep|reports to|manager|line manager|supervisor|next of kin"
     r"|spouse|reviewer|prepared by|issued to|sold to|invoice to|payee|beneficiary|signatory"
+    r"|opened by|raised by|submitted by|filed by|closed by|updated by|sent by|on behalf of"
+    r"|colleague|driver|courier|attendees|participants|present|cc|bcc|invitees"
 )
 _STRONG_CUE_WORDS = frozenset(
-    ["Hi", "Hello", "Hey", "Dear", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Ola", "Olá", "Beste", "Liebe", "Lieber", "Cher", "Chère", "Estimado", "Estimada", "Gentile", "Caro", "Cara", "Prezado", "Prezada", "Customer", "Client", "Patient", "Applicant", "Tenant", "Employee", "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner", "Assignee", "Recipient", "Sender", "Kunde", "Kundin", "Attn", "Attention"]
+    ["Hi", "Hello", "Hey", "Dear", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Ola", "Olá", "Beste", "Liebe", "Lieber", "Cher", "Chère", "Estimado", "Estimada", "Gentile", "Caro", "Cara", "Prezado", "Prezada", "Customer", "Client", "Patient", "Applicant", "Tenant", "Employee", "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner", "Assignee", "Recipient", "Sender", "Kunde", "Kundin", "Attn", "Attention", "Driver", "Courier", "Colleague"]
 )
 _WEAK_CUES = r"from|to|cc|by|with|for|and|ask|tell|call|email|ping|thank|met|meet|per|via|see|let"
 _STRONG_BEFORE = re.compile(rf"(?:\b(?:{_STRONG_CUES})[,:]?[ ]+)$", re.IGNORECASE)
@@ -116,7 +124,8 @@ _CUE_PHRASES = (
     "bill to", "deliver to", "recipient", "sender", "customer", "client", "patient",
     "applicant", "tenant", "employee", "caller", "account holder", "cardholder", "card holder",
     "guest", "passenger", "full name", "name:", "nom", "nombre", "nome", "naam", "kunde",
-    "kundin", "agent", "regards", "--",
+    "kundin", "agent", "regards", "--", "opened by", "raised by", "submitted by", "filed by",
+    "closed by", "updated by", "sent by", "on behalf of", "colleague", "driver", "courier",
 )
 
 
@@ -142,6 +151,9 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
         ch = text[p]
         if ch.islower():  # a CSV header naming a name column ("customer_id,full_name,email")
             covered = _csv_names(text, p, out)
+            continue
+        if ch == ":":  # "Attendees: Ana Lima, Jan Nowak and Li Wei": a label before a list
+            covered = _listed_names(text, p + 1, out)
             continue
         if ch in "],-":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria": the name is after
             q += 1
@@ -220,6 +232,25 @@ def _last_first(text: str, q: int) -> int | None:
     if last[1:2].isupper():
         return m.end() if known or _strong_before(text, q) else None
     return m.end() if known and _strong_before(text, q) else None
+
+
+def _listed_names(text: str, pos: int, out: list[tuple[int, int, str | None]]) -> int:
+    """The names listed after a label ("Attendees:", "Cc:") on its line, separated by commas,
+    semicolons or "and"; each may carry a note in brackets ("(on leave)"). Where the list ends."""
+    common = common_words()
+    while (m := _LIST_ITEM.match(text, pos)) is not None:
+        name = m.group("name")
+        if name.split(" ", 1)[0] not in common or name.split(" ")[-1] not in common:
+            out.append((m.start("name"), m.end("name"), None))
+        pos = m.end()
+        if (sep := _LIST_SEPARATOR.match(text, pos)) is None:
+            break
+        pos = sep.end()
+    return pos
+
+
+_LIST_ITEM = re.compile(rf"[ \t]*(?P<name>{_RUN_BODY})(?:[ ]\([^)\n]{{0,40}}\))?")
+_LIST_SEPARATOR = re.compile(r"[ ]*(?:[,;/]|[ ](?:and|&|und|et|y|e|en|og|och|ja|i)(?=[ ]))[ ]*")
 
 
 def _csv_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
@@ -331,12 +362,15 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
     # that is a word too opens the name ("Dear Ivy Kate Niermann"), as does any other word before
     # a known surname ("[09:31] Per Sjöholm:").
     strong = False
-    while (
-        words
-        and words[0] in common
-        and words[0] not in given
-        and words[0] not in common_given()
-        and (words[0] in _CUE_WORDS or len(words) == 1 or words[1] not in last_names)
+    while words and (
+        # A strong cue word that is a surname too ("Driver Sipho Dlamini"), unless a given name.
+        (words[0] in _STRONG_CUE_WORDS and words[0] not in given and len(words) > 1)
+        or (
+            words[0] in common
+            and words[0] not in given
+            and words[0] not in common_given()
+            and (words[0] in _CUE_WORDS or len(words) == 1 or words[1] not in last_names)
+        )
     ):
         strong = strong or words[0] in _STRONG_CUE_WORDS
         start += len(words.pop(0)) + 1
@@ -401,7 +435,7 @@ _TITLES = frozenset(
 )
 _SIGNOFFS = ("regards", "best", "thanks", "thank you", "cheers", "sincerely", "yours", "warmly",
              "saludos", "grüße", "gruß", "cordialement", "cordiali saluti", "groeten",
-             "atenciosamente", "abraços", "--")
+             "atenciosamente", "abraços", "--", "signed")
 
 
 def _last_words(text: str, start: int, n: int) -> str:
@@ -679,6 +713,8 @@ _LOWER_CUES = (
     "deliver to", "recipient", "sender", "customer", "client", "patient", "applicant", "tenant",
     "employee", "caller", "account holder", "cardholder", "card holder", "guest", "passenger",
     "full name", "name", "nom", "nombre", "nome", "naam", "kunde", "kundin", "agent", "regards",
+    "opened by", "raised by", "submitted by", "filed by", "closed by", "updated by", "sent by",
+    "on behalf of", "colleague", "driver", "courier",
 )
 # Form labels before a name: words of prose too ("the manager"), so they anchor only with their
 # colon, in lower case, capitalised or in capitals.
@@ -687,9 +723,11 @@ _LABEL_CUES = (
     "prepared by:", "issued to:", "sold to:", "invoice to:", "payee:", "beneficiary:",
     "signatory:",
 )
+# Labels before a list of people; the anchor is their colon.
+_LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
 (_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
- _TITLED, _COLUMN) = (1 << i for i in range(14))
+ _TITLED, _COLUMN, _LIST) = (1 << i for i in range(15))
 # A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
 _FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}])")
 
@@ -729,11 +767,12 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add(_LOWER_CUES, _LOWER)
     add((c.upper() for c in _LOWER_CUES), _LOWER)  # "SHIP TO:", "NAME:" on labels
     add((f(c) for c in _LABEL_CUES for f in (str, str.capitalize, str.upper)), _LOWER)
+    add((f(c) for c in _LIST_LABELS for f in (str, str.capitalize, str.upper)), _LIST)
     add((f"{w} " for w in _STREET_SUFFIXES), _GLUED)  # "tal " is rarer than "tal" (total)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
     add((f", {d}" for d in "0123456789"), _POSTAL)
     add(("-chome",), _SPACED)
-    add(("]", ",\n", ",\r\n", "--\n"), _AFTER)
+    add(("]", ",\n", ",\r\n", "--\n", "-- \n"), _AFTER)
     add(("〒", "丁目", *JP_PREFECTURES), _MARK)
     add((f'"{k}":{sp}"' for k in _NAME_KEYS for sp in ("", " ")), _KEY)
     add((" <",), _MAIL)
@@ -798,6 +837,9 @@ def anchors(
                 block := _IN_BLOCK.search(text, max(0, s - 90), s)
             ) is not None:
                 postal.append((block.start(), pin.end(), True))
+        elif kind & _LIST:  # "Attendees: Ana Lima, Jan Nowak": find_names reads from the colon
+            if s == 0 or not text[s - 1].isalpha():
+                names.append(e - 1)
         elif kind & _TITLED:  # "Mrs. van Dongen": a title before a surname's particle
             names.append(s)
         elif kind & _COLUMN:  # "customer_id,full_name,email": a name column in a CSV header
