@@ -104,7 +104,9 @@ class RedactionResult:
 # After a lead digit: a number not glued to a word, price, order number or decimal; at least
 # 7 digits, or a dotted quad.
 _NUMBER_AFTER_DIGIT = (
-    r"(?<![\w.,$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
+    r"(?<![\w.$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
+    # After a comma only when a digit is before it ('1,234,567'): a CSV field starts after one.
+    r"(?<![0-9],[0-9])"
     # ISO dates (2025-03-01, 2025-03-01T10:00) and year ranges (1914-1918) are never anything:
     # turned away here, they cost no handler call (logs and prose are full of them).
     r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])|(?:(?<=1)9|(?<=2)0)[0-9]{2}[-/](?:19|20)[0-9]{2}"
@@ -197,7 +199,9 @@ _SCAN, _SCAN_MARKERS = _build_scan()
 
 # Exact shapes, matched at a number candidate's start, in order of precedence. The tail guard
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
-_NUM_END = r"(?![0-9A-Za-z_@]|[.,:/\-][0-9])"
+# A comma then one or two digits is a decimal part ('12 345,67'); a comma then a longer number,
+# a dotted one ('…,218.121.5.4') or a date is the next field of a CSV row.
+_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9]|\.[0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CARD_SHAPE = (
     r"[0-9]{4}(?P<sep>[ \-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
@@ -208,6 +212,9 @@ _PHONE_SHAPE = (
     # international: +CC then groups, or E.164 without separators
     r"\+(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .\-]?\([0-9]{1,4}\))?(?:[ .\-]?[0-9]{1,12})?"
     r"(?:[ .\-][0-9]{1,12}){1,6})"
+    # dialled from abroad: 00 (most of the world), 011 (North America), 0011 (Australia) then
+    # the country code and groups, as after a '+'
+    r"|(?:00|011|0011)[ .\-]?[1-9][0-9]{0,2}(?:[ .\-]?\(0\))?(?:[ .\-][0-9]{1,12}){1,6}"
     # North American: (415) 555-2671, 415-555-2671, 1 415 555 2671
     r"|(?:1[ .\-])?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
     # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456
@@ -397,6 +404,21 @@ def _national_number(digits: str, how: str, country_code: int) -> phonenumbers.P
     if len(digits) != 10:
         return None
     return phonenumbers.PhoneNumber(country_code=1, national_number=int(digits))
+
+
+# '0113 496 0000' is Leeds: after 011 (and 0011) a separator must follow.
+_IDD = re.compile(r"(?:00(?:11)?[ .\-]?|011[ .\-])(?=[1-9])", re.ASCII)
+
+
+def _international(candidate: str, digits: str) -> str | None:
+    """`candidate` written with a '+', or None for a national number: '+44 …' as it is,
+    '00 44 …' / '011 44 …' / '0011 44 …' (an international call prefix) with the prefix read as
+    the '+'."""
+    if candidate[0] == "+":
+        return candidate
+    if digits[1] not in "01" or (idd := _IDD.match(candidate)) is None:
+        return None
+    return "+" + candidate[idd.end() :]
 
 
 def _bounded(cache: dict) -> dict:
@@ -679,13 +701,14 @@ class Redactor:
 
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
-        if candidate[0] != "+":
+        if candidate[0] not in "+0":
             return None
         if candidate in self._possible_cache:
             verdict = self._possible_cache[candidate]
         else:
+            international = _international(candidate, candidate.translate(_PHONE_SEPARATORS))
             try:
-                number = phonenumbers.parse(candidate, None)
+                number = phonenumbers.parse(international, None) if international else None
             except phonenumbers.NumberParseException:
                 number = None
             verdict = None
@@ -754,15 +777,17 @@ class Redactor:
 
     def _phone_verdict(self, candidate: str) -> tuple[str, phonenumbers.PhoneNumber] | None:
         digits = candidate.translate(_PHONE_SEPARATORS)
-        if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
+        if not 7 <= len(digits) <= 19 or _NOT_PHONE.fullmatch(candidate):
             return None
-        if candidate[0] == "+":
+        if (international := _international(candidate, digits)) is not None:
             try:
-                number = phonenumbers.parse(candidate, None)
+                number = phonenumbers.parse(international, None)
             except phonenumbers.NumberParseException:
                 return None
             if (kind := _phone_region(number, None)) is not None:
                 return (kind, number)
+            return None
+        if len(digits) > 15:
             return None
         # National formats carry no country code: try the regions that could have written it.
         # The national number is known from the digits, so libphonenumber only has to validate.
