@@ -200,7 +200,7 @@ _SCAN, _SCAN_MARKERS = _build_scan()
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
 # A comma then one or two digits is a decimal part ('12 345,67'); a comma then a longer number,
 # a dotted one ('…,218.121.5.4') or a date is the next field of a CSV row.
-_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9]|\.[0-9]))"
+_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|\.[0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CARD_SHAPE = (
     r"[0-9]{4}(?P<sep>[ \-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
@@ -251,9 +251,11 @@ _IBAN_SHAPE = re.compile(
 )
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 # A number whose shape says nothing alone: groups of digits, for the context to decide.
+# An area code in brackets may hold the trunk prefix: (06 1) in Hungary, (0-612) in Lithuania.
 _LOOSE_NUMBER = re.compile(
-    r"\+?(?:\([0-9]{1,4}\)|[0-9]{1,6})(?:(?:[ .\-/]|[ ]?-[ ]?)?(?:\([0-9]{1,4}\)|[0-9]{1,6})){0,7}"
-    r"(?![0-9A-Za-z_@]|[.,:/\-][0-9])",
+    r"\+?(?:\([0-9]{1,4}(?:[ \-][0-9]{1,4})?\)|[0-9]{1,6})"
+    r"(?:(?:[ .\-/]|[ ]?-[ ]?)?(?:\([0-9]{1,4}\)|[0-9]{1,6})){0,7}"
+    rf"{_NUM_END}",
     re.ASCII,
 )
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
@@ -420,6 +422,16 @@ def _international(candidate: str, digits: str) -> str | None:
     return "+" + candidate[idd.end() :]
 
 
+# Field separators of CSV / TSV exports.
+_FIELD_SEPARATORS = (",", ";", "\t")
+_FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
+
+
+def _line_end_at(text: str, line: int) -> int:
+    end = text.find("\n", line)
+    return len(text) if end < 0 else end
+
+
 def _bounded(cache: dict) -> dict:
     """The cache itself, or a fresh one once it holds 4096 verdicts (memory stays bounded)."""
     return cache if len(cache) < 4096 else {}
@@ -501,6 +513,9 @@ class Redactor:
         }
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
+        # CSV headers found in the text being scanned: (line start, separator) -> its fields.
+        self._csv_text: str | None = None
+        self._csv_runs: dict[tuple[int, str], list[str] | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -665,6 +680,9 @@ class Redactor:
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
+        if text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES:
+            if self._phone_column(text, start, end):
+                return (start, end, _PHONE_T, "csv_column", digits, end)
         before = text[max(0, start - 48) : start]
         if national_ids.ANY_CUE.search(before.lower()) is None:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
@@ -697,6 +715,61 @@ class Redactor:
         ):
             return (start, end, _PHONE_T, None, digits, end)
         return None
+
+    def _phone_column(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a whole field of a CSV / TSV row under a phone header.
+
+        The header is the top line of the run of lines with as many separators as this one;
+        what each line's run turned out to be is remembered for the rest of the text, so the
+        rows of a long export are walked up once, not once each.
+        """
+        line = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        if line_end < 0:
+            line_end = len(text)
+        first, last = start, end  # the field, with its quotes if it has them
+        if first > line and text[first - 1] == '"':
+            first -= 1
+        if last < line_end and text[last] == '"':
+            last += 1
+        opening = text[first - 1] if first > line else ""
+        closing = text[last] if last < line_end else ""
+        sep = opening if opening in _FIELD_SEPARATORS else closing
+        if sep not in _FIELD_SEPARATORS or (opening and opening != sep) or (
+            closing and closing != sep
+        ):
+            return False
+        header = self._csv_header(text, line, sep)
+        if header is None:
+            return False
+        column = text.count(sep, line, start)
+        return column < len(header) and national_ids.PHONE_COLUMN.search(header[column]) is not None
+
+    def _csv_header(self, text: str, line: int, sep: str) -> list[str] | None:
+        if text is not self._csv_text:
+            self._csv_text, self._csv_runs = text, {}
+        runs = self._csv_runs
+        walked = []
+        count = text.count(sep, line, _line_end_at(text, line))
+        top = line
+        while (top, sep) not in runs and top:
+            above = text.rfind("\n", 0, top - 1) + 1
+            if text.count(sep, above, top - 1) != count or len(walked) > 10_000:
+                break
+            walked.append(top)
+            top = above
+        if (top, sep) in runs:
+            header = runs[(top, sep)]
+        else:
+            fields = text[top : _line_end_at(text, top)].split(sep)
+            # A header names its columns: no value in it starts with a digit, '+' or '@'.
+            header = fields if count >= 2 and all(
+                f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in fields
+            ) else None
+            runs[(top, sep)] = header
+        for row in walked:
+            runs[(row, sep)] = header
+        return header
 
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""

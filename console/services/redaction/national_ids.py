@@ -36,6 +36,13 @@ PHONE_CUE = re.compile(
     r"|portable|rufnummer|電話",
     re.IGNORECASE,
 )
+# A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
+# "telefono", "contact_phone"); "contact" alone could as well be an e-mail column.
+PHONE_COLUMN = re.compile(
+    r"phone|\btel\b|tel[_ .#-]|\btel[eé]f|telef|mobile|\bcell|\bfax|handy|m[oó]vil|celular"
+    r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b",
+    re.IGNORECASE,
+)
 # Every cue word's stem, for a first look at the (lower-cased) words before a number: most
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
