@@ -125,7 +125,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     },
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
     # (Secret key names end in t, y, d or n: "secret", "api_key", "password", "token".)
-    "=": [("assigned", r"(?<=[tTyYdDnN\"' \t]=)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}")],
+    # (The value is anything without a blank for 8 characters: passwords carry ! # % too.)
+    "=": [("assigned", r"(?<=[tTyYdDnN\"' \t]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # Email, anchored on '@'; the local part is found by walking backwards.
@@ -145,8 +146,13 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # Two more colons or a '::' must follow, so a time of day (10:05:15) never gets here.
         ("ipv6", r"(?<=[0-9A-Fa-f]:)(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:)|(?<![\w:]:):[0-9A-Fa-f]"),
         # Authorization: Bearer <token>, JWT or opaque.
-        ("bearer", r"[ \t]*(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9_\-.~+/]{16,}=*"),
-        ("assigned", r"(?<=[tTyYdDnN\"' \t]:)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}"),
+        # Authorization: Bearer / Basic / Token <credentials> (RFC 6750, RFC 7617, DRF, GitHub).
+        (
+            "bearer",
+            r"[ \t]*(?:Bearer|bearer|BEARER|Basic|basic|BASIC|Token|token)[ \t]+"
+            r"[A-Za-z0-9_\-.~+/]{16,}=*",
+        ),
+        ("assigned", r"(?<=[tTyYdDnN\"' \t]:)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
     ],
     # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
     "A": [
@@ -168,6 +174,15 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     "_": [
         ("github", r"(?<=gh[pousr]_)(?<![A-Za-z0-9]gh[pousr]_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),
         ("github_pat", r"(?<=github_)(?<![A-Za-z0-9]github_)pat_[A-Za-z0-9_]{22,}"),
+        # Stripe secret and restricted keys (sk_live_…, rk_test_…), on their last underscore;
+        # Hugging Face (hf_…) and npm (npm_…) access tokens.
+        (
+            "prefixed",
+            r"(?<=[sr]k_live_|[sr]k_test_)(?<![\w\-][sr]k_live_|[\w\-][sr]k_test_)"
+            r"[A-Za-z0-9]{16,}(?![A-Za-z0-9_])"
+            r"|(?<=hf_)(?<![\w\-]hf_)[A-Za-z0-9]{30,}(?![A-Za-z0-9_])"
+            r"|(?<=npm_)(?<![\w\-]npm_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])",
+        ),
     ],
     "-": [
         # PEM private key blocks (the END line is found by the handler).
@@ -175,6 +190,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their hyphen.
         ("slack", r"(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}"),
         ("openai", r"(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}"),
+        # GitLab personal access tokens.
+        ("prefixed", r"(?<=glpat-)(?<![\w\-]glpat-)[A-Za-z0-9_\-]{20}(?![A-Za-z0-9_\-])"),
     ],
 }
 
@@ -281,7 +298,19 @@ def _key_before(text: str, lead: int) -> str:
     return text[i:end].lower().replace("_", "").replace("-", "")
 
 
-_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+_\-.=]{8,}(?<![.])")
+# A bare value ends at a blank, a quote or what separates it from the next field of a query
+# string, connection string or flow mapping ('&', ';', ',', a bracket); a quoted one at its quote.
+# A full stop after it ends the sentence.
+_SECRET_VALUE = re.compile(r"[^\s\"'`&;,<>(){}\[\]]{8,}(?<![.])")
+_QUOTED_VALUE = {q: re.compile(rf"[^\n{q}]{{8,200}}(?={q})") for q in "\"'"}
+# Key names whose value is a password: any value is masked but a placeholder.
+_PASSWORD_KEY_NAMES = ("password", "passwd", "pwd", "passphrase")
+# '${DB_PASSWORD}', '<password>', '%(pw)s', '********', 'xxxxxxxx': not the secret itself.
+_PLACEHOLDER = re.compile(
+    r"[$<{%]|(?:\*+|x+|X+|•+|\.+)$|(?:your|my|example|change|redacted|placeholder|secret|password"
+    r"|token|none|null|undefined)(?:[_\-]|$)",
+    re.IGNORECASE,
+)
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
@@ -335,6 +364,8 @@ def _card_brand(digits: str) -> str | None:
     return None
 
 
+_PREFIX_KINDS = {"sk": "stripe_key", "rk": "stripe_key", "hf": "huggingface_token",
+                 "np": "npm_token", "gl": "gitlab_token"}
 _CARD_CUE = re.compile(r"card|visa|mastercard|amex|karte|tarjeta|cart[aã]o|carte|carta")
 _PHONE_SEPARATORS = str.maketrans("", "", " .-/()+")
 
@@ -509,6 +540,7 @@ class Redactor:
             "openai": self._openai,
             "assigned": self._assigned,
             "bearer": self._bearer,
+            "prefixed": self._prefixed,
             "codice_fiscale": self._codice_fiscale,
         }
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
@@ -955,9 +987,12 @@ class Redactor:
         if not key.endswith(_SECRET_KEY_NAMES):
             return None
         start = lead + 1
-        while start < len(text) and text[start] in " \t\"'":
+        while start < len(text) and text[start] in " \t":
             start += 1
-        vm = _SECRET_VALUE.match(text, start)
+        quote = text[start] if start < len(text) and text[start] in "\"'" else ""
+        start += len(quote)
+        password = key.endswith(_PASSWORD_KEY_NAMES)
+        vm = (_QUOTED_VALUE[quote] if quote and password else _SECRET_VALUE).match(text, start)
         if vm is None:
             return None
         end = vm.end()
@@ -965,8 +1000,15 @@ class Redactor:
         aws = "aws" in key or "secretaccesskey" in key
         if aws and len(value) == 40:
             return (start, end, _SECRET, "aws_secret_key", value, end)
-        # A generic key's value must look random: letters and digits, not a word or a number.
-        if len(value) < 12 or not any(c.isdigit() for c in value) or value.isdigit():
+        if _PLACEHOLDER.match(value):
+            return None
+        if password:
+            return (start, end, _SECRET, "password", value, end)
+        # Another key's value must look random: not a number, not words ('my-app-secret',
+        # 'YOUR_API_KEY'), but letters with digits, or both cases.
+        if len(value) < 12 or value.isdigit() or not (
+            any(c.isdigit() for c in value) or (not value.islower() and not value.isupper())
+        ):
             return None
         return (start, end, _SECRET, "assigned_secret", value, end)
 
@@ -974,12 +1016,21 @@ class Redactor:
         start = m.start() + 1
         while text[start] in " \t":
             start += 1
-        start += len("Bearer")
+        scheme = start
+        while text[start].isalpha():
+            start += 1
+        scheme_name = text[scheme:start].lower()
+        # 'Bearer' says enough; 'Basic' and 'Token' only in an Authorization header.
+        if scheme_name != "bearer" and not _key_before(text, m.start()).endswith("authorization"):
+            return None
         while text[start] in " \t":
             start += 1
         end = m.end()
         token = text[start:end]
-        kind = "jwt" if token.startswith("eyJ") and token.count(".") == 2 else "bearer_token"
+        if token.startswith("eyJ") and token.count(".") == 2:
+            kind = "jwt"
+        else:
+            kind = "basic_auth" if scheme_name == "basic" else "bearer_token"
         return (start, end, _SECRET, kind, token, end)
 
     def _codice_fiscale(self, text: str, m: re.Match[str]) -> _Verdict:
@@ -1005,6 +1056,18 @@ class Redactor:
     def _github_pat(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 6, m.end()
         return (start, end, _SECRET, "github_token", text[start:end], end)
+
+    def _prefixed(self, text: str, m: re.Match[str]) -> _Verdict:
+        """A token whose prefix names its issuer: walk back over the prefix to its start (the
+        branch made sure no word character is glued before it)."""
+        start, end = m.start(), m.end()
+        while start and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        # Real tokens are random: a run of one case without a digit is a word.
+        body = text[m.start() + 1 : end]
+        if not any(ch in _DIGITS for ch in body) and (body.islower() or body.isupper()):
+            return None
+        return (start, end, _SECRET, _PREFIX_KINDS[text[start:start + 2]], text[start:end], end)
 
     def _slack(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 4, m.end()
