@@ -105,7 +105,8 @@ class RedactionResult:
 # 7 digits, or a dotted quad.
 _NUMBER_AFTER_DIGIT = (
     # (After a comma it may start: a CSV field; '1,234,567' has too few digits to get far.)
-    r"(?<![\w.$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
+    # (〒 marks a Japanese postcode.)
+    r"(?<![\w.$#+@\-\u00a3\u20ac\u00a5\u3012][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
     # ISO dates (2025-03-01, 2025-03-01T10:00) and year ranges (1914-1918) are never anything:
     # turned away here, they cost no handler call (logs and prose are full of them).
     r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])|(?:(?<=1)9|(?<=2)0)[0-9]{2}[-/](?:19|20)[0-9]{2}"
@@ -245,10 +246,11 @@ _NUMBER = re.compile(
     re.ASCII,
 )
 _PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
-# Dates and US ZIP+4 codes are never phones, whatever libphonenumber thinks of their digits.
+# Dates, US ZIP+4 codes and Japanese postcodes (012-3456) are never phones, whatever
+# libphonenumber thinks of their digits.
 _NOT_PHONE = re.compile(
     r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
-    r"|[0-9]{5}-[0-9]{4}",
+    r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
 )
 # An IPv4-shaped number right after one of these words is a version or build number.
@@ -359,6 +361,10 @@ def _card_brand(digits: str) -> str | None:
         return "diners" if n >= 14 else None
     if two == 62:
         return "unionpay" if n >= 16 else None
+    if 2200 <= four <= 2204:
+        return "mir" if n >= 16 else None
+    if two in (81, 82) or four == 9792:
+        return ("rupay" if two != 97 else "troy") if n == 16 else None
     if two == 50 or 56 <= two <= 69:
         return "maestro"
     return None
@@ -685,13 +691,19 @@ class Redactor:
             hit = self._contextual_number(text, start)
             if hit is not None:
                 return hit
-        elif (verdict[2] is _PHONE_T and text[start] != "+"
-              and _SSN_LOOSE.fullmatch(text, start, verdict[1])):
-            # Nine digits that a national phone plan also accepts (DE 030 74 3022): an SSN cue
-            # next to them decides.
-            hit = self._contextual_number(text, start)
-            if isinstance(hit, tuple) and hit[2] is _SSN_T:
-                return hit
+        elif verdict[2] is _PHONE_T and text[start] != "+":
+            if _SSN_LOOSE.fullmatch(text, start, verdict[1]):
+                # Nine digits that a national phone plan also accepts (DE 030 74 3022): an SSN
+                # cue next to them decides.
+                hit = self._contextual_number(text, start)
+                if isinstance(hit, tuple) and hit[2] is _SSN_T:
+                    return hit
+            before = text[max(0, start - 24) : start]
+            if national_ids.ID_CUE.search(before) is not None:
+                # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
+                digits = text[start : verdict[1]].translate(_PHONE_SEPARATORS)
+                if (kind := national_ids.national_id_kind(digits, before)) is not None:
+                    return (start, verdict[1], _NATIONAL_ID, kind, digits, verdict[1])
         return verdict
 
     def _contextual_number(self, text: str, start: int) -> _Verdict:
@@ -853,11 +865,9 @@ class Redactor:
         if _luhn_valid(digits):
             if (brand := _card_brand(digits)) is not None:
                 return (start, end, _CARD_T, brand, digits, end)
-            if len(digits) == 16 and mm.group("sep") and _CARD_CUE.search(
-                text[max(0, start - 40) : start].lower()
-            ):
-                # Four groups of four, Luhn-valid, and called a card: a card of an issuer we
-                # don't list (JCB's 3500-3527, test ranges), not an order number.
+            if _CARD_CUE.search(text[max(0, start - 40) : start].lower()):
+                # Luhn-valid and called a card: a card of an issuer we don't list (JCB's
+                # 3500-3527, unassigned Mastercard ranges, test ranges), not an order number.
                 return (start, end, _CARD_T, "other", digits, end)
         # Not a card: maybe a long phone number; otherwise skip the digits whole.
         if (pm := _PHONE.match(text, start)) is not None and (

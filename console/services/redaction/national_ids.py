@@ -71,6 +71,9 @@ _ID_CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"national id|\bid (?:no|number|card)|identity|personal number|\bid:|\bid#",
                 re.I), "*"),
 ]
+# Any of them, for a first look: a number that is also a valid phone number is an identifier
+# only when one of these words names it.
+ID_CUE = re.compile("|".join(f"(?:{cue.pattern})" for cue, _ in _ID_CUES), re.IGNORECASE)
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "br_cpf": cpf.is_valid,
     "es_dni": dni.is_valid,
