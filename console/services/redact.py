@@ -234,8 +234,9 @@ _PHONE_SHAPE = (
     r"|(?:00|011|0011)[ .\-]?[1-9][0-9]{0,2}(?:[ .\-]?\(0\))?(?:[ .\-][0-9]{1,12}){1,6}"
     # North American: (415) 555-2671, 415-555-2671, 1 415 555 2671
     r"|(?:1[ .\-])?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
-    # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456
-    r"|(?:\(0[0-9]{1,4}\)|0[0-9]{1,4})(?:[ .\-/][0-9]{2,8}){1,4}"
+    # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456,
+    # 01 234567890 (AT), 081234 56789 (IN)
+    r"|(?:\(0[0-9]?[ \-]?[0-9]{1,4}\)|0[0-9]{1,5})(?:[ .\-/][0-9]{2,10}){1,4}"
     r"|0[0-9]{8,11}"
 )
 _NUMBER = re.compile(
@@ -275,6 +276,14 @@ _LOOSE_NUMBER = re.compile(
     r"\+?(?:\([0-9]{1,4}(?:[ \-][0-9]{1,4})?\)|[0-9]{1,6})"
     r"(?:(?:[ .\-/]|[ ]?-[ ]?)?(?:\([0-9]{1,4}\)|[0-9]{1,6})){0,7}"
     rf"{_NUM_END}",
+    re.ASCII,
+)
+# An area code in brackets then the subscriber number is a phone number by its look alone:
+# '(11) 2345-6789', '(2) 2123 4567', '(601) 2345678', '8 (912) 345-67-89' (not a year '(2024)').
+# The North American layout '(123) 456-7890' is left to libphonenumber, which knows its area codes.
+_AREA_IN_BRACKETS = re.compile(
+    r"(?![(][0-9]{3}[)] ?[0-9]{3}[ \-][0-9]{4}$)"
+    r"(?:[78] ?)?\((?!(?:19|20)[0-9]{2}\))[0-9]{1,4}\) ?[0-9]{2,8}(?:[ \-][0-9]{2,5}){0,3}",
     re.ASCII,
 )
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
@@ -459,6 +468,15 @@ def _international(candidate: str, digits: str) -> str | None:
     return "+" + candidate[idd.end() :]
 
 
+# Regions whose national numbers start with a trunk 0 (or 06, 8 in HU and LT's older plan),
+# tried for a grouped number that the configured regions do not accept: the common ones in
+# libphonenumber's example data for Europe, Asia-Pacific, Africa and Latin America.
+_WIDER_TRUNK_REGIONS = (
+    "AT", "CH", "BE", "IE", "SE", "FI", "AU", "NZ", "IN", "ID", "PH", "TH", "ZA", "NG", "KE",
+    "EG", "TR", "IL", "PE", "MY", "KR", "TW", "UA", "RO", "BG", "HR", "SI", "RS", "SK", "LT",
+    "SA", "AE", "PK", "BD", "VN", "CN", "CO", "JP", "HU", "AR",
+)  # fmt: skip
+
 # Field separators of CSV / TSV exports.
 _FIELD_SEPARATORS = (",", ";", "\t")
 _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
@@ -528,6 +546,10 @@ class Redactor:
             dict.fromkeys(r for r in readings if r is not None and r[2] != "nanp")
         )
         self._plain_regions = tuple(r for r in readings[:1] if r is not None)
+        self._wider_regions = tuple(
+            r for r in map(_national_reading, _WIDER_TRUNK_REGIONS)
+            if r is not None and r not in self._trunk_regions
+        )
         self._pseudonyms: dict[bytes, str] = {}
         self._counters: dict[EntityType, int] = {}
         self._salt = os.urandom(16)
@@ -736,6 +758,8 @@ class Redactor:
                 return (start, end, _SSN_T, None, digits, end) if national_ids.is_ssn(
                     digits
                 ) else end
+            if _AREA_IN_BRACKETS.fullmatch(candidate) and len(digits) >= 8:
+                return (start, end, _PHONE_T, None, digits, end)
             return self._possible_international(candidate, start, end)
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
@@ -900,12 +924,18 @@ class Redactor:
                 return None
             if (kind := _phone_region(number, None)) is not None:
                 return (kind, number)
-            return None
+            if candidate[0] == "+":
+                return None
+            # '011 2345-6789' is Buenos Aires, not a call abroad: read it as national too.
         if len(digits) > 15:
             return None
         # National formats carry no country code: try the regions that could have written it.
         # The national number is known from the digits, so libphonenumber only has to validate.
         regions = self._trunk_regions if digits[0] == "0" else self._plain_regions
+        if digits[0] == "0" and len(candidate) > len(digits):
+            # Grouped like a phone number after a trunk 0 ('01 234567890', '081234 56789'):
+            # the regions further away are tried too. A bare digit run is an id as often.
+            regions += self._wider_regions
         for region, country_code, how in regions:
             if how == "parse":
                 try:
