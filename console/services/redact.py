@@ -125,9 +125,9 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         for digit in "0123456789"
     },
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
-    # (Secret key names end in t, y, d or n: "secret", "api_key", "password", "token".)
+    # (Secret key names end in t, y, d, n or s: "secret", "api_key", "password", "token", "pass".)
     # (The value is anything without a blank for 8 characters: passwords carry ! # % too.)
-    "=": [("assigned", r"(?<=[tTyYdDnN\"' \t]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
+    "=": [("assigned", r"(?<=[tTyYdDnNsS\"' \t]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # Email, anchored on '@'; the local part is found by walking backwards.
@@ -153,7 +153,7 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
             r"[ \t]*(?:Bearer|bearer|BEARER|Basic|basic|BASIC|Token|token)[ \t]+"
             r"[A-Za-z0-9_\-.~+/]{16,}=*",
         ),
-        ("assigned", r"(?<=[tTyYdDnN\"' \t]:)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
+        ("assigned", r"(?<=[tTyYdDnNsS\"' \t]:)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
     ],
     # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
     "A": [
@@ -290,7 +290,8 @@ _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
 _SECRET_KEY_NAMES = ("secret", "secretkey", "secretaccesskey", "password", "passwd", "pwd",
-                     "apikey", "token", "privatekey")
+                     "pass", "apikey", "token", "privatekey", "accountkey", "accesskey",
+                     "signingkey", "encryptionkey", "masterkey")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -309,13 +310,13 @@ def _key_before(text: str, lead: int) -> str:
     return text[i:end].lower().replace("_", "").replace("-", "")
 
 
-# A bare value ends at a blank, a quote or what separates it from the next field of a query
-# string, connection string or flow mapping ('&', ';', ',', a bracket); a quoted one at its quote.
-# A full stop after it ends the sentence.
-_SECRET_VALUE = re.compile(r"[^\s\"'`&;,<>(){}\[\]]{8,}(?<![.])")
+# A bare value ends at a blank, a quote, a bracket, or an '&', ';' or ',' that separates it from
+# the next field of a query string, connection string or list ('…&next=', '…;Database=', or a
+# blank after it); a quoted one at its quote. A full stop after it ends the sentence.
+_SECRET_VALUE = re.compile(r"(?:[^\s\"'`&;,<>(){}\[\]]|[&;,](?![A-Za-z_][\w.\- ]*=|\s|$))+")
 _QUOTED_VALUE = {q: re.compile(rf"[^\n{q}]{{8,200}}(?={q})") for q in "\"'"}
 # Key names whose value is a password: any value is masked but a placeholder.
-_PASSWORD_KEY_NAMES = ("password", "passwd", "pwd", "passphrase")
+_PASSWORD_KEY_NAMES = ("password", "passwd", "pwd", "pass")
 # '${DB_PASSWORD}', '<password>', '%(pw)s', '********', 'xxxxxxxx': not the secret itself.
 _PLACEHOLDER = re.compile(
     r"[$<{%]|(?:\*+|x+|X+|•+|\.+)$|(?:your|my|example|change|redacted|placeholder|secret|password"
@@ -720,7 +721,7 @@ class Redactor:
                 hit = self._contextual_number(text, start)
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
-            before = text[max(0, start - 24) : start]
+            before = text[max(0, start - 24) : start].lower()
             if national_ids.ID_CUE.search(before) is not None:
                 # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
                 digits = text[start : verdict[1]].translate(_PHONE_SEPARATORS)
@@ -1035,8 +1036,10 @@ class Redactor:
         vm = (_QUOTED_VALUE[quote] if quote and password else _SECRET_VALUE).match(text, start)
         if vm is None:
             return None
-        end = vm.end()
-        value = vm.group()
+        value = vm.group().rstrip(".")
+        if len(value) < 8:
+            return None
+        end = start + len(value)
         aws = "aws" in key or "secretaccesskey" in key
         if aws and len(value) == 40:
             return (start, end, _SECRET, "aws_secret_key", value, end)

@@ -57,6 +57,14 @@ ANY_CUE = re.compile(
         + ["phone", "\u96fb\u8a71"]
     )
 )
+# The stems of those words, for a first look at the lower-cased words before a number that is
+# also a valid phone number: an identifier only when one of them names it (built as ANY_CUE is).
+_ID_STEMS = ["cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit",
+             "securit", "insee", "steuer", "identifikationsnummer", "idnr", "aadha", "uid", "sin",
+             "social insurance", "tfn", "tax file", "national", "id", "identity", "personal"]
+ID_CUE = re.compile(
+    "|".join(b[0] + "(?<![^\\W_].)" + b[1:] for b in trie_branches(_ID_STEMS, ""))
+)
 # National identifiers by the word that names them; a generic "ID number" tries them all.
 _ID_CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bcpf\b", re.I), "br_cpf"),
@@ -71,9 +79,6 @@ _ID_CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"national id|\bid (?:no|number|card)|identity|personal number|\bid:|\bid#",
                 re.I), "*"),
 ]
-# Any of them, for a first look: a number that is also a valid phone number is an identifier
-# only when one of these words names it.
-ID_CUE = re.compile("|".join(f"(?:{cue.pattern})" for cue, _ in _ID_CUES), re.IGNORECASE)
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "br_cpf": cpf.is_valid,
     "es_dni": dni.is_valid,
