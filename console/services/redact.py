@@ -125,9 +125,9 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         for digit in "0123456789"
     },
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
-    # (Secret key names end in t, y, d, n or s: "secret", "api_key", "password", "token", "pass".)
+    # (Secret key names end in t, y, d, n or ss: "secret", "api_key", "password", "token", "pass".)
     # (The value is anything without a blank for 8 characters: passwords carry ! # % too.)
-    "=": [("assigned", r"(?<=[tTyYdDnNsS\"' \t]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
+    "=": [("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # Email, anchored on '@'; the local part is found by walking backwards.
@@ -153,7 +153,7 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
             r"[ \t]*(?:Bearer|bearer|BEARER|Basic|basic|BASIC|Token|token)[ \t]+"
             r"[A-Za-z0-9_\-.~+/]{16,}=*",
         ),
-        ("assigned", r"(?<=[tTyYdDnNsS\"' \t]:)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
+        ("assigned", r"(?<=.[tTyYdDnN\"' \t]:|[sS][sS]:)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
     ],
     # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
     "A": [
@@ -296,8 +296,13 @@ _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 
 
 def _key_before(text: str, lead: int) -> str:
-    """The key before an '=' or ':' at `lead` (quotes and blanks between skipped), lower-cased
-    without '_' and '-'; '' when there is none."""
+    """The key before an '=' or ':' at `lead`, lower-cased without '_' and '-'."""
+    return _raw_key_before(text, lead).lower().replace("_", "").replace("-", "")
+
+
+def _raw_key_before(text: str, lead: int) -> str:
+    """The key before an '=' or ':' at `lead` (quotes and blanks between skipped) as written;
+    '' when there is none."""
     i = lead
     floor = max(0, lead - 48)
     while i > floor and text[i - 1] in " \t":
@@ -307,7 +312,7 @@ def _key_before(text: str, lead: int) -> str:
     end = i
     while i > floor and text[i - 1] in _KEY_CHARS:
         i -= 1
-    return text[i:end].lower().replace("_", "").replace("-", "")
+    return text[i:end]
 
 
 # A bare value ends at a blank, a quote, a bracket, or an '&', ';' or ',' that separates it from
@@ -469,15 +474,6 @@ def _international(candidate: str, digits: str) -> str | None:
     return "+" + candidate[idd.end() :]
 
 
-# Regions whose national numbers start with a trunk 0 (or 06, 8 in HU and LT's older plan),
-# tried for a grouped number that the configured regions do not accept: the common ones in
-# libphonenumber's example data for Europe, Asia-Pacific, Africa and Latin America.
-_WIDER_TRUNK_REGIONS = (
-    "AT", "CH", "BE", "IE", "SE", "FI", "AU", "NZ", "IN", "ID", "PH", "TH", "ZA", "NG", "KE",
-    "EG", "TR", "IL", "PE", "MY", "KR", "TW", "UA", "RO", "BG", "HR", "SI", "RS", "SK", "LT",
-    "SA", "AE", "PK", "BD", "VN", "CN", "CO", "JP", "HU", "AR",
-)  # fmt: skip
-
 # Field separators of CSV / TSV exports.
 _FIELD_SEPARATORS = (",", ";", "\t")
 _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
@@ -547,10 +543,6 @@ class Redactor:
             dict.fromkeys(r for r in readings if r is not None and r[2] != "nanp")
         )
         self._plain_regions = tuple(r for r in readings[:1] if r is not None)
-        self._wider_regions = tuple(
-            r for r in map(_national_reading, _WIDER_TRUNK_REGIONS)
-            if r is not None and r not in self._trunk_regions
-        )
         self._pseudonyms: dict[bytes, str] = {}
         self._counters: dict[EntityType, int] = {}
         self._salt = os.urandom(16)
@@ -747,9 +739,10 @@ class Redactor:
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
-        if text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES:
-            if self._phone_column(text, start, end):
-                return (start, end, _PHONE_T, "csv_column", digits, end)
+        if (
+            text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES
+        ) and self._phone_column(text, start, end):
+            return (start, end, _PHONE_T, "csv_column", digits, end)
         before = text[max(0, start - 48) : start]
         if national_ids.ANY_CUE.search(before.lower()) is None:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
@@ -796,8 +789,10 @@ class Redactor:
         line_end = text.find("\n", end)
         if line_end < 0:
             line_end = len(text)
-        first, last = start, end  # the field, with its quotes if it has them
+        first, last = start, end  # the field, with its quotes and a blank before it
         if first > line and text[first - 1] == '"':
+            first -= 1
+        if first > line and text[first - 1] == " ":
             first -= 1
         if last < line_end and text[last] == '"':
             last += 1
@@ -818,7 +813,7 @@ class Redactor:
         if text is not self._csv_text:
             self._csv_text, self._csv_runs = text, {}
         runs = self._csv_runs
-        walked = []
+        walked: list[int] = []
         count = text.count(sep, line, _line_end_at(text, line))
         top = line
         while (top, sep) not in runs and top:
@@ -831,7 +826,7 @@ class Redactor:
             header = runs[(top, sep)]
         else:
             fields = text[top : _line_end_at(text, top)].split(sep)
-            # A header names its columns: no value in it starts with a digit, '+' or '@'.
+            # A header names its columns: each starts with a letter (no number, '+' or '@').
             header = fields if count >= 2 and all(
                 f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in fields
             ) else None
@@ -933,10 +928,6 @@ class Redactor:
         # National formats carry no country code: try the regions that could have written it.
         # The national number is known from the digits, so libphonenumber only has to validate.
         regions = self._trunk_regions if digits[0] == "0" else self._plain_regions
-        if digits[0] == "0" and len(candidate) > len(digits):
-            # Grouped like a phone number after a trunk 0 ('01 234567890', '081234 56789'):
-            # the regions further away are tried too. A bare digit run is an id as often.
-            regions += self._wider_regions
         for region, country_code, how in regions:
             if how == "parse":
                 try:
@@ -1024,7 +1015,8 @@ class Redactor:
     def _assigned(self, text: str, m: re.Match[str]) -> _Verdict:
         """`aws_secret_access_key = wJalr…`, `"password": "…"`: the value of a secret-named key."""
         lead = m.start()
-        key = _key_before(text, lead)
+        raw = _raw_key_before(text, lead)
+        key = raw.lower().replace("_", "").replace("-", "")
         if not key.endswith(_SECRET_KEY_NAMES):
             return None
         start = lead + 1
@@ -1032,7 +1024,10 @@ class Redactor:
             start += 1
         quote = text[start] if start < len(text) and text[start] in "\"'" else ""
         start += len(quote)
-        password = key.endswith(_PASSWORD_KEY_NAMES)
+        # 'pass' only as a word of its own ('SMTP_PASS', 'db-pass'), not 'bypass' or 'compass'.
+        password = key.endswith(_PASSWORD_KEY_NAMES) and (
+            not key.endswith("pass") or key == "pass" or raw[-5:-4] in ("_", "-")
+        )
         vm = (_QUOTED_VALUE[quote] if quote and password else _SECRET_VALUE).match(text, start)
         if vm is None:
             return None
