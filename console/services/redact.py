@@ -187,7 +187,7 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     ],
     "-": [
         # PEM private key blocks (the END line is found by the handler).
-        ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),
+        ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"),
         # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their hyphen.
         ("slack", r"(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}"),
         ("openai", r"(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}"),
@@ -269,7 +269,8 @@ _IPV6 = re.compile(
 _IBAN_SHAPE = re.compile(
     r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", re.ASCII
 )
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+# (OpenPGP armour says 'PRIVATE KEY BLOCK'.)
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 # A number whose shape says nothing alone: groups of digits, for the context to decide.
 # An area code in brackets may hold the trunk prefix: (06 1) in Hungary, (0-612) in Lithuania.
 _LOOSE_NUMBER = re.compile(
@@ -325,7 +326,8 @@ _PASSWORD_KEY_NAMES = ("password", "passwd", "pwd", "pass")
 # '${DB_PASSWORD}', '<password>', '%(pw)s', '********', 'xxxxxxxx': not the secret itself.
 _PLACEHOLDER = re.compile(
     r"[$<{%]|(?:\*+|x+|X+|•+|\.+)$|(?:your|my|example|change|redacted|placeholder|secret|password"
-    r"|token|none|null|undefined)(?:[_\-]|$)",
+    r"|token|none|null|undefined|required|optional|string|hidden|masked|removed|default)"
+    r"(?:[_\-]|$)",
     re.IGNORECASE,
 )
 
@@ -876,6 +878,10 @@ class Redactor:
         if shape == "ipv4":
             if _VERSION_BEFORE.search(text, max(0, start - 16), start):
                 return end
+            if end - start == 11 and national_ids.PHONE_CUE.search(text, max(0, start - 20), start):
+                # Four pairs of digits after a phone word: a Danish or Norwegian number
+                # written with dots ('Tlf. 32.12.34.56'), not an address.
+                return (start, end, _PHONE_T, None, mm.group().replace(".", ""), end)
             return (start, end, _IP, "ipv4", mm.group(), end)
         digits = mm.group().replace(" ", "").replace("-", "")
         if len(digits) == 19 and mm.group("sep") is not None and not _luhn_valid(digits):

@@ -92,6 +92,20 @@ def test_years_in_brackets_and_impossible_north_american_numbers_stay(text: str)
     assert found(f"Noted: {text}.") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("Tlf. 33.12.45.67", "33.12.45.67"), ("Ph: 0412 987 654", "0412 987 654"),
+     ("Mob: 555-0148", "555-0148")],
+)
+def test_abbreviated_phone_words(text: str, number: str) -> None:
+    assert found(text) == [("phone", number)]
+
+
+def test_four_pairs_of_digits_after_a_phone_word_are_a_phone_number() -> None:
+    assert found("telefon 40.61.23.45") == [("phone", "40.61.23.45")]
+    assert found("gateway 40.61.23.45") == [("ip", "40.61.23.45")]
+
+
 def test_japanese_postcodes_are_not_phone_numbers() -> None:
     assert found("〒150-0041 東京都渋谷区神南1-2-3") == []
     assert found("送付先 160-0022 新宿区") == []
@@ -144,6 +158,7 @@ def test_password_values_with_any_character(line: str, value: str) -> None:
         "api_key=YOUR_API_KEY_HERE",
         "client_secret: my-service-secret",
         "bypass=enabled-for-tests",
+        "password: required",
     ],
 )
 def test_placeholders_and_words_under_secret_keys_stay(line: str) -> None:
@@ -169,6 +184,11 @@ def test_azure_account_keys() -> None:
 )
 def test_basic_and_token_authorization_headers(header: str, credentials: str) -> None:
     assert found(f"curl -H '{header}' https://api.example.net") == [("secret", credentials)]
+
+
+def test_openpgp_private_key_blocks() -> None:
+    block = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdGBGZ0\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----"
+    assert found(f"key:\n{block}\nthanks") == [("secret", block)]
 
 
 def test_token_as_a_word_after_a_colon_stays() -> None:

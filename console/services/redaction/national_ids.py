@@ -33,7 +33,7 @@ PHONE_CUE = re.compile(
     r"phone|\btel\b|\btel[.:]|\bcall|mobile|\bcell|\bring\b|\bfax|whatsapp|\bsms\b|text me"
     r"|reach (?:me|us|her|him|them)|\bnumber|\bnr\b|telefon|t[ée]l[ée]phone|\bt[ée]l\b|handy"
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
-    r"|portable|rufnummer|電話",
+    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]",
     re.IGNORECASE,
 )
 # A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
@@ -46,7 +46,7 @@ PHONE_COLUMN = re.compile(
 # Every cue word's stem, for a first look at the (lower-cased) words before a number: most
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
-_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline"]
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline", "tlf", "ph", "mob", "cel", "fon"]
 ANY_CUE = re.compile(
     "|".join(
         [
