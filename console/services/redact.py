@@ -221,7 +221,7 @@ _SCAN, _SCAN_MARKERS = _build_scan()
 _NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|\.[0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CARD_SHAPE = (
-    r"[0-9]{4}(?P<sep>[ \-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
+    r"[0-9]{4}(?P<sep>[ .\-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
     r"|[0-9]{4}(?P<sep15>[ \-]?)[0-9]{6}(?P=sep15)[0-9]{4,5}"
     r"|[0-9]{13,19}"
 )
@@ -883,7 +883,7 @@ class Redactor:
                 # written with dots ('Tlf. 32.12.34.56'), not an address.
                 return (start, end, _PHONE_T, None, mm.group().replace(".", ""), end)
             return (start, end, _IP, "ipv4", mm.group(), end)
-        digits = mm.group().replace(" ", "").replace("-", "")
+        digits = mm.group().replace(" ", "").replace("-", "").replace(".", "")
         if len(digits) == 19 and mm.group("sep") is not None and not _luhn_valid(digits):
             # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
             digits = digits[:16]

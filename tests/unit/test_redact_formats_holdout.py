@@ -120,6 +120,10 @@ def test_a_luhn_valid_number_called_a_card_is_a_card_in_any_layout() -> None:
     assert found("reference 2799000000000001.") == []
 
 
+def test_cards_grouped_with_dots() -> None:
+    assert found("card 5105.1051.0510.5100 exp") == [("card", "5105.1051.0510.5100")]
+
+
 @pytest.mark.parametrize("card", ["2200 0000 0000 0004", "8100 0000 0000 0002"])
 def test_mir_and_rupay_cards(card: str) -> None:
     assert found(f"paid {card} ok") == [("card", card)]
