@@ -46,7 +46,7 @@ PHONE_COLUMN = re.compile(
 # Every cue word's stem, for a first look at the (lower-cased) words before a number: most
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
-_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline", "tlf", "ph", "mob", "cel", "fon"]
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:"]
 ANY_CUE = re.compile(
     "|".join(
         [
