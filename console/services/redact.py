@@ -839,7 +839,8 @@ class Redactor:
 
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
-        if candidate[0] not in "+0":
+        if candidate[0] not in "+0" or (candidate[0] == "0" and candidate.isdigit()):
+            # After 00 / 011 only a grouped number: a bare '0012345678' is an id as often.
             return None
         if candidate in self._possible_cache:
             verdict = self._possible_cache[candidate]
@@ -850,7 +851,10 @@ class Redactor:
             except phonenumbers.NumberParseException:
                 number = None
             verdict = None
-            if number is not None and phonenumbers.is_possible_number(number):
+            # A local-only length ('+1 234 5678', no area code) is not a whole number.
+            if number is not None and phonenumbers.is_possible_number_with_reason(
+                number
+            ) == phonenumbers.ValidationResult.IS_POSSIBLE:
                 verdict = (phonenumbers.region_code_for_country_code(number.country_code or 0), number)
             self._possible_cache = _bounded(self._possible_cache)
             self._possible_cache[candidate] = verdict

@@ -66,6 +66,12 @@ def test_numbers_dialled_from_abroad(number: str) -> None:
     assert found(f"Bitte rufen Sie {number} an.") == [("phone", number)]
 
 
+@pytest.mark.parametrize("text", ["batch 0012345678 archived", "ref 00 1 234 5678 noted"])
+def test_ids_after_00_and_local_only_lengths_stay(text: str) -> None:
+    # A bare digit run, and '+1 234 5678' (no area code) are not whole numbers dialled abroad.
+    assert found(text) == []
+
+
 def test_an_011_number_that_is_not_a_call_abroad_is_read_as_national() -> None:
     # Buenos Aires: area code 011.
     assert found("Oficina 011 4321-9876 de lunes a viernes") == [("phone", "011 4321-9876")]
