@@ -1056,11 +1056,9 @@ class Redactor:
             return None
         if password:
             return (start, end, _SECRET, "password", value, end)
-        # Another key's value must look random: not a number, not words ('my-app-secret',
-        # 'YOUR_API_KEY'), but letters with digits, or both cases.
-        if len(value) < 12 or value.isdigit() or not (
-            any(c.isdigit() for c in value) or (not value.islower() and not value.isupper())
-        ):
+        # Another key's value must look random: letters and digits, not a number nor words
+        # ('my-app-secret', 'YOUR_API_KEY', 'NotAvailableYet').
+        if len(value) < 12 or not any(c.isdigit() for c in value) or value.isdigit():
             return None
         return (start, end, _SECRET, "assigned_secret", value, end)
 
