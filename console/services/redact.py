@@ -106,7 +106,9 @@ class RedactionResult:
 # After a lead digit: a number not glued to a word, price, order number or decimal; at least
 # 7 digits, or a dotted quad.
 _NUMBER_AFTER_DIGIT = (
-    r"(?<![\w.,$#+@\-\u00a3\u20ac\u00a5][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
+    # (After a comma it may start: a CSV field; '1,234,567' has too few digits to get far.)
+    # (〒 marks a Japanese postcode.)
+    r"(?<![\w.$#+@\-\u00a3\u20ac\u00a5\u3012][0-9])(?<![^/]/[0-9])"  # '//' starts a URL host
     # ISO dates (2025-03-01, 2025-03-01T10:00) and year ranges (1914-1918) are never anything:
     # turned away here, they cost no handler call (logs and prose are full of them).
     r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])|(?:(?<=1)9|(?<=2)0)[0-9]{2}[-/](?:19|20)[0-9]{2}"
@@ -125,8 +127,9 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         for digit in "0123456789"
     },
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
-    # (Secret key names end in t, y, d or n: "secret", "api_key", "password", "token".)
-    "=": [("assigned", r"(?<=[tTyYdDnN\"' \t]=)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}")],
+    # (Secret key names end in t, y, d, n or ss: "secret", "api_key", "password", "token", "pass".)
+    # (The value is anything without a blank for 8 characters: passwords carry ! # % too.)
+    "=": [("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # Email, anchored on '@'; the local part is found by walking backwards.
@@ -146,8 +149,13 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # Two more colons or a '::' must follow, so a time of day (10:05:15) never gets here.
         ("ipv6", r"(?<=[0-9A-Fa-f]:)(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:)|(?<![\w:]:):[0-9A-Fa-f]"),
         # Authorization: Bearer <token>, JWT or opaque.
-        ("bearer", r"[ \t]*(?:Bearer|bearer|BEARER)[ \t]+[A-Za-z0-9_\-.~+/]{16,}=*"),
-        ("assigned", r"(?<=[tTyYdDnN\"' \t]:)[ \t]*[\"']?[A-Za-z0-9/+_\-.]{8,}"),
+        # Authorization: Bearer / Basic / Token <credentials> (RFC 6750, RFC 7617, DRF, GitHub).
+        (
+            "bearer",
+            r"[ \t]*(?:Bearer|bearer|BEARER|Basic|basic|BASIC|Token|token)[ \t]+"
+            r"[A-Za-z0-9_\-.~+/]{16,}=*",
+        ),
+        ("assigned", r"(?<=.[tTyYdDnN\"' \t]:|[sS][sS]:)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
     ],
     # Google API keys (AIza…) and AWS access key ids (AKIA…/ASIA…).
     "A": [
@@ -169,13 +177,24 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     "_": [
         ("github", r"(?<=gh[pousr]_)(?<![A-Za-z0-9]gh[pousr]_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),
         ("github_pat", r"(?<=github_)(?<![A-Za-z0-9]github_)pat_[A-Za-z0-9_]{22,}"),
+        # Stripe secret and restricted keys (sk_live_…, rk_test_…), on their last underscore;
+        # Hugging Face (hf_…) and npm (npm_…) access tokens.
+        (
+            "prefixed",
+            r"(?<=[sr]k_live_|[sr]k_test_)(?<![\w\-][sr]k_live_|[\w\-][sr]k_test_)"
+            r"[A-Za-z0-9]{16,}(?![A-Za-z0-9_])"
+            r"|(?<=hf_)(?<![\w\-]hf_)[A-Za-z0-9]{30,}(?![A-Za-z0-9_])"
+            r"|(?<=npm_)(?<![\w\-]npm_)[A-Za-z0-9]{36}(?![A-Za-z0-9_])",
+        ),
     ],
     "-": [
         # PEM private key blocks (the END line is found by the handler).
-        ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),
+        ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"),
         # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their hyphen.
         ("slack", r"(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}"),
         ("openai", r"(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}"),
+        # GitLab personal access tokens.
+        ("prefixed", r"(?<=glpat-)(?<![\w\-]glpat-)[A-Za-z0-9_\-]{20}(?![A-Za-z0-9_\-])"),
     ],
 }
 
@@ -199,10 +218,12 @@ _SCAN, _SCAN_MARKERS = _build_scan()
 
 # Exact shapes, matched at a number candidate's start, in order of precedence. The tail guard
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
-_NUM_END = r"(?![0-9A-Za-z_@]|[.,:/\-][0-9])"
+# A comma then one or two digits is a decimal part ('12 345,67'); a comma then a longer number,
+# a dotted one ('…,218.121.5.4') or a date is the next field of a CSV row.
+_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|\.[0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CARD_SHAPE = (
-    r"[0-9]{4}(?P<sep>[ \-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
+    r"[0-9]{4}(?P<sep>[ .\-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
     r"|[0-9]{4}(?P<sep15>[ \-]?)[0-9]{6}(?P=sep15)[0-9]{4,5}"
     r"|[0-9]{13,19}"
 )
@@ -210,10 +231,14 @@ _PHONE_SHAPE = (
     # international: +CC then groups, or E.164 without separators
     r"\+(?:[0-9]{7,15}|[0-9]{1,3}(?:[ .\-]?\([0-9]{1,4}\))?(?:[ .\-]?[0-9]{1,12})?"
     r"(?:[ .\-][0-9]{1,12}){1,6})"
+    # dialled from abroad: 00 (most of the world), 011 (North America), 0011 (Australia) then
+    # the country code and groups, as after a '+'
+    r"|(?:00|011|0011)[ .\-]?[1-9][0-9]{0,2}(?:[ .\-]?\(0\))?(?:[ .\-][0-9]{1,12}){1,6}"
     # North American: (415) 555-2671, 415-555-2671, 1 415 555 2671
     r"|(?:1[ .\-])?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
-    # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456
-    r"|(?:\(0[0-9]{1,4}\)|0[0-9]{1,4})(?:[ .\-/][0-9]{2,8}){1,4}"
+    # national with trunk 0: 020 7946 0958, 030 901820, 01 42 68 53 00, (030) 1234567, 089/123456,
+    # 01 234567890 (AT), 081234 56789 (IN)
+    r"|(?:\(0[0-9]?[ \-]?[0-9]{1,4}\)|0[0-9]{1,5})(?:[ .\-/][0-9]{2,10}){1,4}"
     r"|0[0-9]{8,11}"
 )
 _NUMBER = re.compile(
@@ -224,10 +249,11 @@ _NUMBER = re.compile(
     re.ASCII,
 )
 _PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
-# Dates and US ZIP+4 codes are never phones, whatever libphonenumber thinks of their digits.
+# Dates, US ZIP+4 codes and Japanese postcodes (012-3456) are never phones, whatever
+# libphonenumber thinks of their digits.
 _NOT_PHONE = re.compile(
     r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
-    r"|[0-9]{5}-[0-9]{4}",
+    r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
 )
 # An IPv4-shaped number right after one of these words is a version or build number.
@@ -245,24 +271,41 @@ _IPV6 = re.compile(
 _IBAN_SHAPE = re.compile(
     r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", re.ASCII
 )
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+# (OpenPGP armour says 'PRIVATE KEY BLOCK'.)
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 # A number whose shape says nothing alone: groups of digits, for the context to decide.
+# An area code in brackets may hold the trunk prefix: (06 1) in Hungary, (0-612) in Lithuania.
 _LOOSE_NUMBER = re.compile(
-    r"\+?(?:\([0-9]{1,4}\)|[0-9]{1,6})(?:(?:[ .\-/]|[ ]?-[ ]?)?(?:\([0-9]{1,4}\)|[0-9]{1,6})){0,7}"
-    r"(?![0-9A-Za-z_@]|[.,:/\-][0-9])",
+    r"\+?(?:\([0-9]{1,4}(?:[ \-][0-9]{1,4})?\)|[0-9]{1,6})"
+    r"(?:(?:[ .\-/]|[ ]?-[ ]?)?(?:\([0-9]{1,4}\)|[0-9]{1,6})){0,7}"
+    rf"{_NUM_END}",
+    re.ASCII,
+)
+# An area code in brackets then the subscriber number is a phone number by its look alone:
+# '(11) 2345-6789', '(2) 2123 4567', '(601) 2345678', '8 (912) 345-67-89' (not a year '(2024)').
+# The North American layout '(123) 456-7890' is left to libphonenumber, which knows its area codes.
+_AREA_IN_BRACKETS = re.compile(
+    r"(?![(][0-9]{3}[)] ?[0-9]{3}[ \-][0-9]{4}$)"
+    r"(?:[78] ?)?\((?!(?:19|20)[0-9]{2}\))[0-9]{1,4}\) ?[0-9]{2,8}(?:[ \-][0-9]{2,5}){0,3}",
     re.ASCII,
 )
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
 _SECRET_KEY_NAMES = ("secret", "secretkey", "secretaccesskey", "password", "passwd", "pwd",
-                     "apikey", "token", "privatekey")
+                     "pass", "apikey", "token", "privatekey", "accountkey", "accesskey",
+                     "signingkey", "encryptionkey", "masterkey")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
 def _key_before(text: str, lead: int) -> str:
-    """The key before an '=' or ':' at `lead` (quotes and blanks between skipped), lower-cased
-    without '_' and '-'; '' when there is none."""
+    """The key before an '=' or ':' at `lead`, lower-cased without '_' and '-'."""
+    return _raw_key_before(text, lead).lower().replace("_", "").replace("-", "")
+
+
+def _raw_key_before(text: str, lead: int) -> str:
+    """The key before an '=' or ':' at `lead` (quotes and blanks between skipped) as written;
+    '' when there is none."""
     i = lead
     floor = max(0, lead - 48)
     while i > floor and text[i - 1] in " \t":
@@ -272,10 +315,23 @@ def _key_before(text: str, lead: int) -> str:
     end = i
     while i > floor and text[i - 1] in _KEY_CHARS:
         i -= 1
-    return text[i:end].lower().replace("_", "").replace("-", "")
+    return text[i:end]
 
 
-_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+_\-.=]{8,}(?<![.])")
+# A bare value ends at a blank, a quote, a bracket, or an '&', ';' or ',' that separates it from
+# the next field of a query string, connection string or list ('…&next=', '…;Database=', or a
+# blank after it); a quoted one at its quote. A full stop after it ends the sentence.
+_SECRET_VALUE = re.compile(r"(?:[^\s\"'`&;,<>(){}\[\]]|[&;,](?![A-Za-z_][\w.\- ]*=|\s|$))+")
+_QUOTED_VALUE = {q: re.compile(rf"[^\n{q}]{{8,200}}(?={q})") for q in "\"'"}
+# Key names whose value is a password: any value is masked but a placeholder.
+_PASSWORD_KEY_NAMES = ("password", "passwd", "pwd", "pass")
+# '${DB_PASSWORD}', '<password>', '%(pw)s', '********', 'xxxxxxxx': not the secret itself.
+_PLACEHOLDER = re.compile(
+    r"[$<{%]|(?:\*+|x+|X+|•+|\.+)$|(?:your|my|example|change|redacted|placeholder|secret|password"
+    r"|token|none|null|undefined|required|optional|string|hidden|masked|removed|default)"
+    r"(?:[_\-]|$)",
+    re.IGNORECASE,
+)
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
@@ -324,11 +380,17 @@ def _card_brand(digits: str) -> str | None:
         return "diners" if n >= 14 else None
     if two == 62:
         return "unionpay" if n >= 16 else None
+    if 2200 <= four <= 2204:
+        return "mir" if n >= 16 else None
+    if two in (81, 82) or four == 9792:
+        return ("rupay" if two != 97 else "troy") if n == 16 else None
     if two == 50 or 56 <= two <= 69:
         return "maestro"
     return None
 
 
+_PREFIX_KINDS = {"sk": "stripe_key", "rk": "stripe_key", "hf": "huggingface_token",
+                 "np": "npm_token", "gl": "gitlab_token"}
 _CARD_CUE = re.compile(r"card|visa|mastercard|amex|karte|tarjeta|cart[aã]o|carte|carta")
 _PHONE_SEPARATORS = str.maketrans("", "", " .-/()+")
 
@@ -399,6 +461,31 @@ def _national_number(digits: str, how: str, country_code: int) -> phonenumbers.P
     if len(digits) != 10:
         return None
     return phonenumbers.PhoneNumber(country_code=1, national_number=int(digits))
+
+
+# '0113 496 0000' is Leeds: after 011 (and 0011) a separator must follow.
+_IDD = re.compile(r"(?:00(?:11)?[ .\-]?|011[ .\-])(?=[1-9])", re.ASCII)
+
+
+def _international(candidate: str, digits: str) -> str | None:
+    """`candidate` written with a '+', or None for a national number: '+44 …' as it is,
+    '00 44 …' / '011 44 …' / '0011 44 …' (an international call prefix) with the prefix read as
+    the '+'."""
+    if candidate[0] == "+":
+        return candidate
+    if digits[1] not in "01" or (idd := _IDD.match(candidate)) is None:
+        return None
+    return "+" + candidate[idd.end() :]
+
+
+# Field separators of CSV / TSV exports.
+_FIELD_SEPARATORS = (",", ";", "\t")
+_FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
+
+
+def _line_end_at(text: str, line: int) -> int:
+    end = text.find("\n", line)
+    return len(text) if end < 0 else end
 
 
 def _bounded(cache: dict) -> dict:
@@ -478,10 +565,14 @@ class Redactor:
             "openai": self._openai,
             "assigned": self._assigned,
             "bearer": self._bearer,
+            "prefixed": self._prefixed,
             "codice_fiscale": self._codice_fiscale,
         }
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
+        # CSV headers found in the text being scanned: (line start, separator) -> its fields.
+        self._csv_text: str | None = None
+        self._csv_runs: dict[tuple[int, str], list[str] | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -619,13 +710,19 @@ class Redactor:
             hit = self._contextual_number(text, start)
             if hit is not None:
                 return hit
-        elif (verdict[2] is _PHONE_T and text[start] != "+"
-              and _SSN_LOOSE.fullmatch(text, start, verdict[1])):
-            # Nine digits that a national phone plan also accepts (DE 030 74 3022): an SSN cue
-            # next to them decides.
-            hit = self._contextual_number(text, start)
-            if isinstance(hit, tuple) and hit[2] is _SSN_T:
-                return hit
+        elif verdict[2] is _PHONE_T and text[start] != "+":
+            if _SSN_LOOSE.fullmatch(text, start, verdict[1]):
+                # Nine digits that a national phone plan also accepts (DE 030 74 3022): an SSN
+                # cue next to them decides.
+                hit = self._contextual_number(text, start)
+                if isinstance(hit, tuple) and hit[2] is _SSN_T:
+                    return hit
+            before = text[max(0, start - 24) : start].lower()
+            if national_ids.ID_CUE.search(before) is not None:
+                # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
+                digits = text[start : verdict[1]].translate(_PHONE_SEPARATORS)
+                if (kind := national_ids.national_id_kind(digits, before)) is not None:
+                    return (start, verdict[1], _NATIONAL_ID, kind, digits, verdict[1])
         return verdict
 
     def _contextual_number(self, text: str, start: int) -> _Verdict:
@@ -646,6 +743,10 @@ class Redactor:
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return None
+        if (
+            text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES
+        ) and self._phone_column(text, start, end):
+            return (start, end, _PHONE_T, "csv_column", digits, end)
         before = text[max(0, start - 48) : start]
         if national_ids.ANY_CUE.search(before.lower()) is None:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
@@ -655,6 +756,8 @@ class Redactor:
                 return (start, end, _SSN_T, None, digits, end) if national_ids.is_ssn(
                     digits
                 ) else end
+            if _AREA_IN_BRACKETS.fullmatch(candidate) and len(digits) >= 8:
+                return (start, end, _PHONE_T, None, digits, end)
             return self._possible_international(candidate, start, end)
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
@@ -679,19 +782,81 @@ class Redactor:
             return (start, end, _PHONE_T, None, digits, end)
         return None
 
+    def _phone_column(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a whole field of a CSV / TSV row under a phone header.
+
+        The header is the top line of the run of lines with as many separators as this one;
+        what each line's run turned out to be is remembered for the rest of the text, so the
+        rows of a long export are walked up once, not once each.
+        """
+        line = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        if line_end < 0:
+            line_end = len(text)
+        first, last = start, end  # the field, with its quotes and a blank before it
+        if first > line and text[first - 1] == '"':
+            first -= 1
+        if first > line and text[first - 1] == " ":
+            first -= 1
+        if last < line_end and text[last] == '"':
+            last += 1
+        opening = text[first - 1] if first > line else ""
+        closing = text[last] if last < line_end else ""
+        sep = opening if opening in _FIELD_SEPARATORS else closing
+        if sep not in _FIELD_SEPARATORS or (opening and opening != sep) or (
+            closing and closing != sep
+        ):
+            return False
+        header = self._csv_header(text, line, sep)
+        if header is None:
+            return False
+        column = text.count(sep, line, start)
+        return column < len(header) and national_ids.PHONE_COLUMN.search(header[column]) is not None
+
+    def _csv_header(self, text: str, line: int, sep: str) -> list[str] | None:
+        if text is not self._csv_text:
+            self._csv_text, self._csv_runs = text, {}
+        runs = self._csv_runs
+        walked: list[int] = []
+        count = text.count(sep, line, _line_end_at(text, line))
+        top = line
+        while (top, sep) not in runs and top:
+            above = text.rfind("\n", 0, top - 1) + 1
+            if text.count(sep, above, top - 1) != count:
+                break
+            walked.append(top)
+            top = above
+        if (top, sep) in runs:
+            header = runs[(top, sep)]
+        else:
+            fields = text[top : _line_end_at(text, top)].split(sep)
+            # A header names its columns: each starts with a letter (no number, '+' or '@').
+            header = fields if count >= 2 and all(
+                f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in fields
+            ) else None
+            runs[(top, sep)] = header
+        for row in walked:
+            runs[(row, sep)] = header
+        return header
+
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
-        if candidate[0] != "+":
+        if candidate[0] not in "+0" or (candidate[0] == "0" and candidate.isdigit()):
+            # After 00 / 011 only a grouped number: a bare '0012345678' is an id as often.
             return None
         if candidate in self._possible_cache:
             verdict = self._possible_cache[candidate]
         else:
+            international = _international(candidate, candidate.translate(_PHONE_SEPARATORS))
             try:
-                number = phonenumbers.parse(candidate, None)
+                number = phonenumbers.parse(international, None) if international else None
             except phonenumbers.NumberParseException:
                 number = None
             verdict = None
-            if number is not None and phonenumbers.is_possible_number(number):
+            # A local-only length ('+1 234 5678', no area code) is not a whole number.
+            if number is not None and phonenumbers.is_possible_number_with_reason(
+                number
+            ) == phonenumbers.ValidationResult.IS_POSSIBLE:
                 verdict = (phonenumbers.region_code_for_country_code(number.country_code or 0), number)
             self._possible_cache = _bounded(self._possible_cache)
             self._possible_cache[candidate] = verdict
@@ -719,8 +884,16 @@ class Redactor:
         if shape == "ipv4":
             if _VERSION_BEFORE.search(text, max(0, start - 16), start):
                 return end
+            if (
+                end - start == 11
+                and text[start + 2] == text[start + 5] == "."
+                and national_ids.PHONE_CUE.search(text, max(0, start - 20), start)
+            ):
+                # Four pairs of digits after a phone word: a Danish or Norwegian number
+                # written with dots ('Tlf. 32.12.34.56'), not an address.
+                return (start, end, _PHONE_T, None, mm.group().replace(".", ""), end)
             return (start, end, _IP, "ipv4", mm.group(), end)
-        digits = mm.group().replace(" ", "").replace("-", "")
+        digits = mm.group().replace(" ", "").replace("-", "").replace(".", "")
         if len(digits) == 19 and mm.group("sep") is not None and not _luhn_valid(digits):
             # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
             digits = digits[:16]
@@ -728,11 +901,9 @@ class Redactor:
         if _luhn_valid(digits):
             if (brand := _card_brand(digits)) is not None:
                 return (start, end, _CARD_T, brand, digits, end)
-            if len(digits) == 16 and mm.group("sep") and _CARD_CUE.search(
-                text[max(0, start - 40) : start].lower()
-            ):
-                # Four groups of four, Luhn-valid, and called a card: a card of an issuer we
-                # don't list (JCB's 3500-3527, test ranges), not an order number.
+            if _CARD_CUE.search(text[max(0, start - 40) : start].lower()):
+                # Luhn-valid and called a card: a card of an issuer we don't list (JCB's
+                # 3500-3527, unassigned Mastercard ranges, test ranges), not an order number.
                 return (start, end, _CARD_T, "other", digits, end)
         # Not a card: maybe a long phone number; otherwise skip the digits whole.
         if (pm := _PHONE.match(text, start)) is not None and (
@@ -756,15 +927,19 @@ class Redactor:
 
     def _phone_verdict(self, candidate: str) -> tuple[str, phonenumbers.PhoneNumber] | None:
         digits = candidate.translate(_PHONE_SEPARATORS)
-        if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
+        if not 7 <= len(digits) <= 19 or _NOT_PHONE.fullmatch(candidate):
             return None
-        if candidate[0] == "+":
+        if (international := _international(candidate, digits)) is not None:
             try:
-                number = phonenumbers.parse(candidate, None)
+                number = phonenumbers.parse(international, None)
             except phonenumbers.NumberParseException:
                 return None
             if (kind := _phone_region(number, None)) is not None:
                 return (kind, number)
+            if candidate[0] == "+":
+                return None
+            # '011 2345-6789' is Buenos Aires, not a call abroad: read it as national too.
+        if len(digits) > 15:
             return None
         # National formats carry no country code: try the regions that could have written it.
         # The national number is known from the digits, so libphonenumber only has to validate.
@@ -856,21 +1031,35 @@ class Redactor:
     def _assigned(self, text: str, m: re.Match[str]) -> _Verdict:
         """`aws_secret_access_key = wJalr…`, `"password": "…"`: the value of a secret-named key."""
         lead = m.start()
-        key = _key_before(text, lead)
+        raw = _raw_key_before(text, lead)
+        key = raw.lower().replace("_", "").replace("-", "")
         if not key.endswith(_SECRET_KEY_NAMES):
             return None
         start = lead + 1
-        while start < len(text) and text[start] in " \t\"'":
+        while start < len(text) and text[start] in " \t":
             start += 1
-        vm = _SECRET_VALUE.match(text, start)
+        quote = text[start] if start < len(text) and text[start] in "\"'" else ""
+        start += len(quote)
+        # 'pass' only as a word of its own ('SMTP_PASS', 'db-pass'), not 'bypass' or 'compass'.
+        password = key.endswith(_PASSWORD_KEY_NAMES) and (
+            not key.endswith("pass") or key == "pass" or raw[-5:-4] in ("_", "-")
+        )
+        vm = (_QUOTED_VALUE[quote] if quote and password else _SECRET_VALUE).match(text, start)
         if vm is None:
             return None
-        end = vm.end()
-        value = vm.group()
+        value = vm.group().rstrip(".")
+        if len(value) < 8:
+            return None
+        end = start + len(value)
         aws = "aws" in key or "secretaccesskey" in key
         if aws and len(value) == 40:
             return (start, end, _SECRET, "aws_secret_key", value, end)
-        # A generic key's value must look random: letters and digits, not a word or a number.
+        if _PLACEHOLDER.match(value):
+            return None
+        if password:
+            return (start, end, _SECRET, "password", value, end)
+        # Another key's value must look random: letters and digits, not a number nor words
+        # ('my-app-secret', 'YOUR_API_KEY', 'NotAvailableYet').
         if len(value) < 12 or not any(c.isdigit() for c in value) or value.isdigit():
             return None
         return (start, end, _SECRET, "assigned_secret", value, end)
@@ -879,12 +1068,21 @@ class Redactor:
         start = m.start() + 1
         while text[start] in " \t":
             start += 1
-        start += len("Bearer")
+        scheme = start
+        while text[start].isalpha():
+            start += 1
+        scheme_name = text[scheme:start].lower()
+        # 'Bearer' says enough; 'Basic' and 'Token' only in an Authorization header.
+        if scheme_name != "bearer" and not _key_before(text, m.start()).endswith("authorization"):
+            return None
         while text[start] in " \t":
             start += 1
         end = m.end()
         token = text[start:end]
-        kind = "jwt" if token.startswith("eyJ") and token.count(".") == 2 else "bearer_token"
+        if token.startswith("eyJ") and token.count(".") == 2:
+            kind = "jwt"
+        else:
+            kind = "basic_auth" if scheme_name == "basic" else "bearer_token"
         return (start, end, _SECRET, kind, token, end)
 
     def _codice_fiscale(self, text: str, m: re.Match[str]) -> _Verdict:
@@ -910,6 +1108,18 @@ class Redactor:
     def _github_pat(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 6, m.end()
         return (start, end, _SECRET, "github_token", text[start:end], end)
+
+    def _prefixed(self, text: str, m: re.Match[str]) -> _Verdict:
+        """A token whose prefix names its issuer: walk back over the prefix to its start (the
+        branch made sure no word character is glued before it)."""
+        start, end = m.start(), m.end()
+        while start and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        # Real tokens are random: a run of one case without a digit is a word.
+        body = text[m.start() + 1 : end]
+        if not any(ch in _DIGITS for ch in body) and (body.islower() or body.isupper()):
+            return None
+        return (start, end, _SECRET, _PREFIX_KINDS[text[start:start + 2]], text[start:end], end)
 
     def _slack(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start() - 4, m.end()

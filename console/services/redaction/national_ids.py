@@ -33,13 +33,20 @@ PHONE_CUE = re.compile(
     r"phone|\btel\b|\btel[.:]|\bcall|mobile|\bcell|\bring\b|\bfax|whatsapp|\bsms\b|text me"
     r"|reach (?:me|us|her|him|them)|\bnumber|\bnr\b|telefon|t[ée]l[ée]phone|\bt[ée]l\b|handy"
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
-    r"|portable|rufnummer|電話",
+    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]",
+    re.IGNORECASE,
+)
+# A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
+# "telefono", "contact_phone"); "contact" alone could as well be an e-mail column.
+PHONE_COLUMN = re.compile(
+    r"phone|\btel\b|tel[_ .#-]|\btel[eé]f|telef|mobile|\bcell|\bfax|handy|m[oó]vil|celular"
+    r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b",
     re.IGNORECASE,
 )
 # Every cue word's stem, for a first look at the (lower-cased) words before a number: most
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
-_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline"]
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit", "securit", "insee", "steuer", "identifikationsnummer", "aadha", "uid", "sin", "tfn", "tax", "national", "identity", "personal", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:"]
 ANY_CUE = re.compile(
     "|".join(
         [
@@ -49,6 +56,14 @@ ANY_CUE = re.compile(
         ]
         + ["phone", "\u96fb\u8a71"]
     )
+)
+# The stems of those words, for a first look at the lower-cased words before a number that is
+# also a valid phone number: an identifier only when one of them names it (built as ANY_CUE is).
+_ID_STEMS = ["cpf", "dni", "nif", "documento", "bsn", "burgerservicenummer", "nir", "sécurit",
+             "securit", "insee", "steuer", "identifikationsnummer", "idnr", "aadha", "uid", "sin",
+             "social insurance", "tfn", "tax file", "national", "id", "identity", "personal"]
+ID_CUE = re.compile(
+    "|".join(b[0] + "(?<![^\\W_].)" + b[1:] for b in trie_branches(_ID_STEMS, ""))
 )
 # National identifiers by the word that names them; a generic "ID number" tries them all.
 _ID_CUES: list[tuple[re.Pattern[str], str]] = [
