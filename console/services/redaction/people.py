@@ -573,6 +573,9 @@ _POSTCODE = (
     r"|[0-9]{4}[ ]?[A-Z]{2}(?![A-Za-z])"  # NL
     r"|[0-9]{3}-[0-9]{4}|〒[0-9]{3}-[0-9]{4}"  # JP
     r"|[0-9]{3}[ ]?[0-9]{3}|[0-9]{4}"  # IN PIN, AU/NL/BE
+    r"|[A-Z][0-9][A-Z][ ][0-9][A-Z][0-9]"  # CA
+    r"|[AC-FHKNPRTV-Y][0-9][0-9W][ ][0-9AC-FHKNPRTV-Y]{4}"  # IE Eircode
+    r"|[A-Z][0-9]{4}[A-Z]{3}|\([0-9]{4}\)"  # AR: CPA, or the old code in brackets
 )
 _HOUSE_NUMBER = r"[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4}){0,2},?(?:[ ]|\r?\n)"
 _UNIT_WORDS = r"Flat|Studio|Suite|Unit|Apt|Apartment|Level|Lot|Shop|H\.No|No|House"
@@ -582,8 +585,8 @@ _UNIT = (
     r"|Sala|Interno|Int|Bus|Bte)\.?[ ]?#?[0-9A-Za-z\-]+)"
 )
 _TAIL = re.compile(
-    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])"
-    rf"(?:[ ](?:{_CITY}|{_CITY_CAPS}(?![\w'’:])))?"
+    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]{{1,2}}|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])"
+    rf"(?:[ ]{{1,2}}(?:{_CITY}|{_CITY_CAPS}(?![\w'’:])))?(?:[ ]\([A-Z]{{2}}\))?"
     rf"|{_CITY_CAPS},?[ ]{_STATE}(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
     rf"|(?:{_CITY})(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
     rf"|{_COUNTRY})){{0,4}}"
@@ -622,14 +625,23 @@ _JP_ADDRESS = re.compile(
     rf"[{_JA_NUM}]+(?:丁目|番地?|号|[-－ー])(?:[{_JA_NUM}]+(?:番地?|号|[-－ー])?){{0,3}}"
     rf"(?:[ \u3000]?[{_JA}A-Za-z0-9]{{1,20}}?[{_JA_NUM}]+(?:号室|階|F))?"
 )
-# A continental postcode after a comma, then a city: "…, 45568 Freital", "…, 1689 EE Lettele",
-# "…, 83408-172 Martins das Flores" (BR CEP), "…, 26160 Málaga".
+# A postcode and a city after a comma or on the next line: "…, 45568 Freital", "…, 1689 EE
+# Lettele", "…, 83408-172 Martins das Flores" (BR CEP), "…\n4789-356 Porto" (PT), "…, 92-126 Łódź"
+# (PL), "…, 682 62  VÄSTERÅS" (SE, CZ, GR), "…\n(3676) Salta" and "…\nC1167CKT CABA" (AR),
+# "…, FL-9486 Triesen", "…\n32175 Kadıköy/İstanbul", "…\n04468 Perugia (LE)". Four digits that
+# read as a year ("March 3, 2025 Maria") are no postcode.
 _POSTAL_TAIL = re.compile(
-    rf"[ ]?,[ ](?P<pc>[0-9]{{5}}-[0-9]{{3}}|[0-9]{{8}}|[0-9]{{5}}|[0-9]{{4}}[ ]?[A-Z]{{2}})[ ]"
-    rf"(?:(?:{_PARTICLES_CITY}[ ]){{1,2}}|'s-)?[{_UP}][\w'’\-]*"
-    rf"(?:[ ](?:{_PARTICLES_CITY}[ ]){{0,2}}[{_UP}][\w'’\-]*){{0,3}}(?:[ ]-[ ][A-Z]{{2}}(?![\w]))?"
+    rf"(?:[ ]?,[ ]|\r?\n)(?P<pc>[0-9]{{5}}-[0-9]{{3}}|[0-9]{{4}}-[0-9]{{3}}|[0-9]{{2}}-[0-9]{{3}}"
+    rf"|[0-9]{{8}}|[0-9]{{5,6}}|[0-9]{{3}}[ ][0-9]{{2}}|[0-9]{{4}}[ ]?[A-Z]{{2}}(?![\w])"
+    rf"|(?!19|20)[0-9]{{4}}|\([0-9]{{4}}\)|[A-Z][0-9]{{4}}[A-Z]{{3}}|[A-Z]{{1,2}}-[0-9]{{4,5}})"
+    rf"[ ]{{1,2}}(?:(?:{_PARTICLES_CITY}[ ]){{1,2}}|'s-)?[{_UP}][\w'’\-]*(?:/[{_UP}][\w'’\-]*)?"
+    rf"(?:[ ](?:{_PARTICLES_CITY}[ ]){{0,2}}[{_UP}][\w'’\-]*){{0,3}}(?:[ ][A-Z]\.[A-Z]\.)?"
+    rf"(?:[ ]-[ ][A-Z]{{2}}(?![\w])|[ ]\([A-Z]{{2}}\))?"
 )
-_HOUSE = re.compile(r"(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?,?")
+# A house number ("12", "39B", "1638/56", "88-81", "nº 5") or a floor ("8.º", "2°", "4.", "H0201").
+_HOUSE = re.compile(
+    r"(?:(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?|[0-9]{1,2}\.?[º°ª]?\.?|H[0-9]{4}),?"
+)
 _STREET_LOWER = frozenset(
     ["rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route", "cours", "square", "via", "calle", "rua", "travessa", "estrada"]
 )
@@ -640,6 +652,14 @@ _PARTICLE_TOKENS = frozenset(_PARTICLES_CITY[3:-1].split("|")) | {
     "d'", "l'", "van", "von", "del", "des", "du", "dei", "degli", "delle",
 }
 _LATIN_STARTS = frozenset(w.rstrip(".") for w in _LATIN_WORDS)
+# Small words inside a street line: Nordic, Danish and Latin-American unit words ("lgh 1102",
+# "4. mf.", "piso 3 depto B", "# 27-70"), number marks ("No: 125", "N° 104"), Polish street
+# abbreviations ("ul.", "os.", "al.") and Norwegian street types written apart ("Evensen gate").
+_STREET_PASS = frozenset(
+    ["lgh", "mf.", "tv.", "th.", "st.", "m.", "bus", "bte", "piso", "depto", "dpto.", "izq.",
+     "dcha.", "#", "No:", "No.", "N°", "Nº", "n°", "ul.", "os.", "al.", "pl.", "gate", "vei",
+     "veg", "gata", "bis", "ter"]
+)
 
 
 def _street_before(text: str, comma: int) -> int:
@@ -660,8 +680,8 @@ def _street_before(text: str, comma: int) -> int:
             continue
         if _HOUSE.fullmatch(word):
             numbers += 1
-        elif word in _UNIT_TOKENS:
-            pass
+        elif word in _UNIT_TOKENS or word in _STREET_PASS or (len(word) == 1 and word.isalpha()):
+            pass  # a unit ("Apto", "lgh", "4. mf."), a unit's letter ("25 B 6") or a street word
         elif word.lower() in _STREET_LOWER or word.rstrip(".") in _LATIN_STARTS or (
             word.endswith(_GLUED_ENDINGS)
         ):
@@ -689,6 +709,10 @@ def _street_before(text: str, comma: int) -> int:
     while start < comma and text[start] == " ":
         start += 1
     if start >= comma or (not capitals and not streets) or not (numbers or streets):
+        return -1
+    if text[comma] in "\r\n" and (start != floor or not numbers):
+        # A postcode line under a line that is not wholly a street with its number
+        # ("Gemini Flash 2\n2025 Roadmap", "Items: 1 x Pixel\n2 Cases") is no address.
         return -1
     return start
 
@@ -770,7 +794,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f(c) for c in _LIST_LABELS for f in (str, str.capitalize, str.upper)), _LIST)
     add((f"{w} " for w in _STREET_SUFFIXES), _GLUED)  # "tal " is rarer than "tal" (total)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
-    add((f", {d}" for d in "0123456789"), _POSTAL)
+    add((f"{sep}{d}" for sep in (", ", "\n") for d in "0123456789("), _POSTAL)
     add(("-chome",), _SPACED)
     add(("]", ",\n", ",\r\n", "--\n", "-- \n"), _AFTER)
     add(("〒", "丁目", *JP_PREFECTURES), _MARK)
