@@ -149,6 +149,14 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             continue
         q = p
         ch = text[p]
+        if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
+            if (value := _FORM_VALUE.match(text, p + 1)) is not None:
+                out.append((p + 1, value.end(), "form"))
+                covered = value.end()
+            continue
+        if ch == "\n":  # a vCard's "N:Surname;Given;;;" or "FN:Given Surname" line
+            covered = _vcard_names(text, p, out)
+            continue
         if ch.islower():  # a CSV header naming a name column ("customer_id,full_name,email")
             covered = _csv_names(text, p, out)
             continue
@@ -232,6 +240,28 @@ def _last_first(text: str, q: int) -> int | None:
     if last[1:2].isupper():
         return m.end() if known or _strong_before(text, q) else None
     return m.end() if known and _strong_before(text, q) else None
+
+
+def _vcard_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
+    """The names on the vCard line after `p` (its N or FN property); where the line ends."""
+    colon = text.find(":", p)
+    end = text.find("\n", p + 1)
+    if not _in_vcard(text, p):
+        return p + 1
+    end = len(text) if end < 0 else end
+    end -= text[end - 1 : end] == "\r"
+    if colon < 0 or colon > end:
+        return end
+    if text[p + 1] == "F":
+        if colon + 1 < end:
+            out.append((colon + 1, end, "vcard"))
+        return end
+    pos = colon + 1
+    for part in text[colon + 1 : end].split(";")[:2]:  # family name; given name
+        if part.strip():
+            out.append((pos, pos + len(part), "vcard"))
+        pos += len(part) + 1
+    return end
 
 
 def _listed_names(text: str, pos: int, out: list[tuple[int, int, str | None]]) -> int:
@@ -751,7 +781,12 @@ _LABEL_CUES = (
 _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
 (_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
- _TITLED, _COLUMN, _LIST) = (1 << i for i in range(15))
+ _TITLED, _COLUMN, _LIST, _FORM, _VCARD) = (1 << i for i in range(17))
+# Form fields (a URL-encoded body or query string) whose value is a person or an address.
+_FORM_NAME_KEYS = ("first_name", "last_name", "name", "full_name", "given_name", "surname",
+                   "family_name", "fname", "lname", "firstname", "lastname")
+_FORM_ADDRESS_KEYS = ("street", "address", "addr", "address1", "address_line1", "street_address")
+_FORM_VALUE = re.compile(r"[^&\s]+")
 # A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
 _FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}])")
 
@@ -803,6 +838,8 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f" - {d}" for d in "0123456789"), _PIN)
     add((f"{t}{dot} {p} " for t in _TITLES for dot in ("", ".") for p in _PARTICLES), _TITLED)
     add((c for n in _NAME_COLUMNS for c in (f"{n},", f",{n}")), _COLUMN)
+    add((f"{k}=" for k in _FORM_NAME_KEYS + _FORM_ADDRESS_KEYS), _FORM)
+    add(("\nN:", "\nFN:", "\nADR:", "\nADR;"), _VCARD)
     patterns = list(kinds)
     # A DFA: about 0.1 s to build for the ~18,000 patterns, and it scans in about two thirds of
     # the time of the NFAs (a contiguous NFA builds in half the time but scans 10-20 % slower).
@@ -817,14 +854,15 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
 
 def anchors(
     text: str, streets: list[int] | None = None
-) -> tuple[list[int], list[int], list[tuple[int, int, bool]]]:
+) -> tuple[list[int], list[int], list[tuple[int, int, str | None]]]:
     """Positions of name anchors and address anchors, in text order, and the spans of
-    postcode-and-city tails (", 45568 Freital"; False: its street is still to be found) and of
-    whole Indian address blocks ending in a PIN (True)."""
+    postcode-and-city tails (", 45568 Freital"; None: its street is still to be found) and of
+    whole addresses with their kind: Indian blocks ending in a PIN, vCard ADR lines, form
+    fields."""
     automaton, kinds, _, _ = _automaton()
     names: list[int] = []
     found: list[int] = []
-    postal: list[tuple[int, int, bool]] = []
+    postal: list[tuple[int, int, str | None]] = []
     size = len(text)
     follows = _FOLLOWED_BY_NAME.match
     table_end = 0  # the CSV header line last anchored
@@ -852,7 +890,7 @@ def anchors(
                 found.append(s)
         elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
             if (tail := _POSTAL_TAIL.match(text, s)) is not None:
-                postal.append((s, tail.end(), False))
+                postal.append((s, tail.end(), None))
         elif kind & _AFTER:
             if follows(text, e) is not None:
                 names.append(s)
@@ -860,7 +898,7 @@ def anchors(
             if (pin := _PIN_AT.match(text, e - 1)) is not None and (
                 block := _IN_BLOCK.search(text, max(0, s - 90), s)
             ) is not None:
-                postal.append((block.start(), pin.end(), True))
+                postal.append((block.start(), pin.end(), "in"))
         elif kind & _LIST:  # "Attendees: Ana Lima, Jan Nowak": find_names reads from the colon
             if s == 0 or not text[s - 1].isalpha():
                 names.append(e - 1)
@@ -873,6 +911,20 @@ def anchors(
                 if table_end < 0:
                     table_end = size
                 names.append(s + (text[s] == ","))
+        elif kind & _FORM:  # "first_name=Maria&street=Rua+Augusta+15": a form field
+            if (s == 0 or text[s - 1] in "&?\n \t") and (
+                value := _FORM_VALUE.match(text, e)
+            ) is not None:
+                if text[s:e - 1] in _FORM_ADDRESS_KEYS:
+                    postal.append((e, value.end(), "form"))
+                else:
+                    names.append(e - 1)  # find_names reads the value after the "="
+        elif kind & _VCARD:  # a vCard's N, FN (names) or ADR (address) line
+            if text[s + 1] == "A":
+                if (adr := _vcard_address(text, e)) is not None:
+                    postal.append((*adr, "vcard"))
+            else:
+                names.append(s)
         elif kind & _KEY:  # {"user": "Maria Silva"}
             if e < size and text[e].isupper():
                 names.append(e)
@@ -887,6 +939,34 @@ def anchors(
     if backwards:
         names.sort()
     return names, found, postal
+
+
+def _in_vcard(text: str, p: int) -> bool:
+    """Whether `p` is inside a vCard ("N:" and "ADR:" lines elsewhere are anything)."""
+    begin = text.rfind("BEGIN:VCARD", max(0, p - 2000), p)
+    return begin >= 0 and text.find("END:VCARD", begin, p) < 0
+
+
+def _vcard_address(text: str, e: int) -> tuple[int, int] | None:
+    """The street, locality, region and postcode of the vCard ADR line whose name ends before
+    `e` ("ADR;TYPE=HOME:;;Flat 12;896 Murray Gardens;Cardiff;LS14 5BX;GB"): its fields after the
+    post-office box and the extended address, without the country."""
+    if not _in_vcard(text, e):
+        return None
+    colon = text.find(":", e - 1)
+    end = text.find("\n", e)
+    end = len(text) if end < 0 else end
+    if colon < 0 or colon > end:
+        return None
+    line_end = end - (text[end - 1 : end] == "\r")
+    fields = text[colon + 1 : line_end].split(";")
+    if len(fields) < 4:
+        return None
+    start = colon + 1 + len(fields[0]) + len(fields[1]) + 2
+    stop = line_end - (len(fields[-1]) + 1 if len(fields[-1]) <= 3 else 0)
+    while start < stop and text[start] == ";":
+        start += 1
+    return (start, stop) if start < stop else None
 
 
 def _display_start(text: str, s: int) -> int:
@@ -919,7 +999,7 @@ def _has_japanese(text: str, lo: int, hi: int) -> bool:
 
 
 def find_addresses(
-    text: str, at: list[int] | None = None, postal: list[tuple[int, int, bool]] | None = None
+    text: str, at: list[int] | None = None, postal: list[tuple[int, int, str | None]] | None = None
 ) -> list[tuple[int, int, str | None]]:
     """Spans of street addresses in ``text``, from the house number to the postcode and city.
 
@@ -929,9 +1009,9 @@ def find_addresses(
     if at is None:
         _, at, postal = anchors(text)
     out: list[tuple[int, int, str | None]] = []
-    for start, end, whole in postal or ():
-        if whole:
-            out.append((start, end, "in"))
+    for start, end, kind in postal or ():
+        if kind is not None:
+            out.append((start, end, kind))
         elif (start := _street_before(text, start)) >= 0:
             out.append((start, end, "postal"))
     last = 0
