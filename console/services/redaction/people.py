@@ -33,7 +33,8 @@ _PARTICLE = (
 )
 # A run of capitalised words, with middle initials ("John F. Kennedy") and particles between.
 _RUN_BODY = rf"{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
-_RUN = re.compile(rf"(?<![\w@./\\\-]){_RUN_BODY}")
+# (Not inside a word, an address, a path or a form value: "email=Jozef_svobodova%40…".)
+_RUN = re.compile(rf"(?<![\w@./\\\-=]){_RUN_BODY}")
 _CAPWORD = re.compile(rf"[{_UP}][{_LO}]+")
 _TITLE_BEFORE = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madam|Herr|Frau|Mme|Mlle|M|Sr|Sra|Srta|Sig"
@@ -52,6 +53,8 @@ _STRONG_CUES = (
     r"|spouse|reviewer|prepared by|issued to|sold to|invoice to|payee|beneficiary|signatory"
     r"|opened by|raised by|submitted by|filed by|closed by|updated by|sent by|on behalf of"
     r"|colleague|driver|courier|attendees|participants|present|cc|bcc|invitees"
+    r"|requester|follow-up|meeting w/|call with|name of taxpayer|taxpayer|legal name|full legal name"
+    r"|patient name|lieferadresse|deliver to|empfänger|destinataire|destinatario"
 )
 _STRONG_CUE_WORDS = frozenset(
     ["Hi", "Hello", "Hey", "Dear", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Ola", "Olá", "Beste", "Liebe", "Lieber", "Cher", "Chère", "Estimado", "Estimada", "Gentile", "Caro", "Cara", "Prezado", "Prezada", "Customer", "Client", "Patient", "Applicant", "Tenant", "Employee", "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner", "Assignee", "Recipient", "Sender", "Kunde", "Kundin", "Attn", "Attention", "Driver", "Courier", "Colleague"]
@@ -66,7 +69,7 @@ _SIGNOFF_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # A chat transcript's speaker: "[10:32] Maria Silva: ..." or "Maria: ..." at a line start.
-_SPEAKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:\[[0-9:.\- ]+\][ \t]*|[0-9:]{4,8}[ \t]+)?$")
+_SPEAKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:\[[0-9:./\- ]+\][ \t]*|[0-9:]{4,8}[ \t]+)?$")
 # Verbs that follow a person at the start of a sentence ("Maria said ...").
 _VERB_AFTER = re.compile(
     r"[ ](?:said|says|wrote|writes|asked|asks|called|calls|replied|mentioned|reported|confirmed"
@@ -176,6 +179,19 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             q = _after_cue(text, w.end())
             if q < 0:
                 continue
+        nxt = text[q + 1 : q + 2]
+        if (
+            (nxt == "." or nxt.isupper())
+            and (c := _cued_form().match(text, q)) is not None
+            and text[max(0, q - 6) : q].rstrip(" \t").endswith((":", "/", "\n", "with"))
+            and _strong_before(text, q)
+        ):
+            # After a cue: "Requester: O. Voutilainen", "Ship to:\nJOSHUA HARRISON",
+            # "Follow-up: PUHAKKA Nea": an initial or a surname in capitals opens the name
+            # (after a label's colon, a line end or "with": not "EMPLOYEE ONBOARDING FORM").
+            covered = c.end()
+            out.append((q, covered, None))
+            continue
         if (
             text[q : q + 2] in _TITLE_HEADS
             and (t := _TITLE_AT.match(text, q)) is not None
@@ -225,6 +241,17 @@ def _last_first_pattern() -> re.Pattern[str]:
     return re.compile(
         rf"(?P<last>(?:{_CAPS}|{_WORD})(?:[ ](?:{_CAPS}|{_WORD})){{0,2}}),[ ]"
         rf"(?P<first>{_WORD})(?:[ ]{_WORD})?(?![\w@])"
+    )
+
+
+@functools.cache
+def _cued_form() -> re.Pattern[str]:
+    """An initial and a surname ("C. Van den Bouckaert"), or a name whose surname, or every
+    word, is in capitals ("MORRICONE Sandro", "ÍSIS DE DA LUZ"); read only after a cue."""
+    return re.compile(
+        rf"[{_UP}]\.[ ](?:(?i:{_PARTICLE})[ ])?{_RUN_BODY}"
+        rf"|{_CAPS}(?:[ ]{_CAPS}){{0,3}}[ ]{_WORD}(?:[ ]{_WORD})?(?![\w@:])"
+        rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}(?![\w@:])"
     )
 
 
@@ -426,6 +453,17 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
         or _speaker(text, start, end)
         or (text[end : end + 2] in _MAILBOX_OPEN and _MAILBOX_AFTER.match(text, end) is not None)
     )
+    if (
+        strong
+        and len(words) == 1
+        and first not in given
+        and first not in last_names
+        and m.group().split(" ", 1)[0] in _ROLE_WORDS
+        and text[end : end + 1] in ("", "\n", "\r")
+    ):
+        # A cue word before one unknown word is a heading: "Patient Services", "Client
+        # Relations" under a signature.
+        return
     if strong and (first not in common or named or first in common_given()):
         # After a cue a name may be a word too: "Thanks Dean,", "Emergency contact: Iris Reimes".
         out.append((start, end, None))
@@ -442,6 +480,10 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
 
 
 _CUE_WORDS = _CUE_TOKENS | _STRONG_CUE_WORDS
+# Cue words that name a role, not a greeting: before one unknown word at a line's end they head
+# a department ("Patient Services").
+_ROLE_WORDS = frozenset(["Customer", "Client", "Patient", "Applicant", "Tenant", "Employee",
+                         "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner"])
 _CALENDAR = frozenset(
     ["Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon",
      "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun"]
@@ -488,7 +530,9 @@ def _strong_before(text: str, start: int) -> bool:
         if previous.endswith(_SIGNOFFS):
             return True
         label = previous.rsplit("\n", 1)[-1].strip(" \t>")
-        return label.endswith(":") and label.rstrip(": ") in _STRONG_SET
+        # "Ship to:", or a label in capitals without its colon ("DELIVER TO").
+        return (label.endswith(":") or text[start - len(label) - 1 : start].isupper()) and (
+            label.rstrip(": ") in _STRONG_SET)
     seg = line[-1]
     if seg.endswith('"'):
         # A JSON value under a key that holds a person: {"user": "Maria Silva"}.
@@ -777,6 +821,10 @@ _LABEL_CUES = (
     "prepared by:", "issued to:", "sold to:", "invoice to:", "payee:", "beneficiary:",
     "signatory:",
 )
+# A ticket's requester and a CRM note's contact ("Follow-up: Collins, Gary", "Meeting w/ D.
+# Price"): the capital after them, in lower case, capitalised or in capitals.
+_RECORD_CUES = ("requester:", "follow-up:", "meeting w/", "call with", "lieferadresse:",
+                "name of taxpayer:", "legal name:", "patient name:")
 # Labels before a list of people; the anchor is their colon.
 _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
@@ -827,6 +875,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((c.upper() for c in _LOWER_CUES), _LOWER)  # "SHIP TO:", "NAME:" on labels
     add((f(c) for c in _LABEL_CUES for f in (str, str.capitalize, str.upper)), _LOWER)
     add((f(c) for c in _LIST_LABELS for f in (str, str.capitalize, str.upper)), _LIST)
+    add((f(c) for c in _RECORD_CUES for f in (str, str.capitalize, str.upper)), _LOWER)
     add((f"{w} " for w in _STREET_SUFFIXES), _GLUED)  # "tal " is rarer than "tal" (total)
     add((f" {w} " for w in _FR_WORDS), _SPACED)
     add((f"{sep}{d}" for sep in (", ", "\n") for d in "0123456789("), _POSTAL)
