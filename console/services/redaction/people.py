@@ -25,6 +25,11 @@ _LO = (
     "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĳĵķĸĺļľŀłńņňŉŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżžſșț"
     "а-џґά-ώ"
 )
+# Kana and CJK ideographs: a Japanese or Chinese name is its family name and given name, two to
+# five of them, with a space between or not ("鈴木 拓真", "中村幹"); found by its cues.
+_CJK = "\u3005\u3040-\u30ff\u4e00-\u9fff"
+_CJK_FIRST, _CJK_LAST = "\u3005", "\u9fff"
+_CJK_NAME = re.compile(rf"[{_CJK}]{{1,4}}(?:[ \u3000][{_CJK}]{{1,4}})?(?![{_CJK}\w])")
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -34,6 +39,7 @@ _PARTICLE = (
 # A run of capitalised words, with middle initials ("John F. Kennedy") and particles between.
 _RUN_BODY = rf"{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
 # (Not inside a word, an address, a path or a form value: "email=Jozef_svobodova%40…".)
+_MENTION = re.compile(_RUN_BODY)
 _RUN = re.compile(rf"(?<![\w@./\\\-=]){_RUN_BODY}")
 _CAPWORD = re.compile(rf"[{_UP}][{_LO}]+")
 _TITLE_BEFORE = re.compile(
@@ -152,6 +158,24 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             continue
         q = p
         ch = text[p]
+        if ch == "@":  # "@Amy Anderson can you check…", "@鈴木 拓真": a chat mention
+            m = _CJK_NAME.match(text, p + 1) or _MENTION.match(text, p + 1)
+            if m is not None and not (set(m.group().split(" ")) <= common_words()):
+                covered = m.end()
+                out.append((p + 1, covered, None))
+            continue
+        if ch == " ":  # "Hilary Green  6:08 AM": a chat export's speaker line
+            line = text.rfind("\n", 0, p) + 1
+            if line < p and not text[line].isspace():
+                out.append((line, p, None))
+            continue
+        if _CJK_FIRST <= ch <= _CJK_LAST:  # "Owner: 佐藤香織", "Ship to:\n中村幹"
+            if (m := _CJK_NAME.match(text, p)) is not None and (
+                _strong_before(text, p) or _speaker(text, p, m.end())
+            ):
+                covered = m.end()
+                out.append((p, covered, None))
+            continue
         if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
             if (value := _FORM_VALUE.match(text, p + 1)) is not None:
                 out.append((p + 1, value.end(), "form"))
@@ -374,11 +398,11 @@ def _after_cue(text: str, i: int) -> int:
     words of the cue are skipped); -1 when none follows."""
     size = len(text)
     for _ in range(4):
-        while i < size and text[i] in ".,: \t\r\n":
+        while i < size and text[i] in ".,:/ \t\r\n":
             i += 1
         if i >= size:
             return -1
-        if text[i].isupper():
+        if text[i].isupper() or _CJK_FIRST <= text[i] <= _CJK_LAST:
             return i
         while i < size and text[i].isalpha():
             i += 1
@@ -829,14 +853,16 @@ _RECORD_CUES = ("requester:", "follow-up:", "meeting w/", "call with", "lieferad
 _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
 (_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
- _TITLED, _COLUMN, _LIST, _FORM, _VCARD) = (1 << i for i in range(17))
+ _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK) = (1 << i for i in range(19))
+# A chat export's speaker line: "Hilary Green  6:08 AM" (two spaces, a 12-hour time).
+_CLOCK_LINE = re.compile(r"[^\n]{2,60}?[ ]{2}[0-9]{1,2}:[0-9]{2}[ ][AP]M")
 # Form fields (a URL-encoded body or query string) whose value is a person or an address.
 _FORM_NAME_KEYS = ("first_name", "last_name", "name", "full_name", "given_name", "surname",
                    "family_name", "fname", "lname", "firstname", "lastname")
 _FORM_ADDRESS_KEYS = ("street", "address", "addr", "address1", "address_line1", "street_address")
 _FORM_VALUE = re.compile(r"[^&\s]+")
 # A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
-_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}])")
+_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}{_CJK}])")
 
 
 @functools.cache
@@ -889,6 +915,8 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((c for n in _NAME_COLUMNS for c in (f"{n},", f",{n}")), _COLUMN)
     add((f"{k}=" for k in _FORM_NAME_KEYS + _FORM_ADDRESS_KEYS), _FORM)
     add(("\nN:", "\nFN:", "\nADR:", "\nADR;"), _VCARD)
+    add((" @", "\n@"), _AT)
+    add((" AM\n", " PM\n", " AM\r\n", " PM\r\n"), _CLOCK)
     patterns = list(kinds)
     # A DFA: about 0.1 s to build for the ~18,000 patterns, and it scans in about two thirds of
     # the time of the NFAs (a contiguous NFA builds in half the time but scans 10-20 % slower).
@@ -968,6 +996,13 @@ def anchors(
                     postal.append((e, value.end(), "form"))
                 else:
                     names.append(e - 1)  # find_names reads the value after the "="
+        elif kind & _AT:  # "@Amy Anderson": a mention (a mailbox has no space before its @)
+            if e < size and (text[e].isupper() or _CJK_FIRST <= text[e] <= _CJK_LAST):
+                names.append(e - 1)
+        elif kind & _CLOCK:  # "Hilary Green  6:08 AM": the speaker ends at the two spaces
+            line = text.rfind("\n", 0, s) + 1
+            if _CLOCK_LINE.fullmatch(text, line, s + 3) is not None:
+                names.append(text.rfind("  ", line, s))
         elif kind & _VCARD:  # a vCard's N, FN (names) or ADR (address) line
             if text[s + 1] == "A":
                 if (adr := _vcard_address(text, e)) is not None:
