@@ -34,7 +34,7 @@ _CJK_NAME = re.compile(rf"[{_CJK}]{{1,4}}(?:[ \u3000][{_CJK}]{{1,4}})?(?![{_CJK}
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
     r"(?:van der|van den|van de|von der|de la|de los|de las|del|della|degli|van|von|de|da|di"
-    r"|du|dos|das|do|le|la|ter|ten|den|der|bin|al|el)"
+    r"|du|dos|das|do|le|la|ter|ten|den|der|binti|bin|al|el)"
 )
 # A run of capitalised words, with middle initials ("John F. Kennedy") and particles between.
 _RUN_BODY = rf"{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
@@ -169,19 +169,13 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             if line < p and not text[line].isspace():
                 out.append((line, p, None))
             continue
-        if _CJK_FIRST <= ch <= _CJK_LAST:  # "Owner: 佐藤香織", "Ship to:\n中村幹"
-            if (m := _CJK_NAME.match(text, p)) is not None and (
-                _strong_before(text, p) or _speaker(text, p, m.end())
-            ):
-                covered = m.end()
-                out.append((p, covered, None))
-            continue
         if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
             if (value := _FORM_VALUE.match(text, p + 1)) is not None:
                 out.append((p + 1, value.end(), "form"))
                 covered = value.end()
             continue
-        if ch == "\n":  # a vCard's "N:Surname;Given;;;" or "FN:Given Surname" line
+        if ch == "\n" and text.startswith(("N:", "FN:"), p + 1):
+            # a vCard's "N:Surname;Given;;;" or "FN:Given Surname" line
             covered = _vcard_names(text, p, out)
             continue
         if ch.islower():  # a CSV header naming a name column ("customer_id,full_name,email")
@@ -190,7 +184,7 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
         if ch == ":":  # "Attendees: Ana Lima, Jan Nowak and Li Wei": a label before a list
             covered = _listed_names(text, p + 1, out)
             continue
-        if ch in "],-":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria": the name is after
+        if ch in "],-\n":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria" or "Mvh\nØrni"
             q += 1
             while q < size and text[q] in "-,!> \t\r\n":
                 q += 1
@@ -203,6 +197,13 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             q = _after_cue(text, w.end())
             if q < 0:
                 continue
+        if _CJK_FIRST <= text[q : q + 1] <= _CJK_LAST:  # "Owner: 佐藤香織", "Cheers,\n山田 桃子"
+            if (m := _CJK_NAME.match(text, q)) is not None and (
+                _strong_before(text, q) or _speaker(text, q, m.end())
+            ):
+                covered = m.end()
+                out.append((q, covered, None))
+            continue
         nxt = text[q + 1 : q + 2]
         if (
             (nxt == "." or nxt.isupper())
@@ -497,6 +498,7 @@ def _judge(text: str, m: re.Match[str], out: list[tuple[int, int, str | None]]) 
             or not _sentence_initial(text, start)
             or _VERB_AFTER.match(text, end)
             or _last_words(text, start, 1) in _WEAK_SET
+            or _signature_line(text, start, end)
         ):
             out.append((start, end, None))
     elif named and first not in common and (words[1] in last_names or words[-1] in last_names):
@@ -517,6 +519,14 @@ _MAILBOX_AFTER = re.compile(r'"?[ ]<[^\s<>@]{1,64}@[^\s<>]{1,255}>')
 _MAILBOX_OPEN = frozenset([" <", '" '])
 
 
+def _signature_line(text: str, start: int, end: int) -> bool:
+    """A name alone on the last line of a message, after a blank line ("…checklist.\n\nAlice")."""
+    return text[max(0, start - 2) : start] == "\n\n" and (
+        text[end : end + 2] in ("", "\n", "\n\n", "\r\n") and not text[end : end + 3].strip()
+        and (end + 3 >= len(text) or text[end + 1 : end + 2] in "\r\n")
+    )
+
+
 def _by_digit(text: str, start: int, end: int) -> bool:
     """A digit right before or after the word, a space apart at most ("4 Mar", "Mar 2025")."""
     return any(c in _DIGITS for c in text[max(0, start - 2) : start] + text[end : end + 2])
@@ -529,9 +539,17 @@ _WEAK_SET = frozenset(_WEAK_CUES.split("|"))
 _TITLES = frozenset(
     ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme", "Mlle", "M", "Sr", "Sra", "Srta", "Sig", "Sig.ra", "Signor", "Signora", "Dhr", "Mevr", "Dott", "Shri", "Smt"]
 )
+# Sign-offs of the other languages, often on a line of their own without a comma ("Mvh").
+_SIGNOFFS_WITHOUT_COMMA = (
+    "mvh", "med venlig hilsen", "venlig hilsen", "vennlig hilsen", "med vänliga hälsningar",
+    "vänliga hälsningar", "hälsningar", "met vriendelijke groet", "vriendelijke groeten",
+    "mit freundlichen grüßen", "viele grüße", "pozdrawiam", "z poważaniem", "s pozdravem",
+    "saygılarımla", "ystävällisin terveisin", "terveisin", "με εκτίμηση", "atentamente",
+    "un saludo", "distinti saluti", "cumprimentos", "cordialmente", "bien à vous",
+)
 _SIGNOFFS = ("regards", "best", "thanks", "thank you", "cheers", "sincerely", "yours", "warmly",
              "saludos", "grüße", "gruß", "cordialement", "cordiali saluti", "groeten",
-             "atenciosamente", "abraços", "--", "signed")
+             "atenciosamente", "abraços", "--", "signed", *_SIGNOFFS_WITHOUT_COMMA)
 
 
 def _last_words(text: str, start: int, n: int) -> str:
@@ -550,7 +568,7 @@ def _strong_before(text: str, start: int) -> bool:
     if len(line) == 2 and not line[1].strip(" \t>"):
         # The name opens its line (or its quoted line, "> "): was the line before a sign-off
         # ("Best regards,") or a label ("SHIP TO:", "Customer:")?
-        previous = line[0].rstrip(" \t\r,!.").lower()
+        previous = line[0].rstrip(" \t\r\n,!.").lower()  # a blank line may come between
         if previous.endswith(_SIGNOFFS):
             return True
         label = previous.rsplit("\n", 1)[-1].strip(" \t>")
@@ -853,7 +871,7 @@ _RECORD_CUES = ("requester:", "follow-up:", "meeting w/", "call with", "lieferad
 _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
 (_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
- _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK) = (1 << i for i in range(19))
+ _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK, _SIGNED) = (1 << i for i in range(20))
 # A chat export's speaker line: "Hilary Green  6:08 AM" (two spaces, a 12-hour time).
 _CLOCK_LINE = re.compile(r"[^\n]{2,60}?[ ]{2}[0-9]{1,2}:[0-9]{2}[ ][AP]M")
 # Form fields (a URL-encoded body or query string) whose value is a person or an address.
@@ -907,6 +925,8 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f"{sep}{d}" for sep in (", ", "\n") for d in "0123456789("), _POSTAL)
     add(("-chome",), _SPACED)
     add(("]", ",\n", ",\r\n", "--\n", "-- \n"), _AFTER)
+    # A sign-off line without its comma: the anchor is its line end ("Mvh\nØrni").
+    add((f"{w[:1].upper()}{w[1:]}\n" for w in _SIGNOFFS_WITHOUT_COMMA), _SIGNED)
     add(("〒", "丁目", *JP_PREFECTURES), _MARK)
     add((f'"{k}":{sp}"' for k in _NAME_KEYS for sp in ("", " ")), _KEY)
     add((" <",), _MAIL)
@@ -916,7 +936,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f"{k}=" for k in _FORM_NAME_KEYS + _FORM_ADDRESS_KEYS), _FORM)
     add(("\nN:", "\nFN:", "\nADR:", "\nADR;"), _VCARD)
     add((" @", "\n@"), _AT)
-    add((" AM\n", " PM\n", " AM\r\n", " PM\r\n"), _CLOCK)
+    add((" AM", " PM"), _CLOCK)  # not " AM\n": the "\n@" of a mention on the next line
     patterns = list(kinds)
     # A DFA: about 0.1 s to build for the ~18,000 patterns, and it scans in about two thirds of
     # the time of the NFAs (a contiguous NFA builds in half the time but scans 10-20 % slower).
@@ -968,6 +988,9 @@ def anchors(
         elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
             if (tail := _POSTAL_TAIL.match(text, s)) is not None:
                 postal.append((s, tail.end(), None))
+        elif kind & _SIGNED:
+            if follows(text, e - 1) is not None:
+                names.append(e - 1)
         elif kind & _AFTER:
             if follows(text, e) is not None:
                 names.append(s)
@@ -1001,7 +1024,7 @@ def anchors(
                 names.append(e - 1)
         elif kind & _CLOCK:  # "Hilary Green  6:08 AM": the speaker ends at the two spaces
             line = text.rfind("\n", 0, s) + 1
-            if _CLOCK_LINE.fullmatch(text, line, s + 3) is not None:
+            if text[e : e + 1] in ("\n", "\r", "") and _CLOCK_LINE.fullmatch(text, line, e):
                 names.append(text.rfind("  ", line, s))
         elif kind & _VCARD:  # a vCard's N, FN (names) or ADR (address) line
             if text[s + 1] == "A":
