@@ -276,7 +276,7 @@ def _cued_form() -> re.Pattern[str]:
     return re.compile(
         rf"[{_UP}]\.[ ](?:(?i:{_PARTICLE})[ ])?{_RUN_BODY}"
         rf"|{_CAPS}(?:[ ]{_CAPS}){{0,3}}[ ]{_WORD}(?:[ ]{_WORD})?(?![\w@:])"
-        rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}(?![\w@:])"
+        rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}+(?![\w@:]|,[ ][{_UP}])"  # (not "VAN DIJK, Oriel")
     )
 
 
