@@ -317,10 +317,22 @@ def _vcard_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> i
 
 
 def _listed_names(text: str, pos: int, out: list[tuple[int, int, str | None]]) -> int:
-    """The names listed after a label ("Attendees:", "Cc:") on its line, separated by commas,
-    semicolons or "and"; each may carry a note in brackets ("(on leave)"). Where the list ends."""
+    """The names listed after a label ("Attendees:", "**Cc:**") on its line, separated by commas,
+    semicolons or "and", or one a bullet on the lines below it ("Attendees:\n- Ana Lima
+    (Legal)"); each may carry a note in brackets ("(on leave)"). Where the list ends."""
     common = common_words()
-    while (m := _LIST_ITEM.match(text, pos)) is not None:
+    item = _list_item()
+    while pos < len(text) and text[pos] == "*":  # Markdown bold: "**Attendees:** Ana Lima"
+        pos += 1
+    if (bullet := _BULLET.match(text, pos)) is not None:
+        while bullet is not None and (m := item.match(text, bullet.end())) is not None:
+            if m.end() < len(text) and text[m.end()] not in "\r\n":
+                break  # a bullet that goes on is a sentence, not a name
+            out.append((m.start("name"), m.end("name"), None))
+            pos = m.end()
+            bullet = _BULLET.match(text, pos)
+        return pos
+    while (m := item.match(text, pos)) is not None:
         name = m.group("name")
         if name.split(" ", 1)[0] not in common or name.split(" ")[-1] not in common:
             out.append((m.start("name"), m.end("name"), None))
@@ -331,7 +343,18 @@ def _listed_names(text: str, pos: int, out: list[tuple[int, int, str | None]]) -
     return pos
 
 
-_LIST_ITEM = re.compile(rf"[ \t]*(?P<name>{_RUN_BODY})(?:[ ]\([^)\n]{{0,40}}\))?")
+@functools.cache
+def _list_item() -> re.Pattern[str]:
+    """One person in a list: a run of capitalised words, or an initial and a surname, a name in
+    capitals or in Japanese or Chinese script; then maybe a note in brackets."""
+    return re.compile(
+        rf"[ \t]*(?P<name>{_CJK_NAME.pattern}|[{_UP}]\.[ ]{_RUN_BODY}"
+        rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}+(?![\w])|{_RUN_BODY})(?:[ ]\([^)\n]{{0,40}}\))?"
+    )
+
+
+# The end of a label's line and the next line's bullet.
+_BULLET = re.compile(r"[ \t]*\r?\n[ \t]*[-*•][ ]")
 _LIST_SEPARATOR = re.compile(r"[ ]*(?:[,;/]|[ ](?:and|&|und|et|y|e|en|og|och|ja|i)(?=[ ]))[ ]*")
 
 
