@@ -9,6 +9,7 @@ addresses are anchored on a street word or a house number before anything else i
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from importlib import resources
 
@@ -168,6 +169,9 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             line = text.rfind("\n", 0, p) + 1
             if line < p and not text[line].isspace():
                 out.append((line, p, None))
+            continue
+        if ch == "|":  # "| Name | E-mail |": a Markdown table's header
+            covered = _pipe_names(text, p, out)
             continue
         if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
             if (value := _FORM_VALUE.match(text, p + 1)) is not None:
@@ -390,6 +394,57 @@ def _csv_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int
                 out.append((a, b, None))
         pos = end + 1
     return end
+
+
+def _pipe_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
+    """Names in the name columns of the Markdown table whose header line holds `p` ("| Name |
+    E-mail |"), each cell whatever its form ("A. Pałyga", "MOURA Carolina", "伊藤直人"): the
+    column says it is a person. Where the table ends."""
+    size = len(text)
+    start = text.rfind("\n", 0, p) + 1
+    end = text.find("\n", p)
+    end = size if end < 0 else end
+    header = _pipe_cells(text, start, end)
+    wanted = [i for i, (a, b) in enumerate(header)
+              if text[a:b].lower().replace(" ", "_") in _NAME_COLUMNS]
+    pos = end + 1
+    rule = text.find("\n", pos)
+    rule = size if rule < 0 else rule
+    if not wanted or _PIPE_RULE.fullmatch(text, pos, rule) is None:
+        return end
+    pos = rule + 1
+    common = common_words()
+    while pos < size and text[pos] == "|":
+        end = text.find("\n", pos)
+        end = size if end < 0 else end
+        cells = _pipe_cells(text, pos, end)
+        if len(cells) != len(header):
+            break
+        for i in wanted:
+            a, b = cells[i]
+            if a < b and text[a:b] not in common and any(c.isalpha() for c in text[a:b]):
+                out.append((a, b, None))
+        pos = end + 1
+    return pos
+
+
+def _pipe_cells(text: str, pos: int, end: int) -> list[tuple[int, int]]:
+    """The (start, end) of each cell's text, spaces aside, in the table row text[pos:end]."""
+    line = text[pos:end].rstrip("\r ")
+    bars = [pos + i for i, c in enumerate(line) if c == "|"]
+    cells = []
+    for a, b in itertools.pairwise(bars):
+        a += 1
+        while a < b and text[a] == " ":
+            a += 1
+        while b > a and text[b - 1] == " ":
+            b -= 1
+        cells.append((a, b))
+    return cells
+
+
+# The rule under a Markdown table's header: "|---|:---:|".
+_PIPE_RULE = re.compile(r"[ ]*\|[ \-:|]+\r?")
 
 
 def _csv_fields(text: str, pos: int, end: int) -> list[tuple[int, int]]:
@@ -894,7 +949,7 @@ _RECORD_CUES = ("requester:", "follow-up:", "meeting w/", "call with", "lieferad
 _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
 (_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
- _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK, _SIGNED) = (1 << i for i in range(20))
+ _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK, _SIGNED, _PIPE) = (1 << i for i in range(21))
 # A chat export's speaker line: "Hilary Green  6:08 AM" (two spaces, a 12-hour time).
 _CLOCK_LINE = re.compile(r"[^\n]{2,60}?[ ]{2}[0-9]{1,2}:[0-9]{2}[ ][AP]M")
 # Form fields (a URL-encoded body or query string) whose value is a person or an address.
@@ -959,6 +1014,8 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f"{k}=" for k in _FORM_NAME_KEYS + _FORM_ADDRESS_KEYS), _FORM)
     add(("\nN:", "\nFN:", "\nADR:", "\nADR;"), _VCARD)
     add((" @", "\n@"), _AT)
+    add((f"| {f(c.replace('_', ' '))} |" for c in _NAME_COLUMNS
+         for f in (str, str.capitalize, str.title, str.upper)), _PIPE)
     add((" AM", " PM"), _CLOCK)  # not " AM\n": the "\n@" of a mention on the next line
     patterns = list(kinds)
     # A DFA: about 0.1 s to build for the ~18,000 patterns, and it scans in about two thirds of
@@ -1027,6 +1084,12 @@ def anchors(
                 names.append(e - 1)
         elif kind & _TITLED:  # "Mrs. van Dongen": a title before a surname's particle
             names.append(s)
+        elif kind & _PIPE:  # "| Name | E-mail |": a name column in a Markdown table's header
+            if s >= table_end:
+                table_end = text.find("\n", e)
+                if table_end < 0:
+                    table_end = size
+                names.append(s)
         elif kind & _COLUMN:  # "customer_id,full_name,email": a name column in a CSV header
             if s >= table_end:
                 # find_names reads the header at this lower-case anchor and the rows under it.
