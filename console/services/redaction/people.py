@@ -30,7 +30,7 @@ _LO = (
 # five of them, with a space between or not ("鈴木 拓真", "中村幹"); found by its cues.
 _CJK = "\u3005\u3040-\u30ff\u4e00-\u9fff"
 _CJK_FIRST, _CJK_LAST = "\u3005", "\u9fff"
-_CJK_NAME = re.compile(rf"[{_CJK}]{{1,4}}(?:[ \u3000][{_CJK}]{{1,4}})?(?![{_CJK}\w])")
+_CJK_NAME = re.compile(rf"[{_CJK}]{{1,5}}(?:[ \u3000][{_CJK}]{{1,4}})?(?![{_CJK}\w])")
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -829,7 +829,8 @@ _POSTAL_TAIL = re.compile(
     rf"|[0-9]{{8}}|[0-9]{{5,6}}|[0-9]{{3}}[ ][0-9]{{2}}|[0-9]{{4}}[ ]?[A-Z]{{2}}(?![\w])"
     rf"|(?!19|20)[0-9]{{4}}|\([0-9]{{4}}\)|[A-Z][0-9]{{4}}[A-Z]{{3}}|[A-Z]{{1,2}}-[0-9]{{4,5}})"
     rf"[ ]{{1,2}}(?:(?:{_PARTICLES_CITY}[ ]){{1,2}}|'s-)?[{_UP}][\w'’\-]*(?:/[{_UP}][\w'’\-]*)?"
-    rf"(?:[ ](?:{_PARTICLES_CITY}[ ]){{0,2}}[{_UP}][\w'’\-]*){{0,3}}(?:[ ][A-Z]\.[A-Z]\.)?"
+    rf"(?:[ ](?:{_PARTICLES_CITY}[ ]){{0,2}}[{_UP}](?:[\w'’\-]+|(?!\.))){{0,3}}"
+    rf"(?:[ ][A-Z]\.[A-Z]\.)?"  # "Bogotá D.C."
     rf"(?:[ ]-[ ][A-Z]{{2}}(?![\w])|[ ]\([A-Z]{{2}}\))?"
 )
 # A house number ("12", "39B", "1638/56", "88-81", "nº 5") or a floor ("8.º", "2°", "4.", "H0201").
