@@ -81,14 +81,14 @@ def test_markdown_table_name_column() -> None:
     "text",
     [
         "EMPLOYEE ONBOARDING FORM\n",  # a cue word in capitals before a heading
-        "Yours sincerely,\n\nJane Roe\nPatient Services\n",  # a department under a signature
+        "Patient Services\n",  # a department under a signature
         "GET /subscribe?email=Margarethe_roe%40example.org HTTP/1.1",  # a form value's mailbox
         "Draft the reply @ 10 AM\nSummarize the notes.",
         "| Plan | Price |\n|---|---|\n| Gemini Flash | 10 |\n",  # a table without a name column
     ],
 )
 def test_layout_look_alikes_are_kept(text: str) -> None:
-    assert found(text, "name") == [] or found(text, "name") == ["Jane Roe"]
+    assert found(text, "name") == []
 
 
 @pytest.mark.parametrize(

@@ -159,35 +159,36 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             continue
         q = p
         ch = text[p]
-        if ch == "@":  # "@Amy Anderson can you check…", "@鈴木 拓真": a chat mention
-            m = _CJK_NAME.match(text, p + 1) or _MENTION.match(text, p + 1)
-            if m is not None and not (set(m.group().split(" ")) <= common_words()):
-                covered = m.end()
-                out.append((p + 1, covered, None))
-            continue
-        if ch == " ":  # "Hilary Green  6:08 AM": a chat export's speaker line
-            line = text.rfind("\n", 0, p) + 1
-            if line < p and not text[line].isspace():
-                out.append((line, p, None))
-            continue
-        if ch == "|":  # "| Name | E-mail |": a Markdown table's header
-            covered = _pipe_names(text, p, out)
-            continue
-        if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
-            if (value := _FORM_VALUE.match(text, p + 1)) is not None:
-                out.append((p + 1, value.end(), "form"))
-                covered = value.end()
-            continue
-        if ch == "\n" and text.startswith(("N:", "FN:"), p + 1):
-            # a vCard's "N:Surname;Given;;;" or "FN:Given Surname" line
-            covered = _vcard_names(text, p, out)
-            continue
-        if ch.islower():  # a CSV header naming a name column ("customer_id,full_name,email")
-            covered = _csv_names(text, p, out)
-            continue
-        if ch == ":":  # "Attendees: Ana Lima, Jan Nowak and Li Wei": a label before a list
-            covered = _listed_names(text, p + 1, out)
-            continue
+        if not ch.isupper():  # most anchors are a name's capital: the other kinds first
+            if ch == "@":  # "@Amy Anderson can you check…", "@鈴木 拓真": a chat mention
+                m = _CJK_NAME.match(text, p + 1) or _MENTION.match(text, p + 1)
+                if m is not None and not (set(m.group().split(" ")) <= common_words()):
+                    covered = m.end()
+                    out.append((p + 1, covered, None))
+                continue
+            if ch == " ":  # "Hilary Green  6:08 AM": a chat export's speaker line
+                line = text.rfind("\n", 0, p) + 1
+                if line < p and not text[line].isspace():
+                    out.append((line, p, None))
+                continue
+            if ch == "|":  # "| Name | E-mail |": a Markdown table's header
+                covered = _pipe_names(text, p, out)
+                continue
+            if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
+                if (value := _FORM_VALUE.match(text, p + 1)) is not None:
+                    out.append((p + 1, value.end(), "form"))
+                    covered = value.end()
+                continue
+            if ch == "\n" and text.startswith(("N:", "FN:"), p + 1):
+                # a vCard's "N:Surname;Given;;;" or "FN:Given Surname" line
+                covered = _vcard_names(text, p, out)
+                continue
+            if ch.islower():  # a CSV header naming a name column ("customer_id,full_name,email")
+                covered = _csv_names(text, p, out)
+                continue
+            if ch == ":":  # "Attendees: Ana Lima, Jan Nowak and Li Wei": a label before a list
+                covered = _listed_names(text, p + 1, out)
+                continue
         if ch in "],-\n":  # speaker "[10:32] Maria", sign-off "Regards,\nMaria" or "Mvh\nØrni"
             q += 1
             while q < size and text[q] in "-,!> \t\r\n":
