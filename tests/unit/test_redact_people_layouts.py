@@ -42,6 +42,10 @@ def found(text: str, etype: str) -> list[str]:
          ["Oriel Brackwater", "山本 一郎", "S. Thistlewood", "QUENBY VARDY"]),
         ("Attendees:\n- Oriel Brackwater (Legal)\n- Ανδρομάχη Ζαχαρίου (Support)\n\n## Notes",
          ["Oriel Brackwater", "Ανδρομάχη Ζαχαρίου"]),
+        # Surname first with its particles; Japanese display names.
+        ("Requester: de la Fuente, Oriel <ob@example.org>", ["de la Fuente, Oriel"]),
+        ('{"user": {"display_name": "山本 一郎"}}', ["山本 一郎"]),
+        ("From: 山本 一郎 <ichiro@example.org>", ["山本 一郎"]),
         # "binti" between the names.
         ("Requester: Nurul binti Zakaria <nz@example.org>", ["Nurul binti Zakaria"]),
     ],
@@ -111,6 +115,11 @@ def test_layout_look_alikes_are_kept(text: str) -> None:
          "Cra. 56A # 75-48 Int. 4, 767318 Bogotá D.C."),
         ("they're at Vaňková 1638/56, 254 54 Plzeň if anyone is nearby",
          "Vaňková 1638/56, 254 54 Plzeň"),
+        # A country letter before the code (LI), a French "ter", a Dutch "-II".
+        ("My address is Feldstrasse 24, FL-9486 Triesen.", "Feldstrasse 24, FL-9486 Triesen"),
+        ("they're at 213 ter avenue Brun, 54936 RENNES now", "213 ter avenue Brun, 54936 RENNES"),
+        ("they're at Kerkstraat 1226-II, 1468 VG Deventer now",
+         "Kerkstraat 1226-II, 1468 VG Deventer"),
         # Canadian and Irish postcodes after the city.
         ("1288 Fox Crescent, Sherbrooke SK  S8H 6J4.", "1288 Fox Crescent, Sherbrooke SK  S8H 6J4"),
         ("17 Meara Avenue, Galway, W94 6V50.", "17 Meara Avenue, Galway, W94 6V50"),

@@ -204,7 +204,9 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
                 continue
         if _CJK_FIRST <= text[q : q + 1] <= _CJK_LAST:  # "Owner: 佐藤香織", "Cheers,\n山田 桃子"
             if (m := _CJK_NAME.match(text, q)) is not None and (
-                _strong_before(text, q) or _speaker(text, q, m.end())
+                _strong_before(text, q)
+                or _speaker(text, q, m.end())
+                or _MAILBOX_AFTER.match(text, m.end()) is not None  # "From: 山本 一郎 <…>"
             ):
                 covered = m.end()
                 out.append((q, covered, None))
@@ -243,9 +245,10 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             surname_first = (
                 text[covered : covered + 1] == "," and text[covered + 2 : covered + 3].isupper()
             )
-        if surname_first and (lf := _last_first(text, q)) is not None:
-            # "Employee name: NITTI, Maurizio", "Bill to: Nitti, Maurizio": surname first.
-            out.append((q, lf, None))
+        if surname_first and (lf := _last_first(text, q, lead := _particles_before(text, q))):
+            # "Employee name: NITTI, Maurizio", "Bill to: Nitti, Maurizio": surname first, its
+            # particles too ("Requester: de la Mateos, Nazaret").
+            out.append((lead, lf, None))
             covered = lf
         elif m is not None:
             _judge(text, m, out)
@@ -285,18 +288,34 @@ def _cued_form() -> re.Pattern[str]:
     )
 
 
-def _last_first(text: str, q: int) -> int | None:
-    """End of a "SURNAME, Given" name at `q`, or None. A surname in capitals needs a label before
-    it or a known given name after it; one in ordinary case needs both a label and a known given
-    name or surname (else "Customer: Acme, Inc" would be a person)."""
+def _last_first(text: str, q: int, lead: int) -> int | None:
+    """End of a "SURNAME, Given" name at `q` (its particles from `lead`), or None. A surname in
+    capitals needs a label before it or a known given name after it; one in ordinary case needs
+    both a label and a known given name or surname (else "Customer: Acme, Inc" would be a
+    person)."""
     m = _last_first_pattern().match(text, q)
     if m is None:
         return None
     last, first = m.group("last"), m.group("first")
     known = first in given_names() or last.split(" ")[-1].capitalize() in surnames()
     if last[1:2].isupper():
-        return m.end() if known or _strong_before(text, q) else None
-    return m.end() if known and _strong_before(text, q) else None
+        return m.end() if known or _strong_before(text, lead) else None
+    return m.end() if known and _strong_before(text, lead) else None
+
+
+def _particles_before(text: str, q: int) -> int:
+    """Where the lower-case particles right before `q` start ("de la ", "van "), else `q`."""
+    s = q
+    for _ in range(3):
+        if s < 2 or text[s - 1] != " ":
+            break
+        i = s - 1
+        while i > 0 and text[i - 1].isalpha():
+            i -= 1
+        if text[i : s - 1] not in _PARTICLES:
+            break
+        s = i
+    return s
 
 
 def _vcard_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
@@ -771,6 +790,7 @@ _POSTCODE = (
     r"|[A-Z][0-9][A-Z][ ][0-9][A-Z][0-9]"  # CA
     r"|[AC-FHKNPRTV-Y][0-9][0-9W][ ][0-9AC-FHKNPRTV-Y]{4}"  # IE Eircode
     r"|[A-Z][0-9]{4}[A-Z]{3}|\([0-9]{4}\)"  # AR: CPA, or the old code in brackets
+    r"|[A-Z]{1,2}-[0-9]{4,5}"  # a country letter before the code: FL-9486
 )
 _HOUSE_NUMBER = r"[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4}){0,2},?(?:[ ]|\r?\n)"
 _UNIT_WORDS = r"Flat|Studio|Suite|Unit|Apt|Apartment|Level|Lot|Shop|H\.No|No|House"
@@ -836,7 +856,8 @@ _POSTAL_TAIL = re.compile(
 )
 # A house number ("12", "39B", "1638/56", "88-81", "nº 5") or a floor ("8.º", "2°", "4.", "H0201").
 _HOUSE = re.compile(
-    r"(?:(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?|[0-9]{1,2}\.?[º°ª]?\.?|H[0-9]{4}),?"
+    r"(?:(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?(?:-[IVX]{1,4})?"
+    r"|[0-9]{1,2}\.?[º°ª]?\.?|H[0-9]{4}),?"
 )
 _STREET_LOWER = frozenset(
     ["rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route", "cours", "square", "via", "calle", "rua", "travessa", "estrada"]
@@ -854,7 +875,7 @@ _LATIN_STARTS = frozenset(w.rstrip(".") for w in _LATIN_WORDS)
 _STREET_PASS = frozenset(
     ["lgh", "mf.", "tv.", "th.", "st.", "m.", "bus", "bte", "piso", "depto", "dpto.", "izq.",
      "dcha.", "#", "No:", "No.", "N°", "Nº", "n°", "ul.", "os.", "al.", "pl.", "gate", "vei",
-     "veg", "gata", "bis", "ter"]
+     "veg", "gata", "bis", "ter", "apto", "D:"]
 )
 
 
@@ -1065,7 +1086,7 @@ def anchors(
             if e < size and text[e] in _DIGITS and s and text[s - 1].isalpha():
                 found.append(s)
         elif kind & _SPACED:  # "12 rue de la Paix", "3-chome"
-            if any(c in _DIGITS for c in text[max(0, s - 4) : s]):
+            if any(c in _DIGITS for c in text[max(0, s - 8) : s]):  # "213 ter avenue"
                 found.append(s)
         elif kind & _POSTAL:  # ", 45568 Freital": a continental postcode and city
             if (tail := _POSTAL_TAIL.match(text, s)) is not None:
@@ -1121,7 +1142,7 @@ def anchors(
             else:
                 names.append(s)
         elif kind & _KEY:  # {"user": "Maria Silva"}
-            if e < size and text[e].isupper():
+            if e < size and (text[e].isupper() or _CJK_FIRST <= text[e] <= _CJK_LAST):
                 names.append(e)
         elif kind & _MAIL:  # "From: Maria Silva <maria@example.com>"
             if _MAILBOX_AFTER.match(text, s) is not None and (d := _display_start(text, s)) >= 0:
@@ -1172,7 +1193,10 @@ def _display_start(text: str, s: int) -> int:
     start = max(text.rfind(c, lo, end) for c in ':,"\n\t') + 1 or lo
     while start < end and text[start] == " ":
         start += 1
-    return start if start < end and text[start].isupper() else -1
+    return (
+        start if start < end and (text[start].isupper() or _CJK_FIRST <= text[start] <= _CJK_LAST)
+        else -1
+    )
 
 
 _DIGITS = frozenset("0123456789")
