@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from console.services.redact import Redactor
+from console.services.redaction import people
 
 
 def found(text: str, etype: str) -> list[str]:
@@ -52,6 +53,24 @@ def found(text: str, etype: str) -> list[str]:
 )
 def test_name_layouts(text: str, names: list[str]) -> None:
     assert found(text, "name") == names
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # Greek and Cyrillic given names of the gazetteer, with no cue at all.
+        ("Commit 46386d9 has the checklist.\n\nΟρέστης Κρεμμύδας\n", ["Ορέστης Κρεμμύδας"]),
+        ("Вчера звонила Анастасия Кузнецова.", ["Анастасия Кузнецова"]),
+    ],
+)
+def test_names_of_other_scripts(text: str, names: list[str]) -> None:
+    assert found(text, "name") == names
+
+
+def test_other_scripts_stay_out_of_the_main_automaton() -> None:
+    # Their names anchor through an automaton of their own, built only for text in their script.
+    assert "Ορέστης" in people.given_names() and "Ορέστης" not in people.anchor_given()
+    assert people.anchors("Ορέστης Κρεμμύδας")[0] == [0]
 
 
 def test_vcard_names_and_address() -> None:
