@@ -100,6 +100,17 @@ def test_markdown_table_name_column() -> None:
     assert found(text, "name") == ["A. Thistlewood", "MOURA Oriel", "伊藤直人"]
 
 
+def test_sql_insert_name_column() -> None:
+    text = (
+        "INSERT INTO `customers` (`id`, `full_name`, `email`) VALUES\n"
+        "(1,'Oriel Brackwater','ob@example.org'),\n"
+        "(2,'山本 一郎','yi@example.org'),\n"
+        "(3,'O''Brien, Quenby',NULL);\n"
+        "SELECT `full_name` FROM `customers`;\n"
+    )
+    assert found(text, "name") == ["Oriel Brackwater", "山本 一郎", "O''Brien, Quenby"]
+
+
 @pytest.mark.parametrize(
     "text",
     [

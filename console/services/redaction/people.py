@@ -185,6 +185,9 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             if ch == "|":  # "| Name | E-mail |": a Markdown table's header
                 covered = _pipe_names(text, p, out)
                 continue
+            if ch == "`":  # "INSERT INTO `customers` (`id`, `full_name`": an SQL column list
+                covered = _sql_names(text, p, out)
+                continue
             if ch == "=":  # "first_name=Jo%C3%A3o&": a form field's value, encoded or not
                 if (value := _FORM_VALUE.match(text, p + 1)) is not None:
                     out.append((p + 1, value.end(), "form"))
@@ -472,6 +475,41 @@ def _pipe_cells(text: str, pos: int, end: int) -> list[tuple[int, int]]:
             b -= 1
         cells.append((a, b))
     return cells
+
+
+def _sql_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
+    """Names in the name columns of the SQL INSERT whose column list holds `p` ("INSERT INTO
+    `customers` (`id`, `full_name`, …) VALUES\n(1,'Ana Lima',…),"), each quoted value of that
+    column whatever its form. Where the statement's rows end."""
+    opening = text.rfind("(", max(0, p - 300), p)
+    closing = text.find(")", p)
+    if opening < 0 or closing < 0 or "INSERT" not in text[max(0, opening - 80) : opening].upper():
+        return p + 1
+    columns = [c.strip(" `\"[]").lower() for c in text[opening + 1 : closing].split(",")]
+    wanted = {i for i, c in enumerate(columns) if c in _NAME_COLUMNS}
+    if (values := _SQL_VALUES.match(text, closing + 1)) is None:
+        return closing + 1
+    pos = values.end()
+    common = common_words()
+    while (row := _SQL_ROW_OPEN.match(text, pos)) is not None:
+        pos, index = row.end(), 0
+        while (field := _SQL_FIELD.match(text, pos)) is not None:
+            a, b = field.span("value")
+            if index in wanted and text[a : a + 1] == "'" and b - a > 2:
+                if text[a + 1 : b - 1] not in common:
+                    out.append((a + 1, b - 1, None))
+            pos, index = field.end(), index + 1
+            if field.group("sep") == ")":
+                break
+        if field is None:
+            break
+    return pos
+
+
+_SQL_VALUES = re.compile(r"[ ]*VALUES[ \t]*", re.IGNORECASE)
+# A row's opening bracket (after the previous row's comma), and one value with what follows it.
+_SQL_ROW_OPEN = re.compile(r"[ \t]*,?[ \t]*\r?\n?[ \t]*\(")
+_SQL_FIELD = re.compile(r"[ ]*(?P<value>'(?:[^'\\\n]|''|\\.)*'|[^,()'\n]*)[ ]*(?P<sep>[,)])")
 
 
 # The rule under a Markdown table's header: "|---|:---:|".
@@ -983,8 +1021,8 @@ _RECORD_CUES = ("requester:", "follow-up:", "meeting w/", "call with", "lieferad
 _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invitees:")
 # What an automaton pattern says where it matches (bits: a word may be several things).
 (_NAME, _CUE, _STREET, _LOWER, _GLUED, _SPACED, _AFTER, _MARK, _POSTAL, _KEY, _MAIL, _PIN,
- _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK, _SIGNED, _PIPE, _SCRIPT) = (
-    1 << i for i in range(22))
+ _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK, _SIGNED, _PIPE, _SCRIPT, _SQL) = (
+    1 << i for i in range(23))
 # A chat export's speaker line: "Hilary Green  6:08 AM" (two spaces, a 12-hour time).
 _CLOCK_LINE = re.compile(r"[^\n]{2,60}?[ ]{2}[0-9]{1,2}:[0-9]{2}[ ][AP]M")
 # Form fields (a URL-encoded body or query string) whose value is a person or an address.
@@ -1052,6 +1090,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     add((f"| {f(c.replace('_', ' '))} |" for c in _NAME_COLUMNS
          for f in (str, str.capitalize, str.title, str.upper)), _PIPE)
     add(_SCRIPT_CAPITALS, _SCRIPT)
+    add((f"`{c}`" for c in _NAME_COLUMNS), _SQL)
     add((" AM", " PM"), _CLOCK)  # not " AM\n": the "\n@" of a mention on the next line
     patterns = list(kinds)
     # A DFA: about 0.1 s to build for the ~18,000 patterns, and it scans in about two thirds of
@@ -1164,6 +1203,12 @@ def anchors(
                 backwards = True
         elif kind & _SCRIPT:
             other_script = True
+        elif kind & _SQL:  # "INSERT INTO `customers` (`id`, `full_name`, …)": a name column
+            if s >= table_end:
+                table_end = text.find(")", e)
+                if table_end < 0:
+                    table_end = size
+                names.append(s)
         else:
             found.append(s)
     if streets:
