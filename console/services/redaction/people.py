@@ -495,9 +495,11 @@ def _sql_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int
         pos, index = row.end(), 0
         while (field := _SQL_FIELD.match(text, pos)) is not None:
             a, b = field.span("value")
-            if index in wanted and text[a : a + 1] == "'" and b - a > 2:
-                if text[a + 1 : b - 1] not in common:
-                    out.append((a + 1, b - 1, None))
+            if (
+                index in wanted and text[a : a + 1] == "'" and b - a > 2
+                and text[a + 1 : b - 1] not in common
+            ):
+                out.append((a + 1, b - 1, None))
             pos, index = field.end(), index + 1
             if field.group("sep") == ")":
                 break
