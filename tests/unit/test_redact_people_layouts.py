@@ -150,6 +150,11 @@ def test_layout_look_alikes_are_kept(text: str) -> None:
         ("they're at 213 ter avenue Brun, 54936 RENNES now", "213 ter avenue Brun, 54936 RENNES"),
         ("they're at Kerkstraat 1226-II, 1468 VG Deventer now",
          "Kerkstraat 1226-II, 1468 VG Deventer"),
+        # Argentine units and a CPA code on the next line; an Indian flat with commas between.
+        ("Av. Navarro 1110, piso 3 depto B\nC1459NQK CABA\nTel: 011",
+         "Av. Navarro 1110, piso 3 depto B\nC1459NQK CABA"),
+        ("visit at Flat 165, Shenoy Residency, Barad Layout, Hyderabad 416411\n",
+         "Flat 165, Shenoy Residency, Barad Layout, Hyderabad 416411"),
         # Canadian and Irish postcodes after the city.
         ("1288 Fox Crescent, Sherbrooke SK  S8H 6J4.", "1288 Fox Crescent, Sherbrooke SK  S8H 6J4"),
         ("17 Meara Avenue, Galway, W94 6V50.", "17 Meara Avenue, Galway, W94 6V50"),

@@ -848,10 +848,11 @@ _UNIT_WORDS = r"Flat|Studio|Suite|Unit|Apt|Apartment|Level|Lot|Shop|H\.No|No|Hou
 _STATE = r"(?:NSW|VIC|QLD|TAS|ACT|[A-Z]{2})(?![\w])"
 _UNIT = (
     r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Piso|Étage|Wohnung|Apto|Bloco"
-    r"|Sala|Interno|Int|Bus|Bte)\.?[ ]?#?[0-9A-Za-z\-]+)"
+    r"|Sala|Interno|Int|Bus|Bte|piso|depto|dpto|apto|bus|bte)\.?[ ]?#?[0-9A-Za-z\-]+"
+    r"|[ ][0-9]{1,2}[°º][ ][A-Z](?![\w]))"  # "piso 3 depto B", "2° A" (AR)
 )
 _TAIL = re.compile(
-    rf"{_UNIT}?(?:(?:,[ ]?|[ ]-[ ]|[ ]{{1,2}}|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])"
+    rf"{_UNIT}{{0,2}}(?:(?:,[ ]?|[ ]-[ ]|[ ]{{1,2}}|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])"
     rf"(?:[ ]{{1,2}}(?:{_CITY}|{_CITY_CAPS}(?![\w'’:])))?(?:[ ]\([A-Z]{{2}}\))?"
     rf"|{_CITY_CAPS},?[ ]{_STATE}(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
     rf"|(?:{_CITY})(?:,?[ ]{_STATE})?(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
@@ -864,7 +865,7 @@ _ADDRESS = re.compile(
     # street on the next line ("Studio 9\nSanders Summit", "57/21\nKant Road").
     rf"(?<![\w.,/\-])(?P<num>(?:(?:{_UNIT_WORDS})\.?[ ]?[0-9]{{1,5}}[A-Za-z]?,?(?:[ ]|\r?\n)"
     rf"(?:{_HOUSE_NUMBER})?|{_HOUSE_NUMBER})"
-    rf"(?:(?:[NSEW]|North|South|East|West)\.?[ ])?(?:[{_UP}0-9][\w'’\-]*\.?[ ]){{0,3}}"
+    rf"(?:(?:[NSEW]|North|South|East|West)\.?[ ])?(?:[{_UP}0-9][\w'’\-]*\.?,?[ ]){{0,3}}"
     rf"(?:{_STREET_WORDS_EN})\.?)(?![\w])"
     # DE, NL, AT, CH: Hauptstraße 5, Keizersgracht 123-2
     r"|(?<=[a-zäöüß])(?P<suffix>(?:straße|strasse|str\.|weg|allee|platz|gasse"
