@@ -179,7 +179,13 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
                 continue
             if ch == " ":  # "Hilary Green  6:08 AM": a chat export's speaker line
                 line = text.rfind("\n", 0, p) + 1
-                if line < p and not text[line].isspace():
+                # A name in Japanese script, or a capitalised run with a known given name or
+                # surname in it: not "Build finished" or "Deploy Bot".
+                if _CJK_NAME.fullmatch(text, line, p) is not None or (
+                    _MENTION.fullmatch(text, line, p) is not None
+                    and any(w in given_names() or w in surnames()
+                            for w in text[line:p].split(" "))
+                ):
                     out.append((line, p, None))
                 continue
             if ch == "|":  # "| Name | E-mail |": a Markdown table's header
@@ -941,7 +947,8 @@ def _street_before(text: str, comma: int) -> int:
     tokens = text[floor:comma].split(" ")
     start = comma
     pos = comma
-    capitals = numbers = streets = 0
+    capitals = numbers = streets = named = 0
+    common = common_words()
     for token in reversed(tokens):
         pos -= len(token) + (1 if pos != comma else 0)
         word = token.rstrip(",")
@@ -972,6 +979,7 @@ def _street_before(text: str, comma: int) -> int:
         elif word[0].isupper() and (word[1:].replace("-", "").replace("'", "").isalpha()
                                     or word.endswith(".")):
             capitals += 1
+            named += word.rstrip(".,") not in common
         else:
             break
         start = pos
@@ -979,9 +987,10 @@ def _street_before(text: str, comma: int) -> int:
         start += 1
     if start >= comma or (not capitals and not streets) or not (numbers or streets):
         return -1
-    if text[comma] in "\r\n" and (start != floor or not numbers):
-        # A postcode line under a line that is not wholly a street with its number
-        # ("Gemini Flash 2\n2025 Roadmap", "Items: 1 x Pixel\n2 Cases") is no address.
+    if text[comma] in "\r\n" and (start != floor or not numbers or not (named or streets)):
+        # A postcode line under a line that is not wholly a street with its number and a name
+        # ("Gemini Flash 2\n2025 Roadmap", "Items: 1 x Pixel\n2 Cases", "Step 3\n1500 Users")
+        # is no address.
         return -1
     return start
 
