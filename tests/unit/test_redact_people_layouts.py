@@ -39,8 +39,8 @@ def found(text: str, etype: str) -> list[str]:
         # A given name alone on a message's last line.
         ("The checklist is updated.\n\nMargarethe\n", ["Margarethe"]),
         # Lists of people: bold labels, bullets, items of every form.
-        ("**Attendees:** Oriel Brackwater, 山本 一郎, S. Thistlewood, QUENBY VARDY\n",
-         ["Oriel Brackwater", "山本 一郎", "S. Thistlewood", "QUENBY VARDY"]),
+        ("**Attendees:** Oriel Brackwater, 山本 一郎, S. Thistlewood, QUENBY VARDY, VARDY Ines\n",
+         ["Oriel Brackwater", "山本 一郎", "S. Thistlewood", "QUENBY VARDY", "VARDY Ines"]),
         ("Attendees:\n- Oriel Brackwater (Legal)\n- Ανδρομάχη Ζαχαρίου (Support)\n\n## Notes",
          ["Oriel Brackwater", "Ανδρομάχη Ζαχαρίου"]),
         # Surname first with its particles; Japanese display names.

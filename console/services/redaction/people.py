@@ -389,10 +389,12 @@ def _listed_names(text: str, pos: int, out: list[tuple[int, int, str | None]]) -
 
 @functools.cache
 def _list_item() -> re.Pattern[str]:
-    """One person in a list: a run of capitalised words, or an initial and a surname, a name in
-    capitals or in Japanese or Chinese script; then maybe a note in brackets."""
+    """One person in a list: a run of capitalised words, or an initial and a surname, a name with
+    its surname or every word in capitals, or in Japanese or Chinese script; then maybe a note in
+    brackets."""
     return re.compile(
         rf"[ \t]*(?P<name>{_CJK_NAME.pattern}|[{_UP}]\.[ ]{_RUN_BODY}"
+        rf"|{_CAPS}(?:[ ]{_CAPS}){{0,2}}[ ]{_WORD}(?![\w])"
         rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}+(?![\w])|{_RUN_BODY})(?:[ ]\([^)\n]{{0,40}}\))?"
     )
 
