@@ -47,6 +47,9 @@ def found(text: str, etype: str) -> list[str]:
         ("Requester: de la Fuente, Oriel <ob@example.org>", ["de la Fuente, Oriel"]),
         ('{"user": {"display_name": "山本 一郎"}}', ["山本 一郎"]),
         ("From: 山本 一郎 <ichiro@example.org>", ["山本 一郎"]),
+        # Dutch and Italian titles in a greeting: the name is what follows them.
+        ("Dear Meneer Brackwater,\n\nYour card is ready.", ["Brackwater"]),
+        ("Dear Sig.ra Brackwater,\n", ["Brackwater"]),
         # "binti" between the names.
         ("Requester: Nurul binti Zakaria <nz@example.org>", ["Nurul binti Zakaria"]),
     ],
@@ -116,6 +119,7 @@ def test_sql_insert_name_column() -> None:
     [
         "EMPLOYEE ONBOARDING FORM\n",  # a cue word in capitals before a heading
         "Patient Services\n",  # a department under a signature
+        "Summarize:\n---\nPatient name: none given\n",  # a Markdown rule is no signature's "--"
         "GET /subscribe?email=Margarethe_roe%40example.org HTTP/1.1",  # a form value's mailbox
         "Draft the reply @ 10 AM\nSummarize the notes.",
         "Build finished  10:32 AM\nDeploy Bot  10:33 AM\n",  # chat lines of no person

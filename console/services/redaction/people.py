@@ -277,10 +277,11 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
 
 # The first two letters of the titles below: most names are turned away without a regex.
 _TITLE_HEADS = frozenset(["Mr", "Ms", "Mx", "Mi", "Dr", "Pr", "He", "Fr", "Mm", "Ml", "Sr", "Si",
-                          "Do", "Dh", "Me", "Sh", "Sm"])
+                          "Do", "Dh", "Me", "Sh", "Sm", "Se"])
 # A title, then where the name starts (at its particles, if any); _RUN reads the name.
 _TITLE_AT = re.compile(
-    r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott|Dhr|Mevr|Shri|Smt)"
+    r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig\.ra|Signora|Signor|Sig|Dott"
+    r"|Dhr|Mevrouw|Mevr|Meneer|Shri|Smt|Fru|Señora|Señor|Senhora|Senhor)"
     rf"\.?[ ]+(?P<name>(?:{_PARTICLE}[ ])*)"
 )
 # A surname in capitals ("NITTI", "VAN RIJTHOVEN", "O'NEILL") or written as usual, a comma, then
@@ -694,7 +695,7 @@ _STRONG_SET = frozenset(c.rstrip(".") for c in _STRONG_CUES.replace("[aá]", "a"
 }
 _WEAK_SET = frozenset(_WEAK_CUES.split("|"))
 _TITLES = frozenset(
-    ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme", "Mlle", "M", "Sr", "Sra", "Srta", "Sig", "Sig.ra", "Signor", "Signora", "Dhr", "Mevr", "Dott", "Shri", "Smt"]
+    ["Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Sir", "Dame", "Madam", "Herr", "Frau", "Mme", "Mlle", "M", "Sr", "Sra", "Srta", "Sig", "Sig.ra", "Signor", "Signora", "Dhr", "Mevr", "Dott", "Shri", "Smt", "Meneer", "Mevrouw", "Fru", "Señor", "Señora", "Senhor", "Senhora"]
 )
 # Sign-offs of the other languages, often on a line of their own without a comma ("Mvh").
 _SIGNOFFS_WITHOUT_COMMA = (
@@ -726,8 +727,8 @@ def _strong_before(text: str, start: int) -> bool:
         # The name opens its line (or its quoted line, "> "): was the line before a sign-off
         # ("Best regards,") or a label ("SHIP TO:", "Customer:")?
         previous = line[0].rstrip(" \t\r\n,!.").lower()  # a blank line may come between
-        if previous.endswith(_SIGNOFFS):
-            return True
+        if previous.endswith(_SIGNOFFS) and not previous.endswith("---"):
+            return True  # (a Markdown rule, "---", is no signature's "-- ")
         label = previous.rsplit("\n", 1)[-1].strip(" \t>")
         # "Ship to:", or a label in capitals without its colon ("DELIVER TO").
         return (label.endswith(":") or text[start - len(label) - 1 : start].isupper()) and (
