@@ -1,5 +1,6 @@
-"""Build the name gazetteer (data/given_names.txt, surnames.txt, more_surnames.txt,
-common_words.txt, common_given.txt) from Faker's locale data.
+"""Build the name gazetteer (data/given_names.txt, more_given.txt, surnames.txt,
+more_surnames.txt, common_words.txt, common_given.txt) from Faker's locale data: every locale
+that has person names, in the scripts the name finder reads (Latin, Greek, Cyrillic).
 
 Run at build time by a maintainer, never at run time (Faker is not a dependency of gemops):
 `python -m console.services.redaction._build_gazetteer`. Same Faker version, same bytes.
@@ -13,6 +14,7 @@ common words come from Faker's English lorem word list plus the product and cale
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -20,10 +22,12 @@ from console.services.redaction.people import _LO, _UP
 
 DATA = Path(__file__).resolve().parent / "data"
 
-# Locales whose names the gazetteer knows: first those of the address formats, then every other
-# Faker locale written in Latin letters, so that a person from a country the address formats do
-# not cover (Romania, Lithuania, Indonesia...) is still known by name. Cyrillic, Greek, Arabic,
-# Indic and CJK lists are left out: the name finder reads Latin letters only (people._UP / _LO).
+# Locales whose names the gazetteer knows: first those of the address formats, then the other
+# European and Latin-American ones, then (OTHER_LOCALES) every other Faker locale with person
+# names, so that a person from a country the address formats do not cover (Romania, Greece,
+# Ukraine, Nigeria...) is still known by name. Names in scripts without capitals (Arabic, Hebrew,
+# Indic, CJK) fall out in _clean: the name finder reads capitalised words (people._UP / _LO), and
+# finds those names by their cues and layouts instead.
 LOCALES = ["en_US", "en_GB", "en_IN", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"]
 MORE_LOCALES = [
     "cs_CZ", "da_DK", "de_AT", "de_CH", "de_LI", "de_LU", "en_IE", "en_NZ", "en_PK", "es_AR",
@@ -74,7 +78,26 @@ def _names(locales: list[str]) -> tuple[set[str], set[str]]:
     return given, surnames
 
 
-def build() -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+def other_locales() -> list[str]:
+    """Every Faker locale with person names that LOCALES, MORE_LOCALES and ROMANIZED leave."""
+    package = importlib.import_module("faker.providers.person")
+    known = set(LOCALES + MORE_LOCALES + ROMANIZED)
+    return [m.name for m in pkgutil.iter_modules(package.__path__)
+            if "_" in m.name and m.name not in known]
+
+
+def lorem_words() -> set[str]:
+    """The words of every language Faker has a lorem list for: a given name that is a common word
+    in any of them ("Per", "Mai", "Слава") stays out of the other locales' given names."""
+    package = importlib.import_module("faker.providers.lorem")
+    words: set[str] = set()
+    for m in pkgutil.iter_modules(package.__path__):
+        provider = importlib.import_module(f"faker.providers.lorem.{m.name}").Provider
+        words |= {w.lower() for w in getattr(provider, "word_list", ())}
+    return words
+
+
+def build() -> tuple[list[str], list[str], list[str], list[str], list[str], list[str]]:
     given, surnames = _names(LOCALES)
     for locale in ROMANIZED:
         p = _provider(locale)
@@ -88,6 +111,14 @@ def build() -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     prefixes = {w[:n] for w in common for n in range(3, len(w))}
     more_given, more_surnames = _names(MORE_LOCALES)
     given |= {g for g in more_given if len(g) >= 3 and g.lower() not in prefixes}
+    # Of the other locales' given names only those with a letter beyond ASCII (Greek, Cyrillic,
+    # "Þórunn", "Ağa"): the lorem lists cannot tell which ASCII ones are English words too
+    # ("Prudence", "Muslim" are given names in en_KE and uz_UZ).
+    other_given, other_surnames = _names(other_locales())
+    words = lorem_words()
+    rest_given = {g for g in other_given - given
+                  if len(g) >= 3 and not g.isascii() and g.lower() not in words}
+    more_surnames |= other_surnames
     # The other locales' surnames confirm a run a given name or a cue started ("Ritt
     # Hermansen") but anchor nothing: as patterns they would double the automaton, whose build
     # every `gemops redact` process pays at start.
@@ -101,19 +132,21 @@ def build() -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     }
     given = {g for g in given if g.lower() not in common}
     surnames = {s for s in surnames if len(s) >= 3}
-    return (sorted(given), sorted(surnames), sorted(more_surnames), sorted(common),
-            sorted(common_given))
+    return (sorted(given), sorted(rest_given - given), sorted(surnames), sorted(more_surnames),
+            sorted(common), sorted(common_given))
 
 
 def main() -> None:
-    given, surnames, more_surnames, common, common_given = build()
+    given, more_given, surnames, more_surnames, common, common_given = build()
     DATA.mkdir(exist_ok=True)
     (DATA / "given_names.txt").write_text("\n".join(given) + "\n", encoding="utf-8")
+    (DATA / "more_given.txt").write_text("\n".join(more_given) + "\n", encoding="utf-8")
     (DATA / "surnames.txt").write_text("\n".join(surnames) + "\n", encoding="utf-8")
     (DATA / "more_surnames.txt").write_text("\n".join(more_surnames) + "\n", encoding="utf-8")
     (DATA / "common_words.txt").write_text("\n".join(common) + "\n", encoding="utf-8")
     (DATA / "common_given.txt").write_text("\n".join(common_given) + "\n", encoding="utf-8")
-    print(f"{len(given)} given names, {len(surnames)} + {len(more_surnames)} surnames")
+    print(f"{len(given)} + {len(more_given)} given names, {len(surnames)} + {len(more_surnames)}"
+          " surnames")
 
 
 if __name__ == "__main__":
