@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from stdnum import luhn as _stdnum_luhn
 from stdnum.iso7064 import mod_97_10 as _stdnum_mod97
 
 from console.services.forked import available_cpus, ordered_map
-from console.services.redaction import national_ids
+from console.services.redaction import id_schemes, national_ids
 from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
 
@@ -123,6 +124,15 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
             ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
             # Italian codice fiscale, anchored on its first digit: six capitals behind.
             ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
+            # Identifiers led by capitals, anchored on their first digit: NIE X2482300W or
+            # X-2482300-W, CURP BOXW310820…, PAN ACUPA7085R. (Two capitals are IBAN's anchor.)
+            (
+                "lettered_id",
+                r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]"
+                r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]"
+                r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]"
+                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]",
+            ),
         ]
         for digit in "0123456789"
     },
@@ -132,6 +142,17 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     "=": [("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
+    # An email percent-encoded in a URL or form body (maria%40example.com), anchored on the
+    # '%' of its '%40' and walked back as after '@'.
+    "%": [
+        (
+            "email_encoded",
+            r"(?<=[A-Za-z0-9_.\-]%)40"
+            r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}"
+            r"(?![A-Za-z0-9\-])",
+        )
+    ],
     # Email, anchored on '@'; the local part is found by walking backwards.
     "@": [
         (
@@ -289,6 +310,8 @@ _AREA_IN_BRACKETS = re.compile(
     r"(?:[78] ?)?\((?!(?:19|20)[0-9]{2}\))[0-9]{1,4}\) ?[0-9]{2,8}(?:[ \-][0-9]{2,5}){0,3}",
     re.ASCII,
 )
+# Capitals (and one separator) that start an identifier written before its first digit.
+_LETTERS_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,5}[ \-]?$", re.ASCII)
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
@@ -567,6 +590,8 @@ class Redactor:
             "bearer": self._bearer,
             "prefixed": self._prefixed,
             "codice_fiscale": self._codice_fiscale,
+            "lettered_id": self._lettered_id,
+            "email_encoded": self._email,
         }
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
@@ -702,7 +727,7 @@ class Redactor:
         if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
             # 123.456.789-09 with valid check digits is a CPF, whatever else its digits could be.
             digits = cpf.group().replace(".", "").replace("-", "")
-            if national_ids.VALIDATORS["br_cpf"](digits):
+            if id_schemes.is_valid("br_cpf", digits):
                 return (start, cpf.end(), _NATIONAL_ID, "br_cpf", digits, cpf.end())
         verdict = self._shaped_number(text, m)
         if verdict is None or isinstance(verdict, int):
@@ -717,38 +742,53 @@ class Redactor:
                 hit = self._contextual_number(text, start)
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
-            before = text[max(0, start - 24) : start].lower()
-            if national_ids.ID_CUE.search(before) is not None:
+            before = text[max(0, start - 24) : start]
+            if national_ids.ID_CUE.search(before.lower()) is not None and (
                 # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
-                digits = text[start : verdict[1]].translate(_PHONE_SEPARATORS)
-                if (kind := national_ids.national_id_kind(digits, before)) is not None:
-                    return (start, verdict[1], _NATIONAL_ID, kind, digits, verdict[1])
+                named := self._named_id(text, start, before)
+            ) is not None:
+                return named
         return verdict
+
+    def _named_id(self, text: str, start: int, before: str) -> _Hit | None:
+        """The identifier at `start` (or at the capitals just before it: 'AB 12 34 56 C') that
+        a word in `before` names."""
+        lead = _LETTERS_BEFORE.search(text, max(0, start - 7), start)
+        if lead is not None and (
+            found := id_schemes.identify(text, lead.start(), text[max(0, lead.start() - 48) : lead.start()])
+        ) is not None:
+            start = lead.start()
+        elif (found := id_schemes.identify(text, start, before)) is None:
+            return None
+        end, kind = found
+        return (start, end, _NATIONAL_ID, kind, text[start:end], end)
 
     def _contextual_number(self, text: str, start: int) -> _Verdict:
         """An SSN without dashes, a national ID or a phone number that a word next to it names."""
         if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
             digits = cpf.group().replace(".", "").replace("-", "")
-            if national_ids.VALIDATORS["br_cpf"](digits):
+            if id_schemes.is_valid("br_cpf", digits):
                 return (start, cpf.end(), _NATIONAL_ID, "br_cpf", digits, cpf.end())
         if (dni := national_ids.DNI_SHAPE.match(text, start)) is not None:
             value = dni.group().replace("-", "")
-            if national_ids.VALIDATORS["es_dni"](value):
+            if id_schemes.is_valid("es_dni", value):
                 return (start, dni.end(), _NATIONAL_ID, "es_dni", value, dni.end())
+        before = text[max(0, start - 48) : start]
+        cued = national_ids.ANY_CUE.search(before.lower()) is not None
         mm = _LOOSE_NUMBER.match(text, start)
         if mm is None:
-            return None
+            # Digits with letters or separators no phone has (131052-308T, 710319/2745).
+            return self._named_id(text, start, before) if cued else None
         candidate, end = mm.group(), mm.end()
         # Trailing groups of a date or a time are not part of a number.
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
-            return None
+            return self._named_id(text, start, before) if cued else None
         if (
             text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES
         ) and self._phone_column(text, start, end):
             return (start, end, _PHONE_T, "csv_column", digits, end)
-        before = text[max(0, start - 48) : start]
-        if national_ids.ANY_CUE.search(before.lower()) is None:
+        if not cued:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
             if _SSN_LOOSE.fullmatch(candidate) and national_ids.SSN_CUE.search(
                 text, end, end + 24
@@ -765,8 +805,8 @@ class Redactor:
             if national_ids.is_ssn(digits):
                 return (start, end, _SSN_T, None, digits, end)
             return end
-        if (kind := national_ids.national_id_kind(digits, before)) is not None:
-            return (start, end, _NATIONAL_ID, kind, digits, end)
+        if (named := self._named_id(text, start, before)) is not None:
+            return named
         if (hit := self._possible_international(candidate, start, end)) is not None:
             return hit
         # Seven digits only when grouped like a local number ("(555) 0105", "555-0105"): a bare
@@ -962,7 +1002,8 @@ class Redactor:
         start = m.start() - 2
         length = _IBAN_LENGTH.get(text[start : start + 2])
         if length is None or (mm := _IBAN_SHAPE.match(text, start)) is None:
-            return None
+            # Two capitals then digits that are no IBAN: a NINO (AB123456C) if a word names it.
+            return self._lettered_id(text, m)
         raw = mm.group()
         compact = raw.replace(" ", "")
         if len(compact) < length:
@@ -995,7 +1036,8 @@ class Redactor:
         if start == at or text[at - 1] == ".":
             return None
         end = m.end()
-        identity = text[start:end].lower()
+        # An encoded address is the same address: it keeps the same pseudonym.
+        identity = urllib.parse.unquote(text[start:end].lower())
         return (start, end, _EMAIL, None, identity, end)
 
     def _url_password(self, text: str, m: re.Match[str]) -> _Verdict:
@@ -1091,6 +1133,23 @@ class Redactor:
         if mm is None or not national_ids.is_codice_fiscale(mm.group()):
             return None
         return (start, mm.end(), _NATIONAL_ID, "it_codice_fiscale", mm.group(), mm.end())
+
+    def _lettered_id(self, text: str, m: re.Match[str]) -> _Verdict:
+        """An identifier whose capitals stand before the digit the scan stopped on: by its
+        check alone (NIE, CURP), or named by a word before it (PAN, NINO)."""
+        lead = _LETTERS_BEFORE.search(text, max(0, m.start() - 6), m.start())
+        if lead is None:
+            return None
+        start = lead.start()
+        for shape, kind in national_ids.LETTERED_SHAPES:
+            if (mm := shape.match(text, start)) is not None and id_schemes.is_valid(kind, mm.group()):
+                return (start, mm.end(), _NATIONAL_ID, kind, mm.group(), mm.end())
+        before = text[max(0, start - 48) : start]
+        if national_ids.ID_CUE.search(before.lower()) is None:
+            return None
+        if (found := id_schemes.identify(text, start, before)) is None:
+            return None
+        return (start, found[0], _NATIONAL_ID, found[1], text[start : found[0]], found[0])
 
     def _a_key(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start(), m.end()

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.services.redaction.street_words import trie_branches
+
 
 @dataclass(frozen=True)
 class Scheme:
@@ -116,23 +118,32 @@ def _cue_table() -> dict[str, tuple[str, ...]]:
 
 
 _KINDS_BY_CUE = _cue_table()
+# Every word that names an identifier, lower case: national_ids' first look is built from them.
+CUE_WORDS = tuple(_KINDS_BY_CUE)
 
 
-def _unspaced(cue: str) -> bool:
+def unspaced(cue: str) -> bool:
     """Chinese, Japanese and Korean words stand without spaces around them."""
     return any("\u3000" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in cue)
 
 
-def _whole_word(cue: str) -> str:
-    if _unspaced(cue):
-        return re.escape(cue)
-    tail = r"(?![^\W_])" if cue[-1].isalnum() else ""
-    return rf"(?<![^\W_]){re.escape(cue)}{tail}"
+def _word_end(cue: str) -> str:
+    return r"(?![^\W_])" if cue[-1].isalnum() else ""
 
 
+# Matched against lower-cased text: a trie whose branches start on a literal letter (the
+# look-behind after it says a word starts there), which `re` searches far faster than an
+# IGNORECASE alternation of the cues.
 CUE = re.compile(
-    "|".join(_whole_word(cue) for cue in sorted(_KINDS_BY_CUE, key=len, reverse=True)),
-    re.IGNORECASE,
+    "|".join(
+        [
+            b[0] + r"(?<![^\W_].)" + b[1:]
+            for b in trie_branches(
+                {cue: _word_end(cue) for cue in _KINDS_BY_CUE if not unspaced(cue)}, ""
+            )
+        ]
+        + [re.escape(cue) for cue in _KINDS_BY_CUE if unspaced(cue)]
+    )
 )
 # An identifier as written: letters and digits in groups joined by one separator.
 TOKEN = re.compile(r"[0-9A-Z]+(?:[ ./\-+][0-9A-Z]+){0,7}", re.ASCII)
@@ -159,7 +170,7 @@ def is_valid(kind: str, value: str) -> bool:
 def kinds_named(before: str) -> tuple[str, ...]:
     """The schemes the words in `before` name, the nearest cue's first."""
     kinds: list[str] = []
-    for match in reversed(list(CUE.finditer(before))):
+    for match in reversed(list(CUE.finditer(before.lower()))):
         kinds.extend(_KINDS_BY_CUE[match.group().lower()])
     return tuple(dict.fromkeys(kinds))
 
