@@ -131,7 +131,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
                 r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]"
                 r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]"
                 r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]"
-                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]",
+                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]"
+                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]",
             ),
         ]
         for digit in "0123456789"
@@ -312,6 +313,8 @@ _AREA_IN_BRACKETS = re.compile(
 )
 # Capitals (and one separator) that start an identifier written before its first digit.
 _LETTERS_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,5}[ \-]?$", re.ASCII)
+# ... or a Finnish HETU's date and century letter (131052A308T).
+_ID_LEAD = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,5}-?|[0-9]{6}[A-FU-Y])$", re.ASCII)
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
@@ -504,6 +507,8 @@ def _international(candidate: str, digits: str) -> str | None:
 # Field separators of CSV / TSV exports.
 _FIELD_SEPARATORS = (",", ";", "\t")
 _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
+# The column list of an SQL INSERT: its values' names, as a CSV header names its fields.
+_SQL_INSERT = re.compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
 
 
 def _line_end_at(text: str, line: int) -> int:
@@ -598,6 +603,9 @@ class Redactor:
         # CSV headers found in the text being scanned: (line start, separator) -> its fields.
         self._csv_text: str | None = None
         self._csv_runs: dict[tuple[int, str], list[str] | None] = {}
+        # The SQL INSERTs' column lists in the text being scanned, by where each starts.
+        self._sql_text: str | None = None
+        self._sql_headers: dict[int, list[str]] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -743,7 +751,11 @@ class Redactor:
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
             before = text[max(0, start - 24) : start]
-            if national_ids.ID_CUE.search(before.lower()) is not None and (
+            if text[start - 1] == "'" and (column := self._sql_column(text, start)):
+                # A valid phone number in a national_id column is the identifier.
+                if (named := self._named_id(text, start, column)) is not None:
+                    return named
+            elif national_ids.ID_CUE.search(before.lower()) is not None and (
                 # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
                 named := self._named_id(text, start, before)
             ) is not None:
@@ -775,6 +787,9 @@ class Redactor:
                 return (start, dni.end(), _NATIONAL_ID, "es_dni", value, dni.end())
         before = text[max(0, start - 48) : start]
         cued = national_ids.ANY_CUE.search(before.lower()) is not None
+        if not cued and text[start - 1] == "'" and (column := self._sql_column(text, start)):
+            # A value of an SQL INSERT: its column's name is the word that names it.
+            before, cued = column, True
         mm = _LOOSE_NUMBER.match(text, start)
         if mm is None:
             # Digits with letters or separators no phone has (131052-308T, 710319/2745).
@@ -852,6 +867,34 @@ class Redactor:
             return False
         column = text.count(sep, line, start)
         return column < len(header) and national_ids.PHONE_COLUMN.search(header[column]) is not None
+
+    def _sql_column(self, text: str, start: int) -> str:
+        """The name of the column of an SQL INSERT's VALUES whose quoted value starts at
+        `start` ("national id", "phone"), or ""."""
+        quote = start - 1
+        if text[quote - 1 : quote] not in (",", "(", " "):
+            return ""
+        line = text.rfind("\n", 0, start) + 1
+        row = text.find("(", line, quote)
+        insert = max(text.rfind("INSERT", 0, line), text.rfind("insert", 0, line))
+        if row < 0 or insert < 0:
+            return ""
+        if text is not self._sql_text:
+            self._sql_text, self._sql_headers = text, {}
+        header = self._sql_headers.get(insert)
+        if header is None:
+            mm = _SQL_INSERT.match(text, insert)
+            header = self._sql_headers[insert] = [
+                name.strip(" `\"'[]\n").lower().replace("_", " ") for name in mm.group(1).split(",")
+            ] if mm is not None and mm.end() <= line + 1 else []
+        # The commas outside quoted strings before the value count its column.
+        column, quoted = 0, False
+        for ch in text[row + 1 : quote]:
+            if ch == "'":
+                quoted = not quoted
+            elif ch == "," and not quoted:
+                column += 1
+        return header[column] if not quoted and column < len(header) else ""
 
     def _csv_header(self, text: str, line: int, sep: str) -> list[str] | None:
         if text is not self._csv_text:
@@ -1137,7 +1180,7 @@ class Redactor:
     def _lettered_id(self, text: str, m: re.Match[str]) -> _Verdict:
         """An identifier whose capitals stand before the digit the scan stopped on: by its
         check alone (NIE, CURP), or named by a word before it (PAN, NINO)."""
-        lead = _LETTERS_BEFORE.search(text, max(0, m.start() - 6), m.start())
+        lead = _ID_LEAD.search(text, max(0, m.start() - 8), m.start())
         if lead is None:
             return None
         start = lead.start()
@@ -1145,7 +1188,9 @@ class Redactor:
             if (mm := shape.match(text, start)) is not None and id_schemes.is_valid(kind, mm.group()):
                 return (start, mm.end(), _NATIONAL_ID, kind, mm.group(), mm.end())
         before = text[max(0, start - 48) : start]
-        if national_ids.ID_CUE.search(before.lower()) is None:
+        if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
+            before = column
+        elif national_ids.ID_CUE.search(before.lower()) is None:
             return None
         if (found := id_schemes.identify(text, start, before)) is None:
             return None

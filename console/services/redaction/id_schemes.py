@@ -27,6 +27,9 @@ class Scheme:
     # Has a check digit (or a date and a check) to verify: may be tried under a phrase that
     # names no country. Without one only its own name takes it.
     checked: bool = True
+    # Letters in fixed places (ABCDE1234F): even without a check, no order number looks like it,
+    # so a phrase that names no country may take it as well.
+    distinctive: bool = False
 
 
 SCHEMES: tuple[Scheme, ...] = (
@@ -40,7 +43,8 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("de_idnr", "de.idnr", ("steuer-id", "steuerid", "steueridentifikationsnummer", "idnr",
                                   "identifikationsnummer", "steuer-identifikationsnummer")),
     Scheme("in_aadhaar", "in_.aadhaar", ("aadhaar", "aadhar", "uid", "uidai")),
-    Scheme("in_pan", "in_.pan", ("pan", "permanent account number"), checked=False),
+    Scheme("in_pan", "in_.pan", ("pan", "permanent account number"), checked=False,
+           distinctive=True),
     Scheme("ca_sin", "ca.sin", ("sin", "social insurance")),
     Scheme("au_tfn", "au.tfn", ("tfn", "tax file")),
     Scheme("us_itin", "us.itin", ("itin", "individual taxpayer")),
@@ -79,7 +83,8 @@ SCHEMES: tuple[Scheme, ...] = (
     # UK National Insurance number: no check digit, and stdnum has no module for it.
     Scheme("gb_nino", r"re:(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?"
            r"[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
-           ("national insurance", "ni number", "ni no", "nino", "nin"), checked=False),
+           ("national insurance", "ni number", "ni no", "nino", "nin"), checked=False,
+           distinctive=True),
     Scheme("jp_mynumber", "jp.in_", ("my number", "mynumber", "individual number",
                                      "マイナンバー", "個人番号")),
     Scheme("kr_rrn", "kr.rrn", ("rrn", "resident registration", "주민등록번호")),
@@ -93,7 +98,8 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("my_nric", "my.nric", ("nric", "mykad", "ic no")),
 )
 _BY_KIND = {scheme.kind: scheme for scheme in SCHEMES}
-# Phrases that name an identifier but no country: every scheme with a check digit is tried.
+# Phrases that name an identifier but no country: every scheme with a check digit (or a
+# distinctive layout) is tried.
 GENERIC_CUES = ("national id", "national identity", "identity number", "identity card",
                 "personal number", "personal id", "personal identity", "id number", "id card",
                 "id no", "citizen id", "person id")
@@ -109,7 +115,7 @@ def _cue_table() -> dict[str, tuple[str, ...]]:
     for scheme in SCHEMES:
         for cue in scheme.cues:
             table.setdefault(cue, []).append(scheme.kind)
-    checked = [s.kind for s in SCHEMES if s.checked]
+    checked = [s.kind for s in SCHEMES if s.checked or s.distinctive]
     for cue in GENERIC_CUES:
         table.setdefault(cue, []).extend(checked)
     for cue in SHORT_GENERIC_CUES:
