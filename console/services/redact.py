@@ -140,7 +140,12 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
     # (Secret key names end in t, y, d, n or ss: "secret", "api_key", "password", "token", "pass".)
     # (The value is anything without a blank for 8 characters: passwords carry ! # % too.)
-    "=": [("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
+    "=": [
+        ("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
+        # A URL-encoded form field or query parameter whose value reads as a number once decoded
+        # ('phone=%2B45+34+41+00+28', 'card_number=6299+1701+6291+5332'): its key says what.
+        ("form_value", r"(?<=[a-z]=)(?=(?:%2B|%28|[0-9+(])[0-9+%().\-A-F]{6})"),
+    ],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
     # An email percent-encoded in a URL or form body (maria%40example.com), anchored on the
@@ -156,6 +161,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     ],
     # Email, anchored on '@'; the local part is found by walking backwards.
     "@": [
+        # The host of 'scheme://user:password@10.0.0.5:5432' is an address.
+        ("host_ip", r"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9])"),
         (
             "email",
             r"(?<![\s@<>()\[\]\"',;:]@)"
@@ -166,7 +173,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     ],
     ":": [
         # scheme://user:password@ — only the password is masked.
-        ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@"),
+        # (People put '#' in passwords unencoded: 'postgresql://app:Pa#ss@db'.)
+        ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?@]+@"),
         # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
         # Two more colons or a '::' must follow, so a time of day (10:05:15) never gets here.
         ("ipv6", r"(?<=[0-9A-Fa-f]:)(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:)|(?<![\w:]:):[0-9A-Fa-f]"),
@@ -213,7 +221,11 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # PEM private key blocks (the END line is found by the handler).
         ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"),
         # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their hyphen.
-        ("slack", r"(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}"),
+        # (Slack app-level tokens: xapp-1-….)
+        (
+            "slack",
+            r"(?<=xox[abprs]-|xapp-)(?<![\w\-]xox[abprs]-|[\w\-]xapp-)[A-Za-z0-9\-]{10,}",
+        ),
         ("openai", r"(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}"),
         # GitLab personal access tokens.
         ("prefixed", r"(?<=glpat-)(?<![\w\-]glpat-)[A-Za-z0-9_\-]{20}(?![A-Za-z0-9_\-])"),
@@ -277,6 +289,12 @@ _NOT_PHONE = re.compile(
     r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
     r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
+)
+# A number after one of these is a parcel's, an order's or an account's, whatever its digits.
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?:tracking|order|invoice|reference|parcel|shipment|serial|transaction|booking|account"
+    r"|confirmation)\s*(?:number|no\.?|nr\.?|#)\s*:?\s*$",
+    re.IGNORECASE,
 )
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
@@ -505,8 +523,11 @@ def _international(candidate: str, digits: str) -> str | None:
 
 
 # Field separators of CSV / TSV exports.
-_FIELD_SEPARATORS = (",", ";", "\t")
+# (A Markdown table's cells are fields too: '| Name | Phone |'.)
+_FIELD_SEPARATORS = (",", ";", "\t", "|")
 _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
+# The characters of a URL-encoded number ('%2B45+34+41+00+28', '%2811%29+96123-4892').
+_FORM_VALUE = frozenset("0123456789+%().-ABCDEF")
 # The column list of an SQL INSERT: its values' names, as a CSV header names its fields.
 _SQL_INSERT = re.compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
 
@@ -597,6 +618,8 @@ class Redactor:
             "codice_fiscale": self._codice_fiscale,
             "lettered_id": self._lettered_id,
             "email_encoded": self._email,
+            "host_ip": self._host_ip,
+            "form_value": self._form_value,
         }
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
@@ -800,7 +823,9 @@ class Redactor:
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
             return self._named_id(text, start, before) if cued else None
         if (
-            text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES
+            text[start - 1 : start] in _FIELD_EDGES
+            or text[end : end + 1] in _FIELD_EDGES
+            or text[start - 2 : start] == "| "
         ) and self._phone_column(text, start, end):
             return (start, end, _PHONE_T, "csv_column", digits, end)
         if not cued:
@@ -833,6 +858,7 @@ class Redactor:
             (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
             and national_ids.PHONE_CUE.search(before if grouped else before[-20:])
             and not _VERSION_BEFORE.search(before)
+            and not _NOT_PHONE_BEFORE.search(before)
         ):
             return (start, end, _PHONE_T, None, digits, end)
         return None
@@ -854,6 +880,8 @@ class Redactor:
         if first > line and text[first - 1] == " ":
             first -= 1
         if last < line_end and text[last] == '"':
+            last += 1
+        if last < line_end and text[last] == " ":
             last += 1
         opening = text[first - 1] if first > line else ""
         closing = text[last] if last < line_end else ""
@@ -913,9 +941,11 @@ class Redactor:
             header = runs[(top, sep)]
         else:
             fields = text[top : _line_end_at(text, top)].split(sep)
+            # (A Markdown row's outer bars leave an empty field at each end.)
+            named = fields[1:-1] if sep == "|" else fields
             # A header names its columns: each starts with a letter (no number, '+' or '@').
             header = fields if count >= 2 and all(
-                f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in fields
+                f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in named
             ) else None
             runs[(top, sep)] = header
         for row in walked:
@@ -1087,8 +1117,34 @@ class Redactor:
         userinfo_start = m.start() + 3
         colon = text.index(":", userinfo_start, m.end())
         start, end = colon + 1, m.end() - 1
-        # Resume after the '@' so the host is not read as the domain of an email.
-        return (start, end, _SECRET, "url_password", text[start:end], m.end())
+        # Resume after the '@' so the host is not read as the domain of an email; on the '@'
+        # when an IPv4 address follows it, for the host_ip branch.
+        resume = m.end() - 1 if text[m.end() : m.end() + 1].isdigit() else m.end()
+        return (start, end, _SECRET, "url_password", text[start:end], resume)
+
+    def _form_value(self, text: str, m: re.Match[str]) -> _Verdict:
+        key = _raw_key_before(text, m.start())
+        if text[m.start() - len(key) - 1 : m.start() - len(key)] not in ("&", "?"):
+            return None  # not a field of a query string or form body
+        start = m.start() + 1
+        end = start
+        while end < len(text) and text[end] in _FORM_VALUE:
+            end += 1
+        value = urllib.parse.unquote_plus(text[start:end])
+        digits = value.translate(_PHONE_SEPARATORS)
+        if not digits.isdigit():
+            return None
+        if _CARD_CUE.search(key.lower()) and 13 <= len(digits) <= 19 and _luhn_valid(digits):
+            return (start, end, _CARD_T, _card_brand(digits) or "other", digits, end)
+        if national_ids.PHONE_COLUMN.search(key.replace("_", " ")) and 7 <= len(digits) <= 15:
+            return (start, end, _PHONE_T, "form_field", digits, end)
+        return None
+
+    def _host_ip(self, text: str, m: re.Match[str]) -> _Verdict:
+        start = m.start() + 1
+        if (mm := _NUMBER.match(text, start)) is None or mm.lastgroup != "ipv4":
+            return None
+        return (start, mm.end(), _IP, "ipv4", mm.group(), mm.end())
 
     def _ipv6(self, text: str, m: re.Match[str]) -> _Verdict:
         start = colon = m.start()
