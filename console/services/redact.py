@@ -128,11 +128,14 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
             # X-2482300-W, CURP BOXW310820…, PAN ACUPA7085R. (Two capitals are IBAN's anchor.)
             (
                 "lettered_id",
-                r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]"
-                r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]"
-                r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]"
-                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]"
-                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]",
+                # (Each with the digits its shape has, so 'X11' in a user agent is not tried;
+                # one look-behind first turns away the digits after a digit or a blank.)
+                r"(?<=[A-Z\-][0-9])(?:"
+                r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]{6}"
+                r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]{6}"
+                r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]{5}"
+                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]{3}[A-Z]"
+                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]{2})",
             ),
         ]
         for digit in "0123456789"
@@ -144,7 +147,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         ("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
         # A URL-encoded form field or query parameter whose value reads as a number once decoded
         # ('phone=%2B45+34+41+00+28', 'card_number=6299+1701+6291+5332'): its key says what.
-        ("form_value", r"(?<=[a-z]=)(?=(?:%2B|%28|[0-9+(])[0-9+%().\-A-F]{6})"),
+        # (A dot in the first characters is an address or a version: 'client_ip=192.168…'.)
+        ("form_value", r"(?<=[a-z]=)(?=(?:%2B|%28|[0-9+(])[0-9+%()\-A-F]{6})"),
     ],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
