@@ -135,7 +135,9 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
                 r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]{6}"
                 r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]{5}"
                 r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]{3}[A-Z]"
-                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]{2})",
+                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]{2})"
+                # NINO as printed: AB 12 34 56 C (too few digits for a number candidate).
+                r"|(?<=[A-Z]{2} [0-9])(?<![A-Za-z0-9][A-Z]{2} [0-9])[0-9] [0-9]{2} [0-9]{2} [A-D]",
             ),
         ]
         for digit in "0123456789"
@@ -290,7 +292,10 @@ _PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
 # Dates, US ZIP+4 codes and Japanese postcodes (012-3456) are never phones, whatever
 # libphonenumber thinks of their digits.
 _NOT_PHONE = re.compile(
-    r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
+    # (A date's day and month have two digits at most, its year two or four: '0800.12.0154'
+    # is a freephone number.)
+    r"[0-9]{1,2}([./\-])[0-9]{1,2}\1(?:[0-9]{2}|[0-9]{4})|[0-9]{4}([./\-])[0-9]{1,2}\2[0-9]{1,2}"
+    r"|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
     r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
 )
@@ -336,7 +341,7 @@ _AREA_IN_BRACKETS = re.compile(
 # Capitals (and one separator) that start an identifier written before its first digit.
 _LETTERS_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,5}[ \-]?$", re.ASCII)
 # ... or a Finnish HETU's date and century letter (131052A308T).
-_ID_LEAD = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,5}-?|[0-9]{6}[A-FU-Y])$", re.ASCII)
+_ID_LEAD = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,5}[ \-]?|[0-9]{6}[A-FU-Y])$", re.ASCII)
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
@@ -633,6 +638,7 @@ class Redactor:
         # The SQL INSERTs' column lists in the text being scanned, by where each starts.
         self._sql_text: str | None = None
         self._sql_headers: dict[int, list[str]] = {}
+        self._sql_first = 0  # where the first INSERT of that text is
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -778,6 +784,8 @@ class Redactor:
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
             before = text[max(0, start - 24) : start]
+            if _NOT_PHONE_BEFORE.search(before):
+                return verdict[1]
             if text[start - 1] == "'" and (column := self._sql_column(text, start)):
                 # A valid phone number in a national_id column is the identifier.
                 if (named := self._named_id(text, start, column)) is not None:
@@ -813,10 +821,12 @@ class Redactor:
             if id_schemes.is_valid("es_dni", value):
                 return (start, dni.end(), _NATIONAL_ID, "es_dni", value, dni.end())
         before = text[max(0, start - 48) : start]
-        cued = national_ids.ANY_CUE.search(before.lower()) is not None
-        if not cued and text[start - 1] == "'" and (column := self._sql_column(text, start)):
-            # A value of an SQL INSERT: its column's name is the word that names it.
+        if text[start - 1] == "'" and (column := self._sql_column(text, start)):
+            # A value of an SQL INSERT: its column's name is the word that names it (the
+            # words before it are other columns' values, or the column list of the statement).
             before, cued = column, True
+        else:
+            cued = national_ids.ANY_CUE.search(before.lower()) is not None
         mm = _LOOSE_NUMBER.match(text, start)
         if mm is None:
             # Digits with letters or separators no phone has (131052-308T, 710319/2745).
@@ -906,13 +916,20 @@ class Redactor:
         quote = start - 1
         if text[quote - 1 : quote] not in (",", "(", " "):
             return ""
+        if text is not self._sql_text:
+            first = [i for i in (text.find("INSERT"), text.find("insert")) if i >= 0]
+            self._sql_text, self._sql_headers = text, {}
+            self._sql_first = min(first) if first else len(text)
         line = text.rfind("\n", 0, start) + 1
         row = text.find("(", line, quote)
-        insert = max(text.rfind("INSERT", 0, line), text.rfind("insert", 0, line))
-        if row < 0 or insert < 0:
+        if row < 0 or line <= self._sql_first:
             return ""
-        if text is not self._sql_text:
-            self._sql_text, self._sql_headers = text, {}
+        # (A statement's rows are looked for within 64 KB of it: a quoted number in a text with
+        # an INSERT far above is not walked back to it each time.)
+        floor = max(self._sql_first, line - 65536)
+        insert = max(text.rfind("INSERT", floor, line), text.rfind("insert", floor, line))
+        if insert < 0:
+            return ""
         header = self._sql_headers.get(insert)
         if header is None:
             mm = _SQL_INSERT.match(text, insert)

@@ -26,7 +26,7 @@ PHONE_CUE = re.compile(
     r"phone|\btel\b|\btel[.:]|\bcall|mobile|\bcell|\bring\b|\bfax|whatsapp|\bsms\b|text me"
     r"|reach (?:me|us|her|him|them)|\bnumber|\bnr\b|telefon|t[ée]l[ée]phone|\bt[ée]l\b|handy"
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
-    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]",
+    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]|☎|📞",
     re.IGNORECASE,
 )
 # A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
@@ -40,7 +40,7 @@ PHONE_COLUMN = re.compile(
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
 # The words naming national identifiers are id_schemes' own: one table of cue words.
-_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:"]
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:", "☎", "📞"]
 
 
 def _stem_branches(stems: list[str]) -> list[str]:
@@ -55,8 +55,11 @@ def _stem_branches(stems: list[str]) -> list[str]:
 _ID_STEMS = list(id_schemes.CUE_WORDS)
 ANY_CUE = re.compile(
     "|".join(
-        _stem_branches([w for w in dict.fromkeys(_STEMS + _ID_STEMS) if w != "phone"])
-        + ["phone", "\u96fb\u8a71"]
+        [
+            *_stem_branches([w for w in dict.fromkeys(_STEMS + _ID_STEMS) if w != "phone"]),
+            "phone",
+            "\u96fb\u8a71",
+        ]
     )
 )
 # The stems of those words, for a first look at the lower-cased words before a number that is
