@@ -114,31 +114,15 @@ _NUMBER_AFTER_DIGIT = (
     # turned away here, they cost no handler call (logs and prose are full of them).
     r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])|(?:(?<=1)9|(?<=2)0)[0-9]{2}[-/](?:19|20)[0-9]{2}"
     r"(?![0-9\-]))"
-    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
+    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6}"
+    # A UK National Insurance number as printed, AB 12 34 56 C, has too few digits for a number:
+    # its letters are checked behind it. (A branch of its own would cost every digit a test.)
+    r"|[0-9] [0-9]{2} [0-9]{2} [A-D](?<=[A-Z]{2} [0-9]{2} [0-9]{2} [0-9]{2} [A-D]))"
 )
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     **{
         digit: [
             ("number", _NUMBER_AFTER_DIGIT),
-            # IBAN, anchored on its first check digit: two capitals behind, nothing before them.
-            ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
-            # Italian codice fiscale, anchored on its first digit: six capitals behind.
-            ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
-            # Identifiers led by capitals, anchored on their first digit: NIE X2482300W or
-            # X-2482300-W, CURP BOXW310820…, PAN ACUPA7085R. (Two capitals are IBAN's anchor.)
-            (
-                "lettered_id",
-                # (Each with the digits its shape has, so 'X11' in a user agent is not tried;
-                # one look-behind first turns away the digits after a digit or a blank.)
-                r"(?<=[A-Z\-][0-9])(?:"
-                r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]{6}"
-                r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]{6}"
-                r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]{5}"
-                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]{3}[A-Z]"
-                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]{2})"
-                # NINO as printed: AB 12 34 56 C (too few digits for a number candidate).
-                r"|(?<=[A-Z]{2} [0-9])(?<![A-Za-z0-9][A-Z]{2} [0-9])[0-9] [0-9]{2} [0-9]{2} [A-D]",
-            ),
         ]
         for digit in "0123456789"
     },
@@ -239,17 +223,54 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# Shapes tried after a lead's own, behind one shared look-behind: after a digit, those with a
+# capital (or a hyphen) before it. Most digits follow a digit or a blank and are turned away by
+# that one test, not by each shape's.
+_GUARDED: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    digit: (
+        r"(?<=[A-Z\-][0-9])",
+        [
+            # IBAN, anchored on its first check digit: two capitals behind, nothing before them.
+            ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
+            # Italian codice fiscale, anchored on its first digit: six capitals behind.
+            ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
+            # Identifiers led by capitals, anchored on their first digit: NIE X2482300W or
+            # X-2482300-W, CURP BOXW310820…, PAN ACUPA7085R, HETU 131052A308T. (Two capitals
+            # are IBAN's anchor; each shape asks for its digits, so 'X11' in a user agent is
+            # not tried.)
+            (
+                "lettered_id",
+                r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]{6}"
+                r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]{6}"
+                r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]{5}"
+                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]{3}[A-Z]"
+                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]{2}",
+            ),
+        ],
+    )
+    for digit in "0123456789"
+}
+
+
 def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
     """One alternation, a branch per lead character; each shape ends in an empty marker group
     (named `<handler>_<n>`, since a group name may appear only once) that tells which matched."""
     branches: list[str] = []
     markers: dict[str, str] = {}
-    for lead, shapes in _LEAD_BRANCHES.items():
+
+    def marked(shapes: list[tuple[str, str]]) -> list[str]:
         alternatives = []
         for handler, shape in shapes:
             marker = f"{handler}_{len(markers)}"
             markers[marker] = handler
             alternatives.append(f"(?:{shape})(?P<{marker}>)")
+        return alternatives
+
+    for lead, shapes in _LEAD_BRANCHES.items():
+        alternatives = marked(shapes)
+        if lead in _GUARDED:
+            guard, guarded = _GUARDED[lead]
+            alternatives.append(guard + "(?:" + "|".join(marked(guarded)) + ")")
         branches.append(re.escape(lead) + "(?:" + "|".join(alternatives) + ")")
     return re.compile("|".join(branches), re.ASCII), markers
 
@@ -765,6 +786,8 @@ class Redactor:
 
     def _number(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start()
+        if text[m.end() - 1] in "ABCD":
+            return self._lettered_id(text, m)  # a NINO's digits
         if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
             # 123.456.789-09 with valid check digits is a CPF, whatever else its digits could be.
             digits = cpf.group().replace(".", "").replace("-", "")
