@@ -809,7 +809,7 @@ class Redactor:
             before = text[max(0, start - 24) : start]
             if _NOT_PHONE_BEFORE.search(before):
                 return verdict[1]
-            if text[start - 1] == "'" and (column := self._sql_column(text, start)):
+            if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
                 # A valid phone number in a national_id column is the identifier.
                 if (named := self._named_id(text, start, column)) is not None:
                     return named
@@ -844,7 +844,7 @@ class Redactor:
             if id_schemes.is_valid("es_dni", value):
                 return (start, dni.end(), _NATIONAL_ID, "es_dni", value, dni.end())
         before = text[max(0, start - 48) : start]
-        if text[start - 1] == "'" and (column := self._sql_column(text, start)):
+        if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
             # A value of an SQL INSERT: its column's name is the word that names it (the
             # words before it are other columns' values, or the column list of the statement).
             before, cued = column, True
