@@ -813,7 +813,7 @@ class Redactor:
                 # A valid phone number in a national_id column is the identifier.
                 if (named := self._named_id(text, start, column)) is not None:
                     return named
-            elif national_ids.ID_CUE.search(before.lower()) is not None and (
+            elif id_schemes.CUE.search(before.lower()) is not None and (
                 # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
                 named := self._named_id(text, start, before)
             ) is not None:
@@ -1290,7 +1290,7 @@ class Redactor:
         before = text[max(0, start - 48) : start]
         if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
             before = column
-        elif national_ids.ID_CUE.search(before.lower()) is None:
+        elif id_schemes.CUE.search(before.lower()) is None:
             return None
         if (found := id_schemes.identify(text, start, before)) is None:
             return None

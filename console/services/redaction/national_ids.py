@@ -52,7 +52,15 @@ def _stem_branches(stems: list[str]) -> list[str]:
     ] + [re.escape(w) for w in stems if id_schemes.unspaced(w)]
 
 
-_ID_STEMS = list(id_schemes.CUE_WORDS)
+# (Their first words are enough for a first look, and a shorter pattern compiles faster; a
+# first word of two letters, "my" of "my number", would start too many words.)
+_ID_STEMS = list(
+    dict.fromkeys(
+        first if len(first) >= 3 or first == cue else cue
+        for cue in id_schemes.CUE_WORDS
+        for first in [cue.split(" ")[0]]
+    )
+)
 ANY_CUE = re.compile(
     "|".join(
         [
@@ -62,9 +70,6 @@ ANY_CUE = re.compile(
         ]
     )
 )
-# The stems of those words, for a first look at the lower-cased words before a number that is
-# also a valid phone number: an identifier only when one of them names it (built as ANY_CUE is).
-ID_CUE = re.compile("|".join(_stem_branches(_ID_STEMS)))
 # Shapes so distinctive that no cue is needed: CPF 123.456.789-09, DNI 12345678Z.
 CPF_SHAPE = re.compile(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9A-Za-z])")
 DNI_SHAPE = re.compile(r"[0-9]{8}-?[A-Z](?![0-9A-Za-z])")
