@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from stdnum import luhn as _stdnum_luhn
 from stdnum.iso7064 import mod_97_10 as _stdnum_mod97
 
 from console.services.forked import available_cpus, ordered_map
-from console.services.redaction import national_ids
+from console.services.redaction import id_schemes, national_ids
 from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
 
@@ -113,27 +114,45 @@ _NUMBER_AFTER_DIGIT = (
     # turned away here, they cost no handler call (logs and prose are full of them).
     r"(?![0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])|(?:(?<=1)9|(?<=2)0)[0-9]{2}[-/](?:19|20)[0-9]{2}"
     r"(?![0-9\-]))"
-    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6})"
+    r"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6}"
+    # A UK National Insurance number as printed, AB 12 34 56 C, has too few digits for a number:
+    # its letters are checked behind it. (A branch of its own would cost every digit a test.)
+    r"|[0-9] [0-9]{2} [0-9]{2} [A-D](?<=[A-Z]{2} [0-9]{2} [0-9]{2} [0-9]{2} [A-D]))"
 )
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     **{
         digit: [
             ("number", _NUMBER_AFTER_DIGIT),
-            # IBAN, anchored on its first check digit: two capitals behind, nothing before them.
-            ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
-            # Italian codice fiscale, anchored on its first digit: six capitals behind.
-            ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
         ]
         for digit in "0123456789"
     },
     # A value assigned to a secret-named key (aws_secret_access_key = ..., "password": "...").
     # (Secret key names end in t, y, d, n or ss: "secret", "api_key", "password", "token", "pass".)
     # (The value is anything without a blank for 8 characters: passwords carry ! # % too.)
-    "=": [("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})")],
+    "=": [
+        ("assigned", r"(?<=.[tTyYdDnN\"' \t]=|[sS][sS]=)[ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})"),
+        # A URL-encoded form field or query parameter whose value reads as a number once decoded
+        # ('phone=%2B45+34+41+00+28', 'card_number=6299+1701+6291+5332'): its key says what.
+        # (A dot in the first characters is an address or a version: 'client_ip=192.168…'.)
+        ("form_value", r"(?<=[a-z]=)(?=(?:%2B|%28|[0-9+(])[0-9+%()\-A-F]{6})"),
+    ],
     "(": [("number", r"(?<![\w.$#/+@\-][(])(?:[ .\-/()]{0,2}[0-9]){6}")],
     "+": [("number", r"(?<![\w.$#/+@\-][+])(?:[ .\-/()]{0,2}[0-9]){6}")],
+    # An email percent-encoded in a URL or form body (maria%40example.com), anchored on the
+    # '%' of its '%40' and walked back as after '@'.
+    "%": [
+        (
+            "email_encoded",
+            r"(?<=[A-Za-z0-9_.\-]%)40"
+            r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}"
+            r"(?![A-Za-z0-9\-])",
+        )
+    ],
     # Email, anchored on '@'; the local part is found by walking backwards.
     "@": [
+        # The host of 'scheme://user:password@10.0.0.5:5432' is an address.
+        ("host_ip", r"(?=[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9])"),
         (
             "email",
             r"(?<![\s@<>()\[\]\"',;:]@)"
@@ -144,7 +163,8 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     ],
     ":": [
         # scheme://user:password@ — only the password is masked.
-        ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?#@]+@"),
+        # (People put '#' in passwords unencoded: 'postgresql://app:Pa#ss@db'.)
+        ("url_password", r"(?<=[A-Za-z0-9]:)//[^\s/?#@:]*:[^\s/?@]+@"),
         # IPv6, anchored on a colon that follows a hex digit, or on the '::' of '::1'.
         # Two more colons or a '::' must follow, so a time of day (10:05:15) never gets here.
         ("ipv6", r"(?<=[0-9A-Fa-f]:)(?::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:)|(?<![\w:]:):[0-9A-Fa-f]"),
@@ -191,11 +211,44 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
         # PEM private key blocks (the END line is found by the handler).
         ("pem", r"----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"),
         # Slack (xoxb-…) and OpenAI-style (sk-…, sk-proj-…) keys, anchored on their hyphen.
-        ("slack", r"(?<=xox[abprs]-)(?<![\w\-]xox[abprs]-)[A-Za-z0-9\-]{10,}"),
+        # (Slack app-level tokens: xapp-1-….)
+        (
+            "slack",
+            r"(?<=xox[abprs]-|xapp-)(?<![\w\-]xox[abprs]-|[\w\-]xapp-)[A-Za-z0-9\-]{10,}",
+        ),
         ("openai", r"(?<=sk-)(?<![\w\-]sk-)[A-Za-z0-9_\-]{20,}"),
         # GitLab personal access tokens.
         ("prefixed", r"(?<=glpat-)(?<![\w\-]glpat-)[A-Za-z0-9_\-]{20}(?![A-Za-z0-9_\-])"),
     ],
+}
+
+
+# Shapes tried after a lead's own, behind one shared look-behind: after a digit, those with a
+# capital (or a hyphen) before it. Most digits follow a digit or a blank and are turned away by
+# that one test, not by each shape's.
+_GUARDED: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    digit: (
+        r"(?<=[A-Z\-][0-9])",
+        [
+            # IBAN, anchored on its first check digit: two capitals behind, nothing before them.
+            ("iban", r"(?<=[A-Z]{2}[0-9])(?<![A-Za-z0-9][A-Z]{2}[0-9])[0-9]"),
+            # Italian codice fiscale, anchored on its first digit: six capitals behind.
+            ("codice_fiscale", r"(?<=[A-Z]{6}[0-9])(?<![A-Za-z0-9][A-Z]{6}[0-9])[0-9LMNPQRSTUV]"),
+            # Identifiers led by capitals, anchored on their first digit: NIE X2482300W or
+            # X-2482300-W, CURP BOXW310820…, PAN ACUPA7085R, HETU 131052A308T. (Two capitals
+            # are IBAN's anchor; each shape asks for its digits, so 'X11' in a user agent is
+            # not tried.)
+            (
+                "lettered_id",
+                r"(?<=[XYZ][0-9])(?<![A-Za-z0-9][XYZ][0-9])[0-9]{6}"
+                r"|(?<=[XYZ]-[0-9])(?<![A-Za-z0-9][XYZ]-[0-9])[0-9]{6}"
+                r"|(?<=[A-Z]{4}[0-9])(?<![A-Za-z0-9][A-Z]{4}[0-9])[0-9]{5}"
+                r"|(?<=[A-Z]{5}[0-9])(?<![A-Za-z0-9][A-Z]{5}[0-9])[0-9]{3}[A-Z]"
+                r"|(?<=[0-9]{6}[A-FU-Y][0-9])(?<![A-Za-z0-9][0-9]{6}[A-FU-Y][0-9])[0-9]{2}",
+            ),
+        ],
+    )
+    for digit in "0123456789"
 }
 
 
@@ -204,12 +257,20 @@ def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
     (named `<handler>_<n>`, since a group name may appear only once) that tells which matched."""
     branches: list[str] = []
     markers: dict[str, str] = {}
-    for lead, shapes in _LEAD_BRANCHES.items():
+
+    def marked(shapes: list[tuple[str, str]]) -> list[str]:
         alternatives = []
         for handler, shape in shapes:
             marker = f"{handler}_{len(markers)}"
             markers[marker] = handler
             alternatives.append(f"(?:{shape})(?P<{marker}>)")
+        return alternatives
+
+    for lead, shapes in _LEAD_BRANCHES.items():
+        alternatives = marked(shapes)
+        if lead in _GUARDED:
+            guard, guarded = _GUARDED[lead]
+            alternatives.append(guard + "(?:" + "|".join(marked(guarded)) + ")")
         branches.append(re.escape(lead) + "(?:" + "|".join(alternatives) + ")")
     return re.compile("|".join(branches), re.ASCII), markers
 
@@ -252,9 +313,18 @@ _PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
 # Dates, US ZIP+4 codes and Japanese postcodes (012-3456) are never phones, whatever
 # libphonenumber thinks of their digits.
 _NOT_PHONE = re.compile(
-    r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
+    # (A date's day and month have two digits at most, its year two or four: '0800.12.0154'
+    # is a freephone number.)
+    r"[0-9]{1,2}([./\-])[0-9]{1,2}\1(?:[0-9]{2}|[0-9]{4})|[0-9]{4}([./\-])[0-9]{1,2}\2[0-9]{1,2}"
+    r"|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
     r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
+)
+# A number after one of these is a parcel's, an order's or an account's, whatever its digits.
+_NOT_PHONE_BEFORE = re.compile(
+    r"(?:tracking|order|invoice|reference|parcel|shipment|serial|transaction|booking|account"
+    r"|confirmation)\s*(?:number|no\.?|nr\.?|#)\s*:?\s*$",
+    re.IGNORECASE,
 )
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
@@ -289,6 +359,10 @@ _AREA_IN_BRACKETS = re.compile(
     r"(?:[78] ?)?\((?!(?:19|20)[0-9]{2}\))[0-9]{1,4}\) ?[0-9]{2,8}(?:[ \-][0-9]{2,5}){0,3}",
     re.ASCII,
 )
+# Capitals (and one separator) that start an identifier written before its first digit.
+_LETTERS_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,5}[ \-]?$", re.ASCII)
+# ... or a Finnish HETU's date and century letter (131052A308T).
+_ID_LEAD = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,5}[ \-]?|[0-9]{6}[A-FU-Y])$", re.ASCII)
 _SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
@@ -479,8 +553,13 @@ def _international(candidate: str, digits: str) -> str | None:
 
 
 # Field separators of CSV / TSV exports.
-_FIELD_SEPARATORS = (",", ";", "\t")
+# (A Markdown table's cells are fields too: '| Name | Phone |'.)
+_FIELD_SEPARATORS = (",", ";", "\t", "|")
 _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
+# The characters of a URL-encoded number ('%2B45+34+41+00+28', '%2811%29+96123-4892').
+_FORM_VALUE = frozenset("0123456789+%().-ABCDEF")
+# The column list of an SQL INSERT: its values' names, as a CSV header names its fields.
+_SQL_INSERT = re.compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
 
 
 def _line_end_at(text: str, line: int) -> int:
@@ -567,12 +646,20 @@ class Redactor:
             "bearer": self._bearer,
             "prefixed": self._prefixed,
             "codice_fiscale": self._codice_fiscale,
+            "lettered_id": self._lettered_id,
+            "email_encoded": self._email,
+            "host_ip": self._host_ip,
+            "form_value": self._form_value,
         }
         self._phone_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         self._possible_cache: dict[str, tuple[str, phonenumbers.PhoneNumber] | None] = {}
         # CSV headers found in the text being scanned: (line start, separator) -> its fields.
         self._csv_text: str | None = None
         self._csv_runs: dict[tuple[int, str], list[str] | None] = {}
+        # The SQL INSERTs' column lists in the text being scanned, by where each starts.
+        self._sql_text: str | None = None
+        self._sql_headers: dict[int, list[str]] = {}
+        self._sql_first = 0  # where the first INSERT of that text is
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -699,10 +786,12 @@ class Redactor:
 
     def _number(self, text: str, m: re.Match[str]) -> _Verdict:
         start = m.start()
+        if text[m.end() - 1] in "ABCD":
+            return self._lettered_id(text, m)  # a NINO's digits
         if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
             # 123.456.789-09 with valid check digits is a CPF, whatever else its digits could be.
             digits = cpf.group().replace(".", "").replace("-", "")
-            if national_ids.VALIDATORS["br_cpf"](digits):
+            if id_schemes.is_valid("br_cpf", digits):
                 return (start, cpf.end(), _NATIONAL_ID, "br_cpf", digits, cpf.end())
         verdict = self._shaped_number(text, m)
         if verdict is None or isinstance(verdict, int):
@@ -717,38 +806,66 @@ class Redactor:
                 hit = self._contextual_number(text, start)
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
-            before = text[max(0, start - 24) : start].lower()
-            if national_ids.ID_CUE.search(before) is not None:
+            before = text[max(0, start - 24) : start]
+            if _NOT_PHONE_BEFORE.search(before):
+                return verdict[1]
+            if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
+                # A valid phone number in a national_id column is the identifier.
+                if (named := self._named_id(text, start, column)) is not None:
+                    return named
+            elif id_schemes.CUE.search(before.lower()) is not None and (
                 # 'CPF: 04122585872' is also a valid Italian phone number: the word decides.
-                digits = text[start : verdict[1]].translate(_PHONE_SEPARATORS)
-                if (kind := national_ids.national_id_kind(digits, before)) is not None:
-                    return (start, verdict[1], _NATIONAL_ID, kind, digits, verdict[1])
+                named := self._named_id(text, start, before)
+            ) is not None:
+                return named
         return verdict
+
+    def _named_id(self, text: str, start: int, before: str) -> _Hit | None:
+        """The identifier at `start` (or at the capitals just before it: 'AB 12 34 56 C') that
+        a word in `before` names."""
+        lead = _LETTERS_BEFORE.search(text, max(0, start - 7), start)
+        if lead is not None and (
+            found := id_schemes.identify(text, lead.start(), text[max(0, lead.start() - 48) : lead.start()])
+        ) is not None:
+            start = lead.start()
+        elif (found := id_schemes.identify(text, start, before)) is None:
+            return None
+        end, kind = found
+        return (start, end, _NATIONAL_ID, kind, text[start:end], end)
 
     def _contextual_number(self, text: str, start: int) -> _Verdict:
         """An SSN without dashes, a national ID or a phone number that a word next to it names."""
         if (cpf := national_ids.CPF_SHAPE.match(text, start)) is not None:
             digits = cpf.group().replace(".", "").replace("-", "")
-            if national_ids.VALIDATORS["br_cpf"](digits):
+            if id_schemes.is_valid("br_cpf", digits):
                 return (start, cpf.end(), _NATIONAL_ID, "br_cpf", digits, cpf.end())
         if (dni := national_ids.DNI_SHAPE.match(text, start)) is not None:
             value = dni.group().replace("-", "")
-            if national_ids.VALIDATORS["es_dni"](value):
+            if id_schemes.is_valid("es_dni", value):
                 return (start, dni.end(), _NATIONAL_ID, "es_dni", value, dni.end())
+        before = text[max(0, start - 48) : start]
+        if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
+            # A value of an SQL INSERT: its column's name is the word that names it (the
+            # words before it are other columns' values, or the column list of the statement).
+            before, cued = column, True
+        else:
+            cued = national_ids.ANY_CUE.search(before.lower()) is not None
         mm = _LOOSE_NUMBER.match(text, start)
         if mm is None:
-            return None
+            # Digits with letters or separators no phone has (131052-308T, 710319/2745).
+            return self._named_id(text, start, before) if cued else None
         candidate, end = mm.group(), mm.end()
         # Trailing groups of a date or a time are not part of a number.
         digits = candidate.translate(_PHONE_SEPARATORS)
         if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(candidate):
-            return None
+            return self._named_id(text, start, before) if cued else None
         if (
-            text[start - 1 : start] in _FIELD_EDGES or text[end : end + 1] in _FIELD_EDGES
+            text[start - 1 : start] in _FIELD_EDGES
+            or text[end : end + 1] in _FIELD_EDGES
+            or text[start - 2 : start] == "| "
         ) and self._phone_column(text, start, end):
             return (start, end, _PHONE_T, "csv_column", digits, end)
-        before = text[max(0, start - 48) : start]
-        if national_ids.ANY_CUE.search(before.lower()) is None:
+        if not cued:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
             if _SSN_LOOSE.fullmatch(candidate) and national_ids.SSN_CUE.search(
                 text, end, end + 24
@@ -765,8 +882,8 @@ class Redactor:
             if national_ids.is_ssn(digits):
                 return (start, end, _SSN_T, None, digits, end)
             return end
-        if (kind := national_ids.national_id_kind(digits, before)) is not None:
-            return (start, end, _NATIONAL_ID, kind, digits, end)
+        if (named := self._named_id(text, start, before)) is not None:
+            return named
         if (hit := self._possible_international(candidate, start, end)) is not None:
             return hit
         # Seven digits only when grouped like a local number ("(555) 0105", "555-0105"): a bare
@@ -778,6 +895,7 @@ class Redactor:
             (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
             and national_ids.PHONE_CUE.search(before if grouped else before[-20:])
             and not _VERSION_BEFORE.search(before)
+            and not _NOT_PHONE_BEFORE.search(before)
         ):
             return (start, end, _PHONE_T, None, digits, end)
         return None
@@ -800,6 +918,8 @@ class Redactor:
             first -= 1
         if last < line_end and text[last] == '"':
             last += 1
+        if last < line_end and text[last] == " ":
+            last += 1
         opening = text[first - 1] if first > line else ""
         closing = text[last] if last < line_end else ""
         sep = opening if opening in _FIELD_SEPARATORS else closing
@@ -812,6 +932,41 @@ class Redactor:
             return False
         column = text.count(sep, line, start)
         return column < len(header) and national_ids.PHONE_COLUMN.search(header[column]) is not None
+
+    def _sql_column(self, text: str, start: int) -> str:
+        """The name of the column of an SQL INSERT's VALUES whose quoted value starts at
+        `start` ("national id", "phone"), or ""."""
+        quote = start - 1
+        if text[quote - 1 : quote] not in (",", "(", " "):
+            return ""
+        if text is not self._sql_text:
+            first = [i for i in (text.find("INSERT"), text.find("insert")) if i >= 0]
+            self._sql_text, self._sql_headers = text, {}
+            self._sql_first = min(first) if first else len(text)
+        line = text.rfind("\n", 0, start) + 1
+        row = text.find("(", line, quote)
+        if row < 0 or line <= self._sql_first:
+            return ""
+        # (A statement's rows are looked for within 64 KB of it: a quoted number in a text with
+        # an INSERT far above is not walked back to it each time.)
+        floor = max(self._sql_first, line - 65536)
+        insert = max(text.rfind("INSERT", floor, line), text.rfind("insert", floor, line))
+        if insert < 0:
+            return ""
+        header = self._sql_headers.get(insert)
+        if header is None:
+            mm = _SQL_INSERT.match(text, insert)
+            header = self._sql_headers[insert] = [
+                name.strip(" `\"'[]\n").lower().replace("_", " ") for name in mm.group(1).split(",")
+            ] if mm is not None and mm.end() <= line + 1 else []
+        # The commas outside quoted strings before the value count its column.
+        column, quoted = 0, False
+        for ch in text[row + 1 : quote]:
+            if ch == "'":
+                quoted = not quoted
+            elif ch == "," and not quoted:
+                column += 1
+        return header[column] if not quoted and column < len(header) else ""
 
     def _csv_header(self, text: str, line: int, sep: str) -> list[str] | None:
         if text is not self._csv_text:
@@ -830,9 +985,11 @@ class Redactor:
             header = runs[(top, sep)]
         else:
             fields = text[top : _line_end_at(text, top)].split(sep)
+            # (A Markdown row's outer bars leave an empty field at each end.)
+            named = fields[1:-1] if sep == "|" else fields
             # A header names its columns: each starts with a letter (no number, '+' or '@').
             header = fields if count >= 2 and all(
-                f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in fields
+                f.strip(" \"'") and f.strip(" \"'")[0].isalpha() for f in named
             ) else None
             runs[(top, sep)] = header
         for row in walked:
@@ -962,7 +1119,8 @@ class Redactor:
         start = m.start() - 2
         length = _IBAN_LENGTH.get(text[start : start + 2])
         if length is None or (mm := _IBAN_SHAPE.match(text, start)) is None:
-            return None
+            # Two capitals then digits that are no IBAN: a NINO (AB123456C) if a word names it.
+            return self._lettered_id(text, m)
         raw = mm.group()
         compact = raw.replace(" ", "")
         if len(compact) < length:
@@ -995,15 +1153,42 @@ class Redactor:
         if start == at or text[at - 1] == ".":
             return None
         end = m.end()
-        identity = text[start:end].lower()
+        # An encoded address is the same address: it keeps the same pseudonym.
+        identity = urllib.parse.unquote(text[start:end].lower())
         return (start, end, _EMAIL, None, identity, end)
 
     def _url_password(self, text: str, m: re.Match[str]) -> _Verdict:
         userinfo_start = m.start() + 3
         colon = text.index(":", userinfo_start, m.end())
         start, end = colon + 1, m.end() - 1
-        # Resume after the '@' so the host is not read as the domain of an email.
-        return (start, end, _SECRET, "url_password", text[start:end], m.end())
+        # Resume after the '@' so the host is not read as the domain of an email; on the '@'
+        # when an IPv4 address follows it, for the host_ip branch.
+        resume = m.end() - 1 if text[m.end() : m.end() + 1].isdigit() else m.end()
+        return (start, end, _SECRET, "url_password", text[start:end], resume)
+
+    def _form_value(self, text: str, m: re.Match[str]) -> _Verdict:
+        key = _raw_key_before(text, m.start())
+        if text[m.start() - len(key) - 1 : m.start() - len(key)] not in ("&", "?"):
+            return None  # not a field of a query string or form body
+        start = m.start() + 1
+        end = start
+        while end < len(text) and text[end] in _FORM_VALUE:
+            end += 1
+        value = urllib.parse.unquote_plus(text[start:end])
+        digits = value.translate(_PHONE_SEPARATORS)
+        if not digits.isdigit():
+            return None
+        if _CARD_CUE.search(key.lower()) and 13 <= len(digits) <= 19 and _luhn_valid(digits):
+            return (start, end, _CARD_T, _card_brand(digits) or "other", digits, end)
+        if national_ids.PHONE_COLUMN.search(key.replace("_", " ")) and 7 <= len(digits) <= 15:
+            return (start, end, _PHONE_T, "form_field", digits, end)
+        return None
+
+    def _host_ip(self, text: str, m: re.Match[str]) -> _Verdict:
+        start = m.start() + 1
+        if (mm := _NUMBER.match(text, start)) is None or mm.lastgroup != "ipv4":
+            return None
+        return (start, mm.end(), _IP, "ipv4", mm.group(), mm.end())
 
     def _ipv6(self, text: str, m: re.Match[str]) -> _Verdict:
         start = colon = m.start()
@@ -1091,6 +1276,25 @@ class Redactor:
         if mm is None or not national_ids.is_codice_fiscale(mm.group()):
             return None
         return (start, mm.end(), _NATIONAL_ID, "it_codice_fiscale", mm.group(), mm.end())
+
+    def _lettered_id(self, text: str, m: re.Match[str]) -> _Verdict:
+        """An identifier whose capitals stand before the digit the scan stopped on: by its
+        check alone (NIE, CURP), or named by a word before it (PAN, NINO)."""
+        lead = _ID_LEAD.search(text, max(0, m.start() - 8), m.start())
+        if lead is None:
+            return None
+        start = lead.start()
+        for shape, kind in national_ids.LETTERED_SHAPES:
+            if (mm := shape.match(text, start)) is not None and id_schemes.is_valid(kind, mm.group()):
+                return (start, mm.end(), _NATIONAL_ID, kind, mm.group(), mm.end())
+        before = text[max(0, start - 48) : start]
+        if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
+            before = column
+        elif id_schemes.CUE.search(before.lower()) is None:
+            return None
+        if (found := id_schemes.identify(text, start, before)) is None:
+            return None
+        return (start, found[0], _NATIONAL_ID, found[1], text[start : found[0]], found[0])
 
     def _a_key(self, text: str, m: re.Match[str]) -> _Verdict:
         start, end = m.start(), m.end()
