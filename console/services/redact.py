@@ -1385,18 +1385,19 @@ def redact_lines(
     """
     redactor = redactor or _default_redactor()
     scanned = ((line, redactor._scan(line)) for line in lines)
-    for text, findings, _ in _redact_lines(scanned, redactor, True):
+    for text, findings, _, _ in _redact_lines(scanned, redactor, True):
         yield RedactionResult(text, findings)
 
 
 def _redact_lines(
-    scanned: Iterable[tuple[str, list[_Hit]]], redactor: Redactor, keep_findings: bool
-) -> Iterator[tuple[str, list[Finding], int]]:
-    """(masked text, findings, how many) per (line, its hits); without `keep_findings` the
-    findings list stays empty (`gemops redact` only counts them, and building them cost a tenth
-    of its time). The hits were found for the whole line; a line that goes on a private key
-    left open above is scanned again from the key's end."""
-    open_block: str | None = None  # the BEGIN line of a private key still being read
+    scanned: Iterable[tuple[str, list[_Hit]]], redactor: Redactor, keep_findings: bool,
+    open_block: str | None = None,
+) -> Iterator[tuple[str, list[Finding], int, str | None]]:
+    """(masked text, findings, how many, the key left open) per (line, its hits); without
+    `keep_findings` the findings list stays empty (`gemops redact` only counts them, and building
+    them cost a tenth of its time). The hits were found for the whole line; a line that goes on a
+    private key left open above (`open_block`: its BEGIN line) is scanned again from the key's
+    end."""
     for line, line_hits in scanned:
         offset, head, token = 0, None, ""
         hits = line_hits
@@ -1423,9 +1424,9 @@ def _redact_lines(
             ] if offset else result.findings
             if head is not None:
                 findings.insert(0, head)
-            yield token + result.text, findings, count
+            yield token + result.text, findings, count, open_block
         else:
-            yield token + (redactor._masked(rest, hits) if hits else rest), [], count
+            yield token + (redactor._masked(rest, hits) if hits else rest), [], count, open_block
 
 
 # Half a megabyte: enough text per scan that the per-call costs vanish, small enough that the
@@ -1499,6 +1500,8 @@ def redact_stream(
     redactor = Redactor(mode=mode, engine=engine)  # type: ignore[arg-type]
     # spaCy runs threads of its own: the NER engine stays in one process.
     workers = 1 if engine == "ner" else (jobs or available_cpus())
+    if mode == "token" and not as_json:
+        return _token_stream(infile, outfile, redactor, workers)
     scanned: Iterable[tuple[str, list[_Hit]]]
     if as_json:
         scanned = (
@@ -1514,11 +1517,43 @@ def redact_stream(
         scanned = _scanned(_blocks(infile), redactor._scan, workers)
     total = 0
     write = outfile.write
-    for text, findings, count in _redact_lines(scanned, redactor, as_json):
+    for text, findings, count, _ in _redact_lines(scanned, redactor, as_json):
         total += count
         if as_json:
             record = {"text": text, "findings": [f.as_dict() for f in findings]}
             write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             write(text)
+    return total
+
+
+def _masked_block(redactor: Redactor, block: str) -> tuple[str, int, bool]:
+    """A block masked with tokens, how many entities it held, and whether it ends inside a
+    private key."""
+    hits = redactor._scan(block)
+    if not hits:
+        return block, 0, False
+    start, end, _, kind, _, _ = hits[-1]
+    open_key = kind == "private_key" and _PEM_END.search(block, start, end) is None
+    return redactor._masked(block, hits), len(hits), open_key
+
+
+def _token_stream(infile: TextIO, outfile: TextIO, redactor: Redactor, workers: int) -> int:
+    """`redact_stream` with tokens: a token does not depend on what came before it, so the
+    workers mask as well as scan and send back each masked block, a copy of its text, where
+    the hits would be tens of thousands of tuples for this process to unpickle and apply."""
+    total = 0
+    write = outfile.write
+    open_key: str | None = None
+    masking = functools.partial(_masked_block, redactor)
+    for block, (masked, count, opens) in _scanned(_blocks(infile), masking, workers):
+        if open_key is not None:
+            # The block goes on a private key opened in the one before (rare): mask it again
+            # from the key's end, as a line would be.
+            masked, _, count, open_key = next(
+                _redact_lines([(block, [])], redactor, False, open_key))
+        else:
+            open_key = block if opens else None
+        total += count
+        write(masked)
     return total
