@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -427,6 +428,12 @@ def redact(as_json: bool, pseudonyms: bool, engine: str, jobs: int | None) -> No
     """Remove PII and secrets from stdin, writing the redacted text to stdout."""
     from console.services.redact import redact_stream
 
+    # Bytes that are not UTF-8 (a stray Latin-1 byte in a log) come out as they went in, or, in
+    # JSON (which must be UTF-8), as U+FFFD.
+    for stream, errors in ((sys.stdin, "replace" if as_json else "surrogateescape"),
+                           (sys.stdout, "strict" if as_json else "surrogateescape")):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors=errors)
     try:
         redact_stream(sys.stdin, sys.stdout, as_json=as_json,
                       mode="pseudonym" if pseudonyms else "token", engine=engine, jobs=jobs)

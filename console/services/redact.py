@@ -6,6 +6,7 @@ docs/redaction.md explains the engines, their cues and their measured recall and
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import hashlib
@@ -18,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TextIO, TypeVar
+from typing import IO, AnyStr, BinaryIO, Literal, TextIO, TypeVar
 
 import phonenumbers
 from stdnum import luhn as _stdnum_luhn
@@ -1436,12 +1437,12 @@ _Item = TypeVar("_Item")
 _Found = TypeVar("_Found")
 
 
-def _blocks(infile: TextIO) -> Iterator[str]:
-    """Whole lines in blocks of about `BLOCK_CHARS` characters."""
+def _blocks(infile: IO[AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
+    """Whole lines in blocks of about `BLOCK_CHARS` characters (or bytes)."""
     size = BLOCK_CHARS
-    carry = ""
+    carry = newline[:0]
     while chunk := infile.read(size):
-        cut = chunk.rfind("\n") + 1
+        cut = chunk.rfind(newline) + 1
         if not cut:
             carry += chunk
             continue
@@ -1514,7 +1515,7 @@ def redact_stream(
     else:
         # Whole lines in blocks: one scan per block instead of per line. A private key left
         # open at a block's end is masked on into the next.
-        scanned = _scanned(_blocks(infile), redactor._scan, workers)
+        scanned = _scanned(_blocks(infile, "\n"), redactor._scan, workers)
     total = 0
     write = outfile.write
     for text, findings, count, _ in _redact_lines(scanned, redactor, as_json):
@@ -1538,22 +1539,56 @@ def _masked_block(redactor: Redactor, block: str) -> tuple[str, int, bool]:
     return redactor._masked(block, hits), len(hits), open_key
 
 
+def _masked_bytes(
+    redactor: Redactor, errors: tuple[str, str], block: bytes
+) -> tuple[bytes, int, bool]:
+    """`_masked_block` of UTF-8 bytes, decoded and encoded with `errors` (input's, output's)."""
+    masked, count, open_key = _masked_block(redactor, block.decode("utf-8", errors[0]))
+    return masked.encode("utf-8", errors[1]), count, open_key
+
+
+def _utf8_buffers(infile: TextIO, outfile: TextIO) -> tuple[BinaryIO, BinaryIO] | None:
+    """The byte streams under two UTF-8 text streams (stdin and stdout), where both have one."""
+    inner, outer = getattr(infile, "buffer", None), getattr(outfile, "buffer", None)
+    if inner is None or outer is None or any(
+        codecs.lookup(stream.encoding).name != "utf-8" for stream in (infile, outfile)
+    ):
+        return None
+    outfile.flush()
+    return inner, outer
+
+
 def _token_stream(infile: TextIO, outfile: TextIO, redactor: Redactor, workers: int) -> int:
     """`redact_stream` with tokens: a token does not depend on what came before it, so the
     workers mask as well as scan and send back each masked block, a copy of its text, where
-    the hits would be tens of thousands of tuples for this process to unpickle and apply."""
+    the hits would be tens of thousands of tuples for this process to unpickle and apply.
+    They also decode and encode, so that between UTF-8 streams (stdin and stdout) this process
+    only moves bytes, and the input's line endings are kept as they are."""
+    buffers = _utf8_buffers(infile, outfile)
+    blocks: Iterable[bytes]
+    write: Callable[[bytes], object]
+    if buffers is not None:
+        blocks, write = _blocks(buffers[0], b"\n"), buffers[1].write
+        errors = (infile.errors or "strict", outfile.errors or "strict")
+    else:  # a text stream of another encoding, or with no bytes under it (StringIO)
+        errors = ("surrogatepass", "surrogatepass")
+        blocks = (text.encode("utf-8", errors[0]) for text in _blocks(infile, "\n"))
+
+        def write(data: bytes) -> None:
+            outfile.write(data.decode("utf-8", errors[1]))
+
     total = 0
-    write = outfile.write
     open_key: str | None = None
-    masking = functools.partial(_masked_block, redactor)
-    for block, (masked, count, opens) in _scanned(_blocks(infile), masking, workers):
+    masking = functools.partial(_masked_bytes, redactor, errors)
+    for block, (masked, count, opens) in _scanned(blocks, masking, workers):
         if open_key is not None:
             # The block goes on a private key opened in the one before (rare): mask it again
             # from the key's end, as a line would be.
-            masked, _, count, open_key = next(
-                _redact_lines([(block, [])], redactor, False, open_key))
+            text, _, count, open_key = next(_redact_lines(
+                [(block.decode("utf-8", errors[0]), [])], redactor, False, open_key))
+            masked = text.encode("utf-8", errors[1])
         else:
-            open_key = block if opens else None
+            open_key = "" if opens else None
         total += count
         write(masked)
     return total

@@ -204,13 +204,13 @@ def test_stream_blocks_are_whole_lines_and_match_line_by_line_redaction(monkeypa
     text = "call +44 20 7946 0958\nno newline at first" * 3 + "\nDear Maria Silva,\nend"
     with monkeypatch.context() as patch:
         patch.setattr(redact, "BLOCK_CHARS", 16)
-        blocks = list(_blocks(io.StringIO(text)))
+        blocks = list(_blocks(io.StringIO(text), "\n"))
     assert "".join(blocks) == text
     assert all(b.endswith("\n") for b in blocks[:-1]) and len(blocks) > 2
     for mode in ("token", "pseudonym"):
         out = io.StringIO()
         count = redact_stream(io.StringIO(text), out, as_json=False, mode=mode)
-        results = list(redact_lines(list(_blocks(io.StringIO(text))), Redactor(mode=mode)))
+        results = list(redact_lines(list(_blocks(io.StringIO(text), "\n")), Redactor(mode=mode)))
         assert out.getvalue() == "".join(r.text for r in results)
         assert count == sum(len(r.findings) for r in results) >= 4
 

@@ -1119,6 +1119,20 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     return automaton, [kinds[p] for p in patterns], frozenset(name_words), cue_words
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _matches(automaton: object, text: str) -> list[tuple[int, int, int]]:
+    """The automaton's (pattern, start, end) matches. It reads UTF-8, which a lone surrogate
+    (a byte that was not UTF-8, escaped on the way in) is not: those are read as U+FFFD, one
+    character for one, so the offsets hold."""
+    try:
+        return automaton.find_matches_as_indexes(text)  # type: ignore[attr-defined]
+    except UnicodeEncodeError:
+        return automaton.find_matches_as_indexes(  # type: ignore[attr-defined]
+            _SURROGATE.sub("\ufffd", text))
+
+
 def anchors(
     text: str, streets: list[int] | None = None
 ) -> tuple[list[int], list[int], list[tuple[int, int, str | None]]]:
@@ -1138,7 +1152,7 @@ def anchors(
     # The loop runs once per match (tens of thousands a megabyte): the word kinds, tested first,
     # are locals rather than module globals.
     word, name, cue, street, lower = _NAME | _CUE | _STREET | _LOWER, _NAME, _CUE, _STREET, _LOWER
-    for index, s, e in automaton.find_matches_as_indexes(text):  # type: ignore[attr-defined]
+    for index, s, e in _matches(automaton, text):
         kind = kinds[index]
         if kind & word:
             # Whole words only: "Roo" in "Room", "nom" in "economy" are nothing.
@@ -1248,7 +1262,7 @@ def _script_anchors(text: str) -> list[int]:
     automaton = _script_automaton()
     size = len(text)
     return [
-        s for _, s, e in automaton.find_matches_as_indexes(text)  # type: ignore[attr-defined]
+        s for _, s, e in _matches(automaton, text)
         if not (s and text[s - 1].isalpha()) and not (e < size and text[e].isalnum())
     ]
 
