@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from tests.bench._harness import BenchResult
+from tests.bench._harness import BenchResult, compile_packages
 
 RUNS = 7
 BASELINE_APP = (
@@ -63,13 +63,7 @@ def run() -> BenchResult:
         "GEMOPS_STORE__PATH": os.path.join(home, "gemops.sqlite3"),
         "GEMOPS_CONFIG_FILE": os.path.join(home, "none.toml"),
     }
-    # An installed package has its bytecode compiled (pip does it); an editable checkout under
-    # PYTHONDONTWRITEBYTECODE would recompile every start, which no user's machine does.
-    import compileall
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for package in ("console", "store"):
-        compileall.compile_dir(os.path.join(root, package), quiet=1)
+    compile_packages()
     ours = [sys.executable, "-c", "from console.cli import run; run()"]
     baseline = [sys.executable, "-c", BASELINE_APP]
     # Warm the file cache once, then alternate so drift hits both alike.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from console.services.forked import available_cpus
 from console.services.redact import Redactor
-from tests.bench._harness import BenchResult
+from tests.bench._harness import BenchResult, compile_packages
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "pii" / "corpus.jsonl"
 INDEPENDENT = CORPUS.parents[1] / "pii_independent" / "corpus.jsonl"
@@ -294,6 +294,7 @@ def process_throughput(tmp: Path, prose_per_record: int = PROSE_PER_RECORD) -> d
     import shutil
     import sys
 
+    compile_packages()
     records = load_corpus() + load_corpus(INDEPENDENT)
     text, per_kb = bench_text(records, megabytes=PROCESS_MB, prose_per_record=prose_per_record)
     path = tmp / f"redact-input-{prose_per_record}.txt"
