@@ -6,6 +6,7 @@ docs/redaction.md explains the engines, their cues and their measured recall and
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import contextlib
 import functools
@@ -119,6 +120,11 @@ _NUMBER_AFTER_DIGIT = (
     # A UK National Insurance number as printed, AB 12 34 56 C, has too few digits for a number:
     # its letters are checked behind it. (A branch of its own would cost every digit a test.)
     r"|[0-9] [0-9]{2} [0-9]{2} [A-D](?<=[A-Z]{2} [0-9]{2} [0-9]{2} [0-9]{2} [A-D]))"
+)
+# The shapes of _NUMBER_AFTER_DIGIT without its looks around, for the prefilter below.
+_DIGIT_SHAPES = (
+    rb"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6}"
+    rb"|[0-9] [0-9]{2} [0-9]{2} [A-D])"
 )
 _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     **{
@@ -253,11 +259,10 @@ _GUARDED: dict[str, tuple[str, list[tuple[str, str]]]] = {
 }
 
 
-def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
+def _build_scan(leads: Iterable[str], markers: dict[str, str]) -> re.Pattern[str]:
     """One alternation, a branch per lead character; each shape ends in an empty marker group
     (named `<handler>_<n>`, since a group name may appear only once) that tells which matched."""
     branches: list[str] = []
-    markers: dict[str, str] = {}
 
     def marked(shapes: list[tuple[str, str]]) -> list[str]:
         alternatives = []
@@ -267,16 +272,112 @@ def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
             alternatives.append(f"(?:{shape})(?P<{marker}>)")
         return alternatives
 
-    for lead, shapes in _LEAD_BRANCHES.items():
-        alternatives = marked(shapes)
+    for lead in leads:
+        alternatives = marked(_LEAD_BRANCHES[lead])
         if lead in _GUARDED:
             guard, guarded = _GUARDED[lead]
             alternatives.append(guard + "(?:" + "|".join(marked(guarded)) + ")")
         branches.append(re.escape(lead) + "(?:" + "|".join(alternatives) + ")")
-    return re.compile("|".join(branches), re.ASCII), markers
+    return re.compile("|".join(branches), re.ASCII)
 
 
-_SCAN, _SCAN_MARKERS = _build_scan()
+# Digits are most of the lead characters in any log (a timestamp has fourteen), and `re` enters
+# the digit branches at each of them: their pattern is one of its own, so that a native prefilter
+# (below) can say where a digit-led candidate may start and `re` looks only there.
+_SCAN_MARKERS: dict[str, str] = {}
+_SCAN_DIGITS = _build_scan("0123456789", _SCAN_MARKERS)
+_SCAN_OTHER = _build_scan((lead for lead in _LEAD_BRANCHES if not lead.isdigit()), _SCAN_MARKERS)
+
+# What every match of _SCAN_DIGITS has, as Hyperscan expressions (which have no look-behind: the
+# character looked at becomes part of the match): (expression, where the lead digit is, counted
+# from the match's start when >= 0, else back from its end). Each is implied by a branch, so
+# the candidates are a superset of _SCAN_DIGITS's, and `re` still decides at each. The text is
+# scanned as ASCII with every other character as '?': one byte per character, and '?' is what
+# the branches' character classes say of any non-ASCII character (re.ASCII), or they ignore it.
+_DIGIT_PREFILTER = (
+    # A number: no word, '.', '$', '#', '+', '@' or '-' glued before it, then one of its shapes.
+    (rb"^[0-9]" + _DIGIT_SHAPES, 0),
+    (rb"[^0-9A-Za-z_.$#+@\-][0-9]" + _DIGIT_SHAPES, 1),
+    # The guarded branches: IBANs and identifiers led by capitals.
+    (rb"[A-Z]{2}[0-9]{2}", -2),
+    (rb"[A-Z]{6}[0-9][0-9LMNPQRSTUV]", -2),
+    (rb"[XYZ]-?[0-9]{7}", -7),
+    (rb"[0-9]{6}[A-FU-Y][0-9]{3}", -3),
+)
+
+
+@functools.cache
+def _digit_prefilter() -> Callable[[str], list[int]] | None:
+    """Where in a text a _SCAN_DIGITS candidate may start, found by Hyperscan, which reads a
+    megabyte in about a millisecond; None where it is not installed (`re` then searches)."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    database = hyperscan.Database()
+    database.compile(
+        expressions=[expression for expression, _ in _DIGIT_PREFILTER],
+        ids=list(range(len(_DIGIT_PREFILTER))),
+        elements=len(_DIGIT_PREFILTER),
+        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if at >= 0 else 0 for _, at in _DIGIT_PREFILTER],
+    )
+    offsets = [at for _, at in _DIGIT_PREFILTER]
+
+    def leads(text: str) -> list[int]:
+        found: set[int] = set()
+        add = found.add
+
+        def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
+            at = offsets[index]
+            add(start + at if at >= 0 else end + at)
+
+        database.scan(text.encode("ascii", "replace"), match_event_handler=on_match)
+        return sorted(found)
+
+    return leads
+
+
+def _candidates(text: str) -> Callable[[int], re.Match[str] | None]:
+    """`search(pos)`: the first _SCAN_DIGITS or _SCAN_OTHER match at or after `pos`, as one
+    pattern of all the branches would find it (a position has one lead character, so at most
+    one of the two matches there). `pos` never goes back, so each side's next match is kept
+    until it is passed."""
+    other = _SCAN_OTHER.search
+    prefilter = _digit_prefilter()
+    if prefilter is None:
+        digit_search = _SCAN_DIGITS.search
+
+        def next_digit(pos: int) -> re.Match[str] | None:
+            return digit_search(text, pos)
+    else:
+        leads = prefilter(text)
+        match = _SCAN_DIGITS.match
+        count = len(leads)
+
+        def next_digit(pos: int) -> re.Match[str] | None:
+            for index in range(bisect.bisect_left(leads, pos), count):
+                if (m := match(text, leads[index])) is not None:
+                    return m
+            return None
+
+    size = len(text)
+    digit: re.Match[str] | None = None
+    word: re.Match[str] | None = None
+    digit_from = word_from = size + 1  # where each kept match was searched from (none yet)
+
+    def search(pos: int) -> re.Match[str] | None:
+        nonlocal digit, word, digit_from, word_from
+        if digit_from > pos or (digit is not None and digit.start() < pos):
+            digit, digit_from = next_digit(pos), pos
+        if word_from > pos or (word is not None and word.start() < pos):
+            word, word_from = other(text, pos), pos
+        if digit is None:
+            return word
+        if word is None or digit.start() < word.start():
+            return digit
+        return word
+
+    return search
 
 # Exact shapes, matched at a number candidate's start, in order of precedence. The tail guard
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
@@ -760,10 +861,10 @@ class Redactor:
 
     def _scan_structured(self, text: str) -> list[_Hit]:
         hits: list[_Hit] = []
-        search = _SCAN.search
+        search = _candidates(text)
         handlers = self._handlers
         pos = 0
-        while (m := search(text, pos)) is not None:
+        while (m := search(pos)) is not None:
             hit = handlers[m.lastgroup](text, m)  # type: ignore[index]
             if hit is None:
                 pos = m.start() + 1
