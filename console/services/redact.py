@@ -121,7 +121,7 @@ _NUMBER_AFTER_DIGIT = (
     # its letters are checked behind it. (A branch of its own would cost every digit a test.)
     r"|[0-9] [0-9]{2} [0-9]{2} [A-D](?<=[A-Z]{2} [0-9]{2} [0-9]{2} [0-9]{2} [A-D]))"
 )
-# The shapes of _NUMBER_AFTER_DIGIT without its looks around, for the prefilter below.
+# The shapes of _NUMBER_AFTER_DIGIT without its looks around, for the prefilter (_PREFILTER).
 _DIGIT_SHAPES = (
     rb"(?:[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|(?:[ .\-/()]{0,2}[0-9]){6}"
     rb"|[0-9] [0-9]{2} [0-9]{2} [A-D])"
@@ -195,9 +195,12 @@ _LEAD_BRANCHES: dict[str, list[tuple[str, str]]] = {
     "J": [
         (
             "jwt",
+            # (Both shapes behind the eyJ: a 'J' in any dotted name, 'org.JUnit.core.Runner',
+            # is no token. An encrypted token, JWE, has five parts.)
             r"(?<=eyJ)(?<![\w\-]eyJ)"
-            r"[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
-            r"|[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}",
+            r"(?:[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
+            r"|[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}"
+            r"(?:\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,})?)",
         )
     ],
     # GitHub tokens, anchored on their (first) underscore.
@@ -259,10 +262,11 @@ _GUARDED: dict[str, tuple[str, list[tuple[str, str]]]] = {
 }
 
 
-def _build_scan(leads: Iterable[str], markers: dict[str, str]) -> re.Pattern[str]:
+def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
     """One alternation, a branch per lead character; each shape ends in an empty marker group
     (named `<handler>_<n>`, since a group name may appear only once) that tells which matched."""
     branches: list[str] = []
+    markers: dict[str, str] = {}
 
     def marked(shapes: list[tuple[str, str]]) -> list[str]:
         alternatives = []
@@ -272,43 +276,68 @@ def _build_scan(leads: Iterable[str], markers: dict[str, str]) -> re.Pattern[str
             alternatives.append(f"(?:{shape})(?P<{marker}>)")
         return alternatives
 
-    for lead in leads:
-        alternatives = marked(_LEAD_BRANCHES[lead])
+    for lead, shapes in _LEAD_BRANCHES.items():
+        alternatives = marked(shapes)
         if lead in _GUARDED:
             guard, guarded = _GUARDED[lead]
             alternatives.append(guard + "(?:" + "|".join(marked(guarded)) + ")")
         branches.append(re.escape(lead) + "(?:" + "|".join(alternatives) + ")")
-    return re.compile("|".join(branches), re.ASCII)
+    return re.compile("|".join(branches), re.ASCII), markers
 
 
-# Digits are most of the lead characters in any log (a timestamp has fourteen), and `re` enters
-# the digit branches at each of them: their pattern is one of its own, so that a native prefilter
-# (below) can say where a digit-led candidate may start and `re` looks only there.
-_SCAN_MARKERS: dict[str, str] = {}
-_SCAN_DIGITS = _build_scan("0123456789", _SCAN_MARKERS)
-_SCAN_OTHER = _build_scan((lead for lead in _LEAD_BRANCHES if not lead.isdigit()), _SCAN_MARKERS)
+_SCAN, _SCAN_MARKERS = _build_scan()
 
-# What every match of _SCAN_DIGITS has, as Hyperscan expressions (which have no look-behind: the
-# character looked at becomes part of the match): (expression, where the lead digit is, counted
-# from the match's start when >= 0, else back from its end). Each is implied by a branch, so
-# the candidates are a superset of _SCAN_DIGITS's, and `re` still decides at each. The text is
-# scanned as ASCII with every other character as '?': one byte per character, and '?' is what
-# the branches' character classes say of any non-ASCII character (re.ASCII), or they ignore it.
-_DIGIT_PREFILTER = (
+# `re` enters _SCAN at every lead character, and a log is full of them (a timestamp has
+# fourteen digits, two hyphens and two colons), though few start a candidate. Hyperscan, where
+# installed, says where one may start, and `re` tries _SCAN only there.
+#
+# What every match of a branch has, as a Hyperscan expression (which has no look-around: a
+# character looked behind at becomes part of the match, and a look-ahead is dropped): each is
+# implied by its branch, so its hits are a superset of the branch's, and `re` still decides.
+# With each, where the lead character is: counted from the match's start when >= 0 (found with
+# Hyperscan's start-of-match), else back from its end. The text is scanned as ASCII with every
+# other character as '?': one byte per character, and '?' is what the branches' classes say of
+# a non-ASCII character (they are re.ASCII), or they do not look at it.
+_WORD_BEFORE = rb"0-9A-Za-z_"  # \w under re.ASCII
+_PREFILTER = (
     # A number: no word, '.', '$', '#', '+', '@' or '-' glued before it, then one of its shapes.
     (rb"^[0-9]" + _DIGIT_SHAPES, 0),
-    (rb"[^0-9A-Za-z_.$#+@\-][0-9]" + _DIGIT_SHAPES, 1),
-    # The guarded branches: IBANs and identifiers led by capitals.
+    (rb"[^" + _WORD_BEFORE + rb".$#+@\-][0-9]" + _DIGIT_SHAPES, 1),
+    # The guarded digit branches: IBANs and identifiers led by capitals.
     (rb"[A-Z]{2}[0-9]{2}", -2),
     (rb"[A-Z]{6}[0-9][0-9LMNPQRSTUV]", -2),
     (rb"[XYZ]-?[0-9]{7}", -7),
     (rb"[0-9]{6}[A-FU-Y][0-9]{3}", -3),
+    # A value assigned to a secret-named key; a form value that reads as a number.
+    # (Its key's last character, as the branch looks behind, would make Hyperscan start a
+    # match at every blank: the key is left to `re`.)
+    (rb"[=:][ \t]*(?:[\"'][^\n\"']{8}|[^\s\"']{8})", 0),
+    (rb"[a-z]=[0-9+%()\-A-F]{6}", -7),
+    # '(' or '+' then a number, nothing glued before.
+    (rb"^[(+](?:[ .\-/()]{0,2}[0-9]){6}", 0),
+    (rb"[^" + _WORD_BEFORE + rb".$#/+@\-][(+](?:[ .\-/()]{0,2}[0-9]){6}", 1),
+    # A percent-encoded e-mail's '%40'; an e-mail's or a URL host's '@'.
+    (rb"[A-Za-z0-9_.\-]%40[A-Za-z0-9]", -4),
+    (rb"@", -1),
+    # After a colon: a URL's password, IPv6, an Authorization header's credentials.
+    (rb"[A-Za-z0-9]://", -3),
+    (rb"[0-9A-Fa-f]::", -2),
+    (rb"[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:", 1),
+    (rb"^::[0-9A-Fa-f]", 0),
+    (rb"[^" + _WORD_BEFORE + rb":]::[0-9A-Fa-f]", 1),
+    (rb":[ \t]*(?:Bearer|bearer|BEARER|Basic|basic|BASIC|Token|token)[ \t]+", 0),
+    # Keys and tokens by their prefixes.
+    (rb"A(?:Iza|KIA|SIA)", -4),
+    (rb"eyJ", -1),
+    (rb"(?:gh[pousr]|github|[sr]k_live|[sr]k_test|hf|npm)_", -1),
+    (rb"-----BEGIN ", -11),
+    (rb"(?:xox[abprs]|xapp|sk|glpat)-", -1),
 )
 
 
 @functools.cache
-def _digit_prefilter() -> Callable[[str], list[int]] | None:
-    """Where in a text a _SCAN_DIGITS candidate may start, found by Hyperscan, which reads a
+def _prefilter() -> Callable[[str], list[int]] | None:
+    """Where in a text a _SCAN match may start (a superset), found by Hyperscan, which reads a
     megabyte in about a millisecond; None where it is not installed (`re` then searches)."""
     try:
         import hyperscan
@@ -316,12 +345,12 @@ def _digit_prefilter() -> Callable[[str], list[int]] | None:
         return None
     database = hyperscan.Database()
     database.compile(
-        expressions=[expression for expression, _ in _DIGIT_PREFILTER],
-        ids=list(range(len(_DIGIT_PREFILTER))),
-        elements=len(_DIGIT_PREFILTER),
-        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if at >= 0 else 0 for _, at in _DIGIT_PREFILTER],
+        expressions=[expression for expression, _ in _PREFILTER],
+        ids=list(range(len(_PREFILTER))),
+        elements=len(_PREFILTER),
+        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if at >= 0 else 0 for _, at in _PREFILTER],
     )
-    offsets = [at for _, at in _DIGIT_PREFILTER]
+    offsets = [at for _, at in _PREFILTER]
 
     def leads(text: str) -> list[int]:
         found: set[int] = set()
@@ -338,44 +367,26 @@ def _digit_prefilter() -> Callable[[str], list[int]] | None:
 
 
 def _candidates(text: str) -> Callable[[int], re.Match[str] | None]:
-    """`search(pos)`: the first _SCAN_DIGITS or _SCAN_OTHER match at or after `pos`, as one
-    pattern of all the branches would find it (a position has one lead character, so at most
-    one of the two matches there). `pos` never goes back, so each side's next match is kept
-    until it is passed."""
-    other = _SCAN_OTHER.search
-    prefilter = _digit_prefilter()
+    """`search(pos)`: `_SCAN.search(text, pos)`, with `re` tried only where the prefilter says
+    a match may start. (`pos` never goes back, so each position is tried at most once.)"""
+    prefilter = _prefilter()
     if prefilter is None:
-        digit_search = _SCAN_DIGITS.search
-
-        def next_digit(pos: int) -> re.Match[str] | None:
-            return digit_search(text, pos)
-    else:
-        leads = prefilter(text)
-        match = _SCAN_DIGITS.match
-        count = len(leads)
-
-        def next_digit(pos: int) -> re.Match[str] | None:
-            for index in range(bisect.bisect_left(leads, pos), count):
-                if (m := match(text, leads[index])) is not None:
-                    return m
-            return None
-
-    size = len(text)
-    digit: re.Match[str] | None = None
-    word: re.Match[str] | None = None
-    digit_from = word_from = size + 1  # where each kept match was searched from (none yet)
+        return functools.partial(_SCAN.search, text)
+    leads = prefilter(text)
+    match = _SCAN.match
+    count = len(leads)
+    index = 0
 
     def search(pos: int) -> re.Match[str] | None:
-        nonlocal digit, word, digit_from, word_from
-        if digit_from > pos or (digit is not None and digit.start() < pos):
-            digit, digit_from = next_digit(pos), pos
-        if word_from > pos or (word is not None and word.start() < pos):
-            word, word_from = other(text, pos), pos
-        if digit is None:
-            return word
-        if word is None or digit.start() < word.start():
-            return digit
-        return word
+        nonlocal index
+        if index < count and leads[index] < pos:
+            index = bisect.bisect_left(leads, pos, index)
+        while index < count:
+            m = match(text, leads[index])
+            index += 1
+            if m is not None:
+                return m
+        return None
 
     return search
 
