@@ -281,7 +281,9 @@ _SCAN, _SCAN_MARKERS = _build_scan()
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
 # A comma then one or two digits is a decimal part ('12 345,67'); a comma then a longer number,
 # a dotted one ('…,218.121.5.4') or a date is the next field of a CSV row.
-_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|\.[0-9]))"
+# (A comma then two digits then more groups is the next field of a CSV row, not a decimal part:
+# '0301 323 42,63 67 92 89', '06 20 123 9448,74-66-13'.)
+_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|[ .\-/][0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CARD_SHAPE = (
     r"[0-9]{4}(?P<sep>[ .\-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
@@ -310,14 +312,14 @@ _NUMBER = re.compile(
     re.ASCII,
 )
 _PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
-# Dates, US ZIP+4 codes and Japanese postcodes (012-3456) are never phones, whatever
-# libphonenumber thinks of their digits.
+# Dates, US ZIP+4 codes, Brazilian CEPs (01310-100) and Japanese postcodes (012-3456) are never
+# phones, whatever libphonenumber thinks of their digits.
 _NOT_PHONE = re.compile(
     # (A date's day and month have two digits at most, its year two or four: '0800.12.0154'
     # is a freephone number.)
     r"[0-9]{1,2}([./\-])[0-9]{1,2}\1(?:[0-9]{2}|[0-9]{4})|[0-9]{4}([./\-])[0-9]{1,2}\2[0-9]{1,2}"
     r"|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
-    r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
+    r"|[0-9]{5}-[0-9]{3,4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
 )
 # A number after one of these is a parcel's, an order's or an account's, whatever its digits.
@@ -326,10 +328,24 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|confirmation)\s*(?:number|no\.?|nr\.?|#)\s*:?\s*$",
     re.IGNORECASE,
 )
+# The same in the other languages phone numbers are written in, and the ids of tickets, customers
+# and invoices: a number right after one of these words (and its 'nr', 'n°', 'ID', quotes or
+# colon) is an order's, a customer's or a parcel's, even when a phone plan accepts its digits.
+# Matched on the lower-cased words before the number.
+_NOT_PHONE_WORD = re.compile(
+    r"(?:(?<![^\W_])(?:order|customer|client|klient|kunde|klant|pelanggan|ticket|invoice|factur"
+    r"|faktur|fatur|r\u0113\u0137in|s\u0105skait|reikning|tracking|seguimiento|zam\u00f3wieni"
+    r"|u\u017esakym|pas\u016bt\u012bjum|p\u00f6ntun|commande|pedido|siunt|s\u016bt\u012bjum|account|acc|kliendi|postcode|postal|zip"
+    r"|ref|chamado|zg\u0142oszeni|p\u00f6\u00f6rdumi|товарителниц|αίτημα|πελάτη)\w*"
+    r"|رقم العميل|お客様番号|訂單編號|發票)"
+    r"(?:[ _]?(?:id|ref|nr|no|n[°º]|n\.º|number|nummer|numero|número|de cliente|klienta))?"
+    r"[\s.:#\"'=/]*$"
+    r"|(?<![^\W_])(?:nr\.?|n[°º]|n\.º)(?: de)? (?:klienta|client|cliente)\w*[\s.:#\"'=]*$",
+)
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
-    r"(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
-    r"\bpython|\bnode|\bsdk|\bchrome|\bwindows)\s*:?\s*$",
+    r"(?:\bv|\bversion|_version|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
+    r"\bpython|\bnode|\bsdk|\bchrome|\bwindows)[\"']?\s*:?\s*[\"']?$",
     re.ASCII | re.IGNORECASE,
 )
 _IPV6 = re.compile(
@@ -552,6 +568,50 @@ def _international(candidate: str, digits: str) -> str | None:
     return "+" + candidate[idd.end() :]
 
 
+# A decimal with one point and four to six decimals is a coordinate or a measure (136.14590);
+# seven or more are a phone number written with one dot (506.2345948).
+_DECIMAL = re.compile(r"-?[0-9]{1,3}\.[0-9]{4,6}", re.ASCII)
+# An article number's scheme, written before it: its digits are a barcode's, never a card's or
+# a phone's ('EAN 5908942819672', 'ISBN 978-91-28-91779-7').
+_ARTICLE_BEFORE = re.compile(r"(?:EAN|GTIN|ISBN|UPC)(?:-1[03])?[ :#]*$", re.ASCII | re.IGNORECASE)
+
+
+def _grouped_tail(text: str, start: int) -> bool:
+    """Whether `start` is inside a number grouped by single blanks ('4646 626 848 1230'): the
+    scan tries each group once the first is turned down, and a tail is no number of its own.
+    (Two blanks part columns: 'M 512 321 390  T 12 343 59 56'.)"""
+    return (
+        text[start - 1 : start] == " "
+        and text[start - 2 : start - 1].isdigit()
+        and text[start : start + 1].isdigit()  # ('… 1111 (415) 555-2671' is a number of its own)
+    )
+
+
+def _names_other_number(before: str) -> bool:
+    """Whether the words just before a number name an order's, a customer's, a ticket's or an
+    article's number (not a person's phone or identifier)."""
+    return bool(_ARTICLE_BEFORE.search(before) or _NOT_PHONE_WORD.search(before.lower()))
+
+
+def _not_a_phone(text: str, start: int, end: int) -> bool:
+    """Whether digits a phone plan accepts are, by what is around them, something else: a
+    decimal, an article number, or a number that an order, customer, ticket or version word
+    names.
+
+    Asked only of a national-format phone found (most numbers never get here)."""
+    if _DECIMAL.fullmatch(text, start, end):
+        return True
+    before = text[max(0, start - 32) : start]
+    if _ARTICLE_BEFORE.search(before):
+        return True
+    before = before.lower()
+    return bool(
+        _NOT_PHONE_BEFORE.search(before)
+        or _NOT_PHONE_WORD.search(before)
+        or _VERSION_BEFORE.search(before)
+    )
+
+
 # Field separators of CSV / TSV exports.
 # (A Markdown table's cells are fields too: '| Name | Phone |'.)
 _FIELD_SEPARATORS = (",", ";", "\t", "|")
@@ -660,6 +720,7 @@ class Redactor:
         self._sql_text: str | None = None
         self._sql_headers: dict[int, list[str]] = {}
         self._sql_first = 0  # where the first INSERT of that text is
+        self._found: list[_Hit] = []  # the findings of the text being scanned, so far
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -759,6 +820,7 @@ class Redactor:
 
     def _scan_structured(self, text: str) -> list[_Hit]:
         hits: list[_Hit] = []
+        self._found = hits  # (for a handler to see where the last finding ended)
         search = _SCAN.search
         handlers = self._handlers
         pos = 0
@@ -797,6 +859,8 @@ class Redactor:
         if verdict is None or isinstance(verdict, int):
             # Rejected by shape or check digits: the words around it may still say what it is.
             hit = self._contextual_number(text, start)
+            if isinstance(hit, tuple) and hit[2] is _PHONE_T and self._refused_phone(text, start, hit[1]):
+                return hit[1]
             if hit is not None:
                 return hit
         elif verdict[2] is _PHONE_T and text[start] != "+":
@@ -806,9 +870,9 @@ class Redactor:
                 hit = self._contextual_number(text, start)
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
-            before = text[max(0, start - 24) : start]
-            if _NOT_PHONE_BEFORE.search(before):
+            if self._refused_phone(text, start, verdict[1]):
                 return verdict[1]
+            before = text[max(0, start - 24) : start]
             if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
                 # A valid phone number in a national_id column is the identifier.
                 if (named := self._named_id(text, start, column)) is not None:
@@ -819,6 +883,21 @@ class Redactor:
             ) is not None:
                 return named
         return verdict
+
+    def _refused_phone(self, text: str, start: int, end: int) -> bool:
+        """Whether a national-format number taken for a phone is, by its surroundings or its
+        column, an order's, customer's or article's number (see _not_a_phone)."""
+        return (
+            self._tail(text, start)
+            or _not_a_phone(text, start, end)
+            or self._other_column(text, start, end)
+        )
+
+    def _tail(self, text: str, start: int) -> bool:
+        """Whether `start` is inside a longer grouped number the scan turned down
+        ('Ref: 4646 626 848 1230'); not after a finding ('Card 4000 … 8519 0161 747 2960')."""
+        found = self._found
+        return _grouped_tail(text, start) and not (found and found[-1][1] == start - 1)
 
     def _named_id(self, text: str, start: int, before: str) -> _Hit | None:
         """The identifier at `start` (or at the capitals just before it: 'AB 12 34 56 C') that
@@ -850,6 +929,10 @@ class Redactor:
             before, cued = column, True
         else:
             cued = national_ids.ANY_CUE.search(before.lower()) is not None
+        if cued and (_names_other_number(before[-32:]) or self._tail(text, start)):
+            # 'Customer ID: 8937862', 'Ref. 51913559', 'ISBN 978-…': the word names the number,
+            # and it is not a person's.
+            return None
         mm = _LOOSE_NUMBER.match(text, start)
         if mm is None:
             # Digits with letters or separators no phone has (131052-308T, 710319/2745).
@@ -900,8 +983,9 @@ class Redactor:
             return (start, end, _PHONE_T, None, digits, end)
         return None
 
-    def _phone_column(self, text: str, start: int, end: int) -> bool:
-        """Whether text[start:end] is a whole field of a CSV / TSV row under a phone header.
+    def _column_name(self, text: str, start: int, end: int) -> str:
+        """The header of the CSV / TSV / Markdown column of which text[start:end] is a whole
+        field, or "".
 
         The header is the top line of the run of lines with as many separators as this one;
         what each line's run turned out to be is remembered for the rest of the text, so the
@@ -926,12 +1010,28 @@ class Redactor:
         if sep not in _FIELD_SEPARATORS or (opening and opening != sep) or (
             closing and closing != sep
         ):
-            return False
+            return ""
         header = self._csv_header(text, line, sep)
         if header is None:
-            return False
+            return ""
         column = text.count(sep, line, start)
-        return column < len(header) and national_ids.PHONE_COLUMN.search(header[column]) is not None
+        return header[column] if column < len(header) else ""
+
+    def _phone_column(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a whole field of a CSV / TSV row under a phone header."""
+        return national_ids.PHONE_COLUMN.search(self._column_name(text, start, end)) is not None
+
+    def _other_column(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a whole field under an order, customer or invoice header
+        ('order_id', '| Order no. |'): a phone plan may accept its digits, the header does not."""
+        if not (
+            text[start - 1 : start] in _FIELD_EDGES
+            or text[end : end + 1] in _FIELD_EDGES
+            or text[start - 2 : start] == "| "
+        ):
+            return False
+        name = self._column_name(text, start, end).strip(" \"'")
+        return bool(name) and _NOT_PHONE_WORD.search(name.lower()) is not None
 
     def _sql_column(self, text: str, start: int) -> str:
         """The name of the column of an SQL INSERT's VALUES whose quoted value starts at
@@ -1055,7 +1155,7 @@ class Redactor:
             # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
             digits = digits[:16]
             end = start + 16 + 3 * len(mm.group("sep"))
-        if _luhn_valid(digits):
+        if _luhn_valid(digits) and not _ARTICLE_BEFORE.search(text, max(0, start - 12), start):
             if (brand := _card_brand(digits)) is not None:
                 return (start, end, _CARD_T, brand, digits, end)
             if _CARD_CUE.search(text[max(0, start - 40) : start].lower()):

@@ -1,0 +1,108 @@
+"""Phone classes read off the phone corpus's read half (fixtures/pii_phones, even ids; issue 12):
+numbers a phone plan accepts that are orders', customers', articles' or versions' numbers, and
+phone numbers the detector missed or cut short. Each value here is made up for the test, not
+copied from the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.services.redact import Redactor
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(f.type.value, text[f.start : f.end]) for f in Redactor(engine="structured").find(text)]
+
+
+def phones(text: str) -> list[str]:
+    return [value for etype, value in found(text) if etype == "phone"]
+
+
+# -- hard negatives: a phone plan accepts the digits, the words around them say otherwise -----
+
+NAMED_NOT_PHONES = [
+    "Customer ID: 417 2280 93",
+    "Nr klienta: 528193047",
+    "Klienta Nr. 87215590",
+    "Kliendi nr: 714902337105",
+    "Kundenr. 806-2213-47",
+    "Klantnr. 742 885 193320",
+    "N° client: 6184 230 517",
+    "N.º de cliente: 744 8120 935",
+    "Zamówienie nr 3571 842 660",
+    "Pasūtījums Nr. 3917284055",
+    "Užsakymo Nr. 55812064",
+    "Pöntun nr. 7712049331",
+    "Commande n° 61-28-44-93-05-17",
+    "Sąskaita 58-12-77-04-31",
+    "Tracking number: 702 5518 663904",
+    'Invoice: 6120 771503',
+    '{"order_ref": "330-714-982"}',
+    '{"customer_id": "911 402 6637"}',
+    "IBAN/Acc.: 7712.40.55019",
+]
+
+
+@pytest.mark.parametrize("text", NAMED_NOT_PHONES)
+def test_a_number_named_as_an_order_or_customer_number_is_not_a_phone(text):
+    assert phones(f"Tel. +48 22 612 34 56\n{text}\n") == ["+48 22 612 34 56"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ref: 7205 415 555 2671",  # the groups after the first are not a number of their own
+        "Ticket: 22 91 06 41 55 79 08",
+        "Order no. 93 06 12 34 56 78",
+    ],
+)
+def test_the_tail_of_a_longer_grouped_number_is_not_a_phone(text):
+    assert phones(text) == []
+
+
+def test_a_phone_right_after_a_card_is_still_found():
+    text = "Card 4000-4133-5133-8519 0161 747 2960."
+    assert found(text) == [("card", "4000-4133-5133-8519"), ("phone", "0161 747 2960")]
+
+
+def test_a_version_under_a_version_key_is_not_a_phone():
+    assert phones('{"phone": "+49 30 901820", "app_version": "10.0.22631.4317"}') == [
+        "+49 30 901820"
+    ]
+
+
+def test_a_coordinate_near_a_phone_word_is_not_a_phone():
+    assert phones("☎ +31 20 123 4567\nGPS 52.37403, 104.88969\n") == ["+31 20 123 4567"]
+
+
+def test_a_phone_written_with_one_dot_is_still_a_phone():
+    assert phones("Mobile: 041.2345678") == ["041.2345678"]
+
+
+def test_an_article_number_is_neither_a_card_nor_a_phone():
+    assert found("  3 × EAN 5901234123457  12,40 zł\nISBN 978-3-16-148410-0\n") == []
+
+
+def test_a_brazilian_postcode_is_not_a_phone():
+    assert phones('{"callback": "(11) 2345-6789", "postcode": "01310-100"}') == ["(11) 2345-6789"]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "id,name,mobile,order_id\n1,Ann Lee,+1 415 555 2671,4850-6753\n",
+        "| Name | Contact | Order no. |\n|---|---|---|\n| Ann Lee | +1 415 555 2671 | 212 555 0143 |\n",
+    ],
+)
+def test_a_number_under_an_order_column_is_not_a_phone(table):
+    assert phones(table) == ["+1 415 555 2671"]
+
+
+def test_customer_id_names_no_national_identifier():
+    assert found("Customer ID: 8937862\nRef. 51913559\n") == []
+
+
+def test_a_csv_field_after_a_phone_is_not_its_decimal_part():
+    # '42,63' reads like a decimal; the groups after it say it is the next field.
+    assert phones("3,Jonas Hof,0301 323 42,63 67 92 89 017 01,x\n") == ["0301 323 42"]
+    assert phones("2,Réka Farkas,06 30 123 4567,74-66-13-23-43,x\n")[0] == "06 30 123 4567"
