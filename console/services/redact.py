@@ -336,6 +336,7 @@ _NOT_PHONE_WORD = re.compile(
     r"(?:(?<![^\W_])(?:order|customer|client|klient|kunde|klant|pelanggan|ticket|invoice|factur"
     r"|faktur|fatur|r\u0113\u0137in|s\u0105skait|reikning|tracking|seguimiento|zam\u00f3wieni"
     r"|u\u017esakym|pas\u016bt\u012bjum|p\u00f6ntun|commande|pedido|siunt|s\u016bt\u012bjum|account|acc|kliendi|postcode|postal|zip"
+    r"|vi\u00f0skipta|numer przesy\u0142k|przesy\u0142k"
     r"|ref|chamado|zg\u0142oszeni|p\u00f6\u00f6rdumi|товарителниц|αίτημα|πελάτη)\w*"
     r"|رقم العميل|お客様番号|訂單編號|發票)"
     r"(?:[ _]?(?:id|ref|nr|no|n[°º]|n\.º|number|nummer|numero|número|de cliente|klienta))?"

@@ -106,3 +106,37 @@ def test_a_csv_field_after_a_phone_is_not_its_decimal_part():
     # '42,63' reads like a decimal; the groups after it say it is the next field.
     assert phones("3,Jonas Hof,0301 323 42,63 67 92 89 017 01,x\n") == ["0301 323 42"]
     assert phones("2,Réka Farkas,06 30 123 4567,74-66-13-23-43,x\n")[0] == "06 30 123 4567"
+
+
+# -- phone words of more languages: a national number without its country code is masked -----
+
+CUED_IN_OTHER_LANGUAGES = [
+    ("Llámame al ", "622 18 40 97", " esta tarde."),
+    ("Zvani man uz ", "22 418 905", "."),
+    ("Πάρε με στο ", "97 40 18 22", "."),
+    ("Appelle-moi au ", "621 840 977", " si besoin."),
+    ("Zavolej mi na ", "602 418 905", "."),
+    ("Liga-me para o ", "916 402 118", "."),
+    ("Helista mulle numbril ", "52 418 905", "."),
+    ("Zadzwoń do mnie pod numer ", "601 402 118", "."),
+    ("有事打", "6140 2118", "搵我。"),
+    ("Tālr.: ", "67 418 905", "\n"),
+    ("Sími: ", "520-40-18", "\n"),
+    ("Farsími: ", "662 4018", "\n"),
+    ("Faks: ", "224189054", "\n"),
+    ("Kom.: ", "601 402 118", "\n"),
+    ("Mobil: ", "41-84-09-77", "\n"),
+    ("Τηλ.: ", "24 418905", "\n"),
+    ("Kontakt:\n- Kari Lie — ", "41 84 09 77", "\n"),
+    ('{"msisdn": "', "622 18 40 97", '"}'),
+]
+
+
+@pytest.mark.parametrize(("before", "value", "after"), CUED_IN_OTHER_LANGUAGES)
+def test_a_national_number_after_a_phone_word_of_another_language(before, value, after):
+    assert phones(before + value + after) == [value]
+
+
+@pytest.mark.parametrize("text", ["Numer przesyłki: 6873 1747 20", "Viðskiptanr. 6162 3997"])
+def test_a_shipment_or_customer_number_after_a_numer_word_is_not_a_phone(text):
+    assert phones(text) == []

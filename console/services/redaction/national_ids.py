@@ -26,7 +26,13 @@ PHONE_CUE = re.compile(
     r"phone|\btel\b|\btel[.:]|\bcall|mobile|\bcell|\bring\b|\bfax|whatsapp|\bsms\b|text me"
     r"|reach (?:me|us|her|him|them)|\bnumber|\bnr\b|telefon|t[ée]l[ée]phone|\bt[ée]l\b|handy"
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
-    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]|☎|📞",
+    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]|☎|📞"
+    # The phone words and "call me on" of more languages: Latvian, Icelandic, Polish, Czech,
+    # Danish/Norwegian/Swedish, Greek, Spanish, French, Portuguese, Estonian, Hebrew, Chinese;
+    # and the keys of SMS gateways and CRMs (msisdn, callback, WA).
+    r"|\bt[āa]lr\b|\bt[āa]lr[.:]|\bs[íi]mi\b|fars[íi]mi|\bfaks|\bkom[.:]|\bmobil|\bτηλ|\bκιν[.:]"
+    r"|ll[áa]m[ae]me|\bzvani|πάρε με|appelle|zavolej|liga-me|ligue|helista|zadzwo[ńn]|\bnumer\b"
+    r"|\bnumbri|תתקשר|טלפון|打|callback|call back|\bwa:|msisdn|\bgsm\b|kontakt|επικοινων",
     re.IGNORECASE,
 )
 # A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
@@ -40,7 +46,7 @@ PHONE_COLUMN = re.compile(
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
 # The words naming national identifiers are id_schemes' own: one table of cue words.
-_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:", "☎", "📞"]
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:", "☎", "📞", "tālr", "talr", "sími", "simi", "farsími", "farsimi", "faks", "kom.", "kom:", "mobil", "τηλ", "κιν", "llámame", "llamame", "zvani", "πάρε", "appelle", "zavolej", "liga-me", "ligue", "helista", "zadzwoń", "zadzwon", "numer", "numbri", "תתקשר", "טלפון", "打", "callback", "wa:", "msisdn", "gsm", "kontakt", "επικοινων"]
 
 
 def _stem_branches(stems: list[str]) -> list[str]:
