@@ -334,6 +334,7 @@ _NOT_PHONE_BEFORE = re.compile(
 # Matched on the lower-cased words before the number.
 _NOT_PHONE_WORD = re.compile(
     r"(?:(?<![^\W_])(?:order|customer|client|klient|kunde|klant|pelanggan|ticket|invoice|factur"
+    r"|parcel|shipment|serial|transaction|booking|confirmation"
     r"|faktur|fatur|r\u0113\u0137in|s\u0105skait|reikning|tracking|seguimiento|zam\u00f3wieni"
     r"|u\u017esakym|pas\u016bt\u012bjum|p\u00f6ntun|commande|pedido|siunt|s\u016bt\u012bjum|account|acc|kliendi|postcode|postal|zip"
     r"|vi\u00f0skipta|numer przesy\u0142k|przesy\u0142k"
@@ -588,9 +589,10 @@ def _grouped_tail(text: str, start: int) -> bool:
     )
 
 
-def _names_other_number(before: str) -> bool:
-    """Whether the words just before a number name an order's, a customer's, a ticket's or an
+def _names_other_number(text: str, start: int) -> bool:
+    """Whether the words just before `start` name an order's, a customer's, a ticket's or an
     article's number (not a person's phone or identifier)."""
+    before = text[max(0, start - 28) : start]
     return bool(_ARTICLE_BEFORE.search(before) or _NOT_PHONE_WORD.search(before.lower()))
 
 
@@ -600,17 +602,10 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
     names.
 
     Asked only of a national-format phone found (most numbers never get here)."""
-    if _DECIMAL.fullmatch(text, start, end):
+    if _DECIMAL.fullmatch(text, start, end) or _names_other_number(text, start):
         return True
-    before = text[max(0, start - 32) : start]
-    if _ARTICLE_BEFORE.search(before):
-        return True
-    before = before.lower()
-    return bool(
-        _NOT_PHONE_BEFORE.search(before)
-        or _NOT_PHONE_WORD.search(before)
-        or _VERSION_BEFORE.search(before)
-    )
+    # (Only a number with a point can be a version: one search fewer for the rest.)
+    return "." in text[start:end] and _VERSION_BEFORE.search(text, max(0, start - 20), start) is not None
 
 
 # Field separators of CSV / TSV exports.
@@ -860,7 +855,14 @@ class Redactor:
         if verdict is None or isinstance(verdict, int):
             # Rejected by shape or check digits: the words around it may still say what it is.
             hit = self._contextual_number(text, start)
-            if isinstance(hit, tuple) and hit[2] is _PHONE_T and self._refused_phone(text, start, hit[1]):
+            if isinstance(hit, tuple) and (
+                hit[2] is _PHONE_T
+                and self._refused_phone(text, start, hit[1])
+                # 'Customer ID: 8937862', 'Ref. 51913559', 'ISBN 978-…': the word ("ID") names
+                # the number, and it is not a person's.
+                or hit[2] is _NATIONAL_ID
+                and (self._tail(text, hit[0]) or _names_other_number(text, hit[0]))
+            ):
                 return hit[1]
             if hit is not None:
                 return hit
@@ -930,10 +932,6 @@ class Redactor:
             before, cued = column, True
         else:
             cued = national_ids.ANY_CUE.search(before.lower()) is not None
-        if cued and (_names_other_number(before[-32:]) or self._tail(text, start)):
-            # 'Customer ID: 8937862', 'Ref. 51913559', 'ISBN 978-…': the word names the number,
-            # and it is not a person's.
-            return None
         mm = _LOOSE_NUMBER.match(text, start)
         if mm is None:
             # Digits with letters or separators no phone has (131052-308T, 710319/2745).
