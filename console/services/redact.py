@@ -618,6 +618,21 @@ _FORM_VALUE = frozenset("0123456789+%().-ABCDEF")
 _SQL_INSERT = re.compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
 
 
+def _separators(text: str, start: int, end: int, sep: str) -> int:
+    """How many `sep` separate fields in text[start:end]: those inside a quoted field
+    ('"€5,08"', '"1 893,40 zł"') do not."""
+    count = text.count(sep, start, end)
+    if not count or text.find('"', start, end) < 0:
+        return count
+    count, quoted = 0, False
+    for ch in text[start:end]:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            count += 1
+    return count
+
+
 def _line_end_at(text: str, line: int) -> int:
     end = text.find("\n", line)
     return len(text) if end < 0 else end
@@ -1013,7 +1028,7 @@ class Redactor:
         header = self._csv_header(text, line, sep)
         if header is None:
             return ""
-        column = text.count(sep, line, start)
+        column = _separators(text, line, start, sep)
         return header[column] if column < len(header) else ""
 
     def _phone_column(self, text: str, start: int, end: int) -> bool:
@@ -1072,11 +1087,11 @@ class Redactor:
             self._csv_text, self._csv_runs = text, {}
         runs = self._csv_runs
         walked: list[int] = []
-        count = text.count(sep, line, _line_end_at(text, line))
+        count = _separators(text, line, _line_end_at(text, line), sep)
         top = line
         while (top, sep) not in runs and top:
             above = text.rfind("\n", 0, top - 1) + 1
-            if text.count(sep, above, top - 1) != count:
+            if _separators(text, above, top - 1, sep) != count:
                 break
             walked.append(top)
             top = above

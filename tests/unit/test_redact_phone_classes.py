@@ -140,3 +140,29 @@ def test_a_national_number_after_a_phone_word_of_another_language(before, value,
 @pytest.mark.parametrize("text", ["Numer przesyłki: 6873 1747 20", "Viðskiptanr. 6162 3997"])
 def test_a_shipment_or_customer_number_after_a_numer_word_is_not_a_phone(text):
     assert phones(text) == []
+
+
+# -- columns: a header that says how to reach someone, in more languages ----------------------
+
+@pytest.mark.parametrize("header", ["Contact", "Contacto", "Kontakt", "Reach", "Tlf", "Tālr", "Sími",
+                                    "Επικοινωνία"])
+def test_a_number_under_a_contact_column_of_a_markdown_table(header):
+    table = f"| Name | {header} | Order no. |\n|---|---|---|\n| Kari Lie | 41 84 09 77 | 7712049 |\n"
+    assert phones(table) == ["41 84 09 77"]
+
+
+def test_a_contact_id_column_is_not_a_phone_column():
+    # (Rows far enough below the header that its words are no cue of their own.)
+    rows = "".join(f"| Kari Lie Nordmann-Haugen {i} | 4184097{i} | 2024 |\n" for i in range(3))
+    table = "| Name | Contact ID | Date |\n|---|---|---|\n" + rows
+    assert phones(table) == []
+
+
+def test_quoted_commas_do_not_hide_a_csv_phone_column():
+    # The amounts' decimal commas are inside quotes: each row still has the header's columns.
+    csv = (
+        "id,name,contact,order_id,amount\n"
+        '1,Kari Lie,41 84 09 77,7712049331,"€5,08"\n'
+        '2,Ola Nor,92 40 18 22,5512049331,"€1 925,62"\n'
+    )
+    assert phones(csv) == ["41 84 09 77", "92 40 18 22"]

@@ -39,7 +39,11 @@ PHONE_CUE = re.compile(
 # "telefono", "contact_phone"); "contact" alone could as well be an e-mail column.
 PHONE_COLUMN = re.compile(
     r"phone|\btel\b|tel[_ .#-]|\btel[eé]f|telef|mobile|\bcell|\bfax|handy|m[oó]vil|celular"
-    r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b",
+    r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b"
+    # The same words in more languages, and the headers that say "how to reach": in a column
+    # whose values are digits only, "Contact" is a phone ("contact_id" is not).
+    r"|\btlf\b|\bt[āa]lr\b|\bs[íi]mi\b|\bfaks|\bmobil|\bτηλ|επικοινων|kontakt|\breach\b"
+    r"|\bcontacto?\b(?![ _.\-]?(?:id|no|nr|#))",
     re.IGNORECASE,
 )
 # Every cue word's stem, for a first look at the (lower-cased) words before a number: most
