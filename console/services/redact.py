@@ -608,6 +608,9 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
     return "." in text[start:end] and _VERSION_BEFORE.search(text, max(0, start - 20), start) is not None
 
 
+# The start tag of a tel: link, just before its text.
+_TEL_LINK = re.compile(r"""href=["']?tel:[^"'<>\s]*["']?[^<>]*>$""", re.IGNORECASE)
+
 # Field separators of CSV / TSV exports.
 # (A Markdown table's cells are fields too: '| Name | Phone |'.)
 _FIELD_SEPARATORS = (",", ";", "\t", "|")
@@ -962,6 +965,9 @@ class Redactor:
             or text[start - 2 : start] == "| "
         ) and self._phone_column(text, start, end):
             return (start, end, _PHONE_T, "csv_column", digits, end)
+        if text[start - 1 : start] == ">" and _TEL_LINK.search(text, max(0, start - 80), start):
+            # The text of a tel: link: '<a href="tel:+47-40-61-81-89">40618189</a>'.
+            return (start, end, _PHONE_T, "tel_link", digits, end)
         if not cued:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
             if _SSN_LOOSE.fullmatch(candidate) and national_ids.SSN_CUE.search(
@@ -1112,9 +1118,14 @@ class Redactor:
 
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
-        if candidate[0] not in "+0" or (candidate[0] == "0" and candidate.isdigit()):
-            # After 00 / 011 only a grouped number: a bare '0012345678' is an id as often.
+        if candidate[0] not in "+0":
             return None
+        if candidate[0] == "0" and candidate.isdigit():
+            # After 00 a bare run ('0012345678') is an id as often as a call abroad: only a
+            # number libphonenumber calls valid is one ('0046701234617').
+            if candidate[1] != "0" or candidate[2] == "0":
+                return None
+            return self._phone(candidate, start, end)
         if candidate in self._possible_cache:
             verdict = self._possible_cache[candidate]
         else:

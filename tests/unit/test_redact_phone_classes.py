@@ -166,3 +166,20 @@ def test_quoted_commas_do_not_hide_a_csv_phone_column():
         '2,Ola Nor,92 40 18 22,5512049331,"€1 925,62"\n'
     )
     assert phones(csv) == ["41 84 09 77", "92 40 18 22"]
+
+
+# -- a call abroad without separators, and the text of a tel: link -----------------------------
+
+@pytest.mark.parametrize("value", ["0046701234567", "0048601402118", "0034622184097"])
+def test_a_compact_call_abroad_that_is_a_valid_number(value):
+    assert phones(f"- Kari Lie — {value}\n") == [value]
+
+
+@pytest.mark.parametrize("value", ["0012345678", "0099812345678", "0000123456789"])
+def test_a_compact_00_run_that_is_no_valid_number_is_not_a_phone(value):
+    assert phones(f"- id {value}\n") == []
+
+
+def test_the_text_of_a_tel_link_is_a_phone():
+    html = '<p><a href="tel:+47-41-84-09-77">41840977</a></p>'
+    assert phones(html) == ["+47-41-84-09-77", "41840977"]
