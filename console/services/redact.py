@@ -333,16 +333,20 @@ _NOT_PHONE_BEFORE = re.compile(
 # colon) is an order's, a customer's or a parcel's, even when a phone plan accepts its digits.
 # Matched on the lower-cased words before the number.
 _NOT_PHONE_WORD = re.compile(
-    r"(?:(?<![^\W_])(?:order|customer|client|klient|kunde|klant|pelanggan|ticket|invoice|factur"
+    r"(?:\b(?:order|customer|client|klient|kunde|klant|pelanggan|ticket|invoice|factur"
     r"|parcel|shipment|serial|transaction|booking|confirmation"
     r"|faktur|fatur|r\u0113\u0137in|s\u0105skait|reikning|tracking|seguimiento|zam\u00f3wieni"
     r"|u\u017esakym|pas\u016bt\u012bjum|p\u00f6ntun|commande|pedido|siunt|s\u016bt\u012bjum|account|acc|kliendi|postcode|postal|zip"
-    r"|vi\u00f0skipta|numer przesy\u0142k|przesy\u0142k"
+    r"|vi\u00f0skipta|numer przesy\u0142k|przesy\u0142k|tiket|invois|sendung|bestell|z\u00e1sielk"
+    r"|工單|客戶編號|고객번호|청구서|주문번호|문의|ใบแจ้งหนี้|رقم التتبع|ট্র্যাকিং নং|מס׳ לקוח"
     r"|ref|chamado|zg\u0142oszeni|p\u00f6\u00f6rdumi|товарителниц|αίτημα|πελάτη)\w*"
     r"|رقم العميل|お客様番号|訂單編號|發票)"
     r"(?:[ _]?(?:id|ref|nr|no|n[°º]|n\.º|number|nummer|numero|número|de cliente|klienta))?"
     r"[\s.:#\"'=/]*$"
-    r"|(?<![^\W_])(?:nr\.?|n[°º]|n\.º)(?: de)? (?:klienta|client|cliente)\w*[\s.:#\"'=]*$",
+    r"|\b(?:nr\.?|n[°º]|n\.º)(?: de)? (?:klienta|client|cliente)\w*[\s.:#\"'=]*$"
+    r"|\bre[.:]\s*$"  # 'Re: 47-16-531-53' (a reference)
+    # An article number's scheme: its digits are a barcode's ('EAN 5908942819672').
+    r"|\b(?:ean|gtin|isbn|upc)(?:-1[03])?[ :#]*$",
 )
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
@@ -592,8 +596,7 @@ def _grouped_tail(text: str, start: int) -> bool:
 def _names_other_number(text: str, start: int) -> bool:
     """Whether the words just before `start` name an order's, a customer's, a ticket's or an
     article's number (not a person's phone or identifier)."""
-    before = text[max(0, start - 28) : start]
-    return bool(_ARTICLE_BEFORE.search(before) or _NOT_PHONE_WORD.search(before.lower()))
+    return _NOT_PHONE_WORD.search(text[max(0, start - 28) : start].lower()) is not None
 
 
 def _not_a_phone(text: str, start: int, end: int) -> bool:
@@ -607,6 +610,35 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
     # (Only a number with a point can be a version: one search fewer for the rest.)
     return "." in text[start:end] and _VERSION_BEFORE.search(text, max(0, start - 20), start) is not None
 
+
+# A country calling code after a '+' (not a time zone's '+00:00', nor '1+2').
+_CALLING_CODE = re.compile(r"\+(?<![\w+]\+)([1-9][0-9]{0,2})", re.ASCII)
+# How far around a number its document's other numbers are looked for (a letter, a signature,
+# a contact list; a log block holds many documents).
+_DOCUMENT_REACH = 1500
+
+
+def _document_regions(text: str) -> tuple[str, ...]:
+    """The regions of the country calling codes written in `text` ('+351 …', '+47-40…'),
+    North America's aside (its numbers are read as the default region's already)."""
+    codes: dict[int, None] = {}
+    for digits in _CALLING_CODE.findall(text):
+        for size in (1, 2, 3):
+            code = int(digits[:size])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                codes[code] = None
+                break
+    return tuple(
+        region
+        for code in codes
+        if code != 1
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        if region != "001"
+    )
+
+
+# Thousands grouped by blanks after a single digit: a count or an amount ('2 311 206').
+_COUNT = re.compile(r"[0-9](?: [0-9]{3})+", re.ASCII)
 
 # The start tag of a tel: link, just before its text.
 _TEL_LINK = re.compile(r"""href=["']?tel:[^"'<>\s]*["']?[^<>]*>$""", re.IGNORECASE)
@@ -735,6 +767,7 @@ class Redactor:
         self._sql_headers: dict[int, list[str]] = {}
         self._sql_first = 0  # where the first INSERT of that text is
         self._found: list[_Hit] = []  # the findings of the text being scanned, so far
+        self._regional_cache: dict[tuple[str, str], phonenumbers.PhoneNumber | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -978,7 +1011,20 @@ class Redactor:
                 ) else end
             if _AREA_IN_BRACKETS.fullmatch(candidate) and len(digits) >= 8:
                 return (start, end, _PHONE_T, None, digits, end)
-            return self._possible_international(candidate, start, end)
+            if (hit := self._possible_international(candidate, start, end)) is not None:
+                return hit
+            if (
+                (len(candidate) > len(digits) or len(digits) <= 9 and text[end : end + 1] in "\n")
+                and len(digits) <= 12
+                and not _COUNT.fullmatch(candidate)
+                and not _SSN_LOOSE.fullmatch(candidate)
+            ):
+                # Grouped like a phone, or a short run alone at the end of its line (a
+                # signature's, a chat message's; not a ten-digit epoch time): a number of a
+                # country whose '+' numbers are written near it. (Not an SSN's shape, valid or
+                # not: '531-00-1578' is nothing.)
+                return self._document_region_phone(text, candidate, start, end)
+            return None
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
         ):
@@ -996,7 +1042,7 @@ class Redactor:
         grouped = len(candidate) > len(digits)
         if (
             (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
-            and national_ids.PHONE_CUE.search(before if grouped else before[-20:])
+            and national_ids.phone_cue(before if grouped else before[-20:])
             and not _VERSION_BEFORE.search(before)
             and not _NOT_PHONE_BEFORE.search(before)
         ):
@@ -1116,6 +1162,26 @@ class Redactor:
             runs[(row, sep)] = header
         return header
 
+    def _document_region_phone(self, text: str, candidate: str, start: int, end: int) -> _Hit | None:
+        """`candidate` read as a national number of a region whose international numbers
+        ('+34 612 …', '+47 40 …') appear near it: a signature or contact list prints the same
+        country's numbers both ways ('+351 912 352 411' above '21 235 4317')."""
+        for region in _document_regions(text[max(0, start - _DOCUMENT_REACH) : end + _DOCUMENT_REACH]):
+            key = (candidate, region)
+            if key in self._regional_cache:
+                verdict = self._regional_cache[key]
+            else:
+                try:
+                    number = phonenumbers.parse(candidate, region)
+                    verdict = number if _phone_region(number, region) == region else None
+                except phonenumbers.NumberParseException:
+                    verdict = None
+                self._regional_cache = _bounded(self._regional_cache)
+                self._regional_cache[key] = verdict
+            if verdict is not None:
+                return (start, end, _PHONE_T, region, verdict, end)
+        return None
+
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
         if candidate[0] not in "+0":
@@ -1169,7 +1235,7 @@ class Redactor:
             if (
                 end - start == 11
                 and text[start + 2] == text[start + 5] == "."
-                and national_ids.PHONE_CUE.search(text, max(0, start - 20), start)
+                and national_ids.phone_cue(text[max(0, start - 20) : start])
             ):
                 # Four pairs of digits after a phone word: a Danish or Norwegian number
                 # written with dots ('Tlf. 32.12.34.56'), not an address.

@@ -183,3 +183,34 @@ def test_a_compact_00_run_that_is_no_valid_number_is_not_a_phone(value):
 def test_the_text_of_a_tel_link_is_a_phone():
     html = '<p><a href="tel:+47-41-84-09-77">41840977</a></p>'
     assert phones(html) == ["+47-41-84-09-77", "41840977"]
+
+
+# -- no phone word: a national number of a country whose '+' numbers are written nearby --------
+
+def test_a_signature_line_of_the_same_country_as_an_international_number():
+    text = "Kind regards\nInês Costa\nHalcyon Lda.\n+351 912 352 411\n21 345 6789\n"
+    assert phones(text) == ["+351 912 352 411", "21 345 6789"]
+
+
+def test_a_contact_list_mixing_international_and_national_numbers():
+    text = "- Kari Lie — +47 41 84 09 77\n- Ola Berg — 92401822\n- Per Dahl: 22-40-18-22\n"
+    assert phones(text) == ["+47 41 84 09 77", "92401822", "22-40-18-22"]
+
+
+def test_without_an_international_number_nearby_a_bare_national_number_is_left():
+    assert phones("- Ola Berg — 92401822\n") == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Population 2 311 206",  # thousands of a count
+        "Value recorded: 531-00-1578",  # an SSN's shape, never anything else
+        "# pinned 1602198377",  # a ten-digit epoch time alone on its line
+        "Tiket: 388483411",
+        "Sendungsnummer: 671670543",
+        "Re: 47-16-531-53",
+    ],
+)
+def test_a_nearby_international_number_does_not_make_these_phones(line):
+    assert phones(f"Kari Lie, +48 22 612 34 56\n{line}\n") == ["+48 22 612 34 56"]

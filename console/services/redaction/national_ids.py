@@ -26,15 +26,20 @@ PHONE_CUE = re.compile(
     r"phone|\btel\b|\btel[.:]|\bcall|mobile|\bcell|\bring\b|\bfax|whatsapp|\bsms\b|text me"
     r"|reach (?:me|us|her|him|them)|\bnumber|\bnr\b|telefon|t[ée]l[ée]phone|\bt[ée]l\b|handy"
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
-    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]|☎|📞"
-    # The phone words and "call me on" of more languages: Latvian, Icelandic, Polish, Czech,
-    # Danish/Norwegian/Swedish, Greek, Spanish, French, Portuguese, Estonian, Hebrew, Chinese;
-    # and the keys of SMS gateways and CRMs (msisdn, callback, WA).
-    r"|\bt[āa]lr\b|\bt[āa]lr[.:]|\bs[íi]mi\b|fars[íi]mi|\bfaks|\bkom[.:]|\bmobil|\bτηλ|\bκιν[.:]"
-    r"|ll[áa]m[ae]me|\bzvani|πάρε με|appelle|zavolej|liga-me|ligue|helista|zadzwo[ńn]|\bnumer\b"
-    r"|\bnumbri|תתקשר|טלפון|打|callback|call back|\bwa:|msisdn|\bgsm\b|kontakt|επικοινων",
+    r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]|☎|📞",
     re.IGNORECASE,
 )
+# The phone words and "call me on" of more languages (Latvian, Icelandic, Polish, Czech,
+# Danish/Norwegian/Swedish, Greek, Spanish, French, Portuguese, Estonian, Hebrew, Chinese) and
+# the keys of SMS gateways and CRMs (msisdn, callback, WA): lower case, each starting a word.
+# A trie of literals (see _stem_branches), searched only where PHONE_CUE found nothing: one
+# more branch in PHONE_CUE's alternation would cost every search of it more than this does.
+MORE_PHONE_WORDS = [
+    "tālr", "talr", "sími", "simi", "farsími", "farsimi", "faks", "kom.", "kom:", "mobil",
+    "τηλ", "κιν.", "κιν:", "llámame", "llamame", "zvani", "πάρε με", "appelle", "zavolej",
+    "liga-me", "ligue", "helista", "zadzwoń", "zadzwon", "numer ", "numbri", "תתקשר", "טלפון",
+    "打", "callback", "call back", "wa:", "msisdn", "gsm", "kontakt", "επικοινων",
+]
 # A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
 # "telefono", "contact_phone"); "contact" alone could as well be an e-mail column.
 PHONE_COLUMN = re.compile(
@@ -50,7 +55,7 @@ PHONE_COLUMN = re.compile(
 # numbers have none, and one search of this pattern, whose branches all start on a literal
 # letter (`\b` becomes a look-behind after it), costs less than the dozen exact ones below.
 # The words naming national identifiers are id_schemes' own: one table of cue words.
-_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:", "☎", "📞", "tālr", "talr", "sími", "simi", "farsími", "farsimi", "faks", "kom.", "kom:", "mobil", "τηλ", "κιν", "llámame", "llamame", "zvani", "πάρε", "appelle", "zavolej", "liga-me", "ligue", "helista", "zadzwoń", "zadzwon", "numer", "numbri", "תתקשר", "טלפון", "打", "callback", "wa:", "msisdn", "gsm", "kontakt", "επικοινων"]
+_STEMS = ["ssn", "social", "soc", "ss", "id", "taxpayer", "itin", "phone", "tel", "call", "mobile", "cell", "ring", "fax", "whatsapp", "sms", "text", "reach", "number", "nr", "tél", "handy", "móvil", "movil", "celular", "ext", "num", "nummer", "contact", "portable", "rufnummer", "hotline", "landline", "tlf", "ph.", "ph:", "mob", "cel.", "cel:", "fon.", "fon:", "☎", "📞"]
 
 
 def _stem_branches(stems: list[str]) -> list[str]:
@@ -71,10 +76,20 @@ _ID_STEMS = list(
         for first in [cue.split(" ")[0]]
     )
 )
+_MORE_PHONE_CUE = re.compile("|".join(_stem_branches(MORE_PHONE_WORDS)))
+
+
+def phone_cue(before: str) -> bool:
+    """Whether a phone word (of any language we know) is in `before`."""
+    return PHONE_CUE.search(before) is not None or _MORE_PHONE_CUE.search(before.lower()) is not None
+
+
 ANY_CUE = re.compile(
     "|".join(
         [
-            *_stem_branches([w for w in dict.fromkeys(_STEMS + _ID_STEMS) if w != "phone"]),
+            *_stem_branches(
+                [w for w in dict.fromkeys(_STEMS + MORE_PHONE_WORDS + _ID_STEMS) if w != "phone"]
+            ),
             "phone",
             "\u96fb\u8a71",
         ]
