@@ -331,23 +331,44 @@ _NOT_PHONE_BEFORE = re.compile(
 # The same in the other languages phone numbers are written in, and the ids of tickets, customers
 # and invoices: a number right after one of these words (and its 'nr', 'n°', 'ID', quotes or
 # colon) is an order's, a customer's or a parcel's, even when a phone plan accepts its digits.
-# Matched on the lower-cased words before the number.
-_NOT_PHONE_WORD = re.compile(
-    r"(?:\b(?:order|customer|client|klient|kunde|klant|pelanggan|ticket|invoice|factur"
-    r"|parcel|shipment|serial|transaction|booking|confirmation"
-    r"|faktur|fatur|r\u0113\u0137in|s\u0105skait|reikning|tracking|seguimiento|zam\u00f3wieni"
-    r"|u\u017esakym|pas\u016bt\u012bjum|p\u00f6ntun|commande|pedido|siunt|s\u016bt\u012bjum|account|acc|kliendi|postcode|postal|zip"
-    r"|vi\u00f0skipta|numer przesy\u0142k|przesy\u0142k|tiket|invois|sendung|bestell|z\u00e1sielk"
-    r"|工單|客戶編號|고객번호|청구서|주문번호|문의|ใบแจ้งหนี้|رقم التتبع|ট্র্যাকিং নং|מס׳ לקוח"
-    r"|ref|chamado|zg\u0142oszeni|p\u00f6\u00f6rdumi|товарителниц|αίτημα|πελάτη)\w*"
-    r"|رقم العميل|お客様番号|訂單編號|發票)"
-    r"(?:[ _]?(?:id|ref|nr|no|n[°º]|n\.º|number|nummer|numero|número|de cliente|klienta))?"
-    r"[\s.:#\"'=/]*$"
-    r"|\b(?:nr\.?|n[°º]|n\.º)(?: de)? (?:klienta|client|cliente)\w*[\s.:#\"'=]*$"
-    r"|\bre[.:]\s*$"  # 'Re: 47-16-531-53' (a reference)
+# Each stem starts a word and may go on ('Kundenr.', 'order_ref', 'Zamówienie').
+_OTHER_NUMBER_STEMS = [
+    "order", "customer", "client", "klient", "kunde", "klant", "pelanggan", "ticket", "invoice",
+    "factur", "parcel", "shipment", "serial", "transaction", "booking", "confirmation", "faktur",
+    "fatur", "rēķin", "sąskait", "reikning", "tracking", "seguimiento", "zamówieni", "užsakym",
+    "pasūtījum", "pöntun", "commande", "pedido", "siunt", "sūtījum", "account", "acc", "kliendi",
+    "postcode", "postal", "zip", "viðskipta", "numer przesyłk", "przesyłk", "tiket", "invois",
+    "sendung", "bestell", "zásielk", "工單", "客戶編號", "고객번호", "청구서", "주문번호", "문의",
+    "ใบแจ้งหนี้", "رقم التتبع", "ট্র্যাকিং নং", "מס׳ לקוח", "ref", "chamado", "zgłoszeni",
+    "pöördumi", "товарителниц", "αίτημα", "πελάτη",
+]
+_OTHER_NUMBER_PHRASES = ["رقم العميل", "お客様番号", "訂單編號", "發票"]
+# ... and the word for "number" or "ID" that may follow one ('Customer ID', 'Pedido n.º').
+_NUMBER_WORDS = ["id", "ref", "nr", "no", "n°", "nº", "n.º", "number", "nummer", "numero", "número",
+                 "de cliente", "klienta"]
+
+
+def _reversed(words: list[str]) -> str:
+    return "|".join(re.escape(w[::-1]) for w in sorted(words, key=len, reverse=True))
+
+
+# Matched at the start of the lower-cased words before the number read backwards: one anchored
+# attempt, where a search for the words at the end of the text would try each of its positions.
+_NOT_PHONE_WORD_REVERSED = re.compile(
+    r"[\s.:#\"'=/]*"
+    rf"(?:(?:{_reversed(_NUMBER_WORDS)})[ _]?)?"
+    rf"(?:\w*?(?:{_reversed(_OTHER_NUMBER_STEMS)})(?!\w)|(?:{_reversed(_OTHER_NUMBER_PHRASES)}))"
+    # 'Nr klienta:', 'N° client', 'Nº de cliente'
+    r"|[\s.:#\"'=]*\w*?(?:atneilk|tneilc|etneilc) (?:ed )?(?:\.?rn|[°º]n|º\.n)(?!\w)"
+    r"|\s*[.:]er(?!\w)"  # 'Re: 47-16-531-53' (a reference)
     # An article number's scheme: its digits are a barcode's ('EAN 5908942819672').
-    r"|\b(?:ean|gtin|isbn|upc)(?:-1[03])?[ :#]*$",
+    r"|[ :#]*(?:[03]1-)?(?:nae|nitg|nbsi|cpu)(?!\w)"
 )
+
+
+def _names_other_word(before: str) -> bool:
+    """Whether `before` (lower case) ends in an order, customer, ticket or article word."""
+    return _NOT_PHONE_WORD_REVERSED.match(before[::-1]) is not None
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
     r"(?:\bv|\bversion|_version|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
@@ -596,7 +617,7 @@ def _grouped_tail(text: str, start: int) -> bool:
 def _names_other_number(text: str, start: int) -> bool:
     """Whether the words just before `start` name an order's, a customer's, a ticket's or an
     article's number (not a person's phone or identifier)."""
-    return _NOT_PHONE_WORD.search(text[max(0, start - 28) : start].lower()) is not None
+    return _names_other_word(text[max(0, start - 28) : start].lower())
 
 
 def _not_a_phone(text: str, start: int, end: int) -> bool:
@@ -1097,7 +1118,7 @@ class Redactor:
         ):
             return False
         name = self._column_name(text, start, end).strip(" \"'")
-        return bool(name) and _NOT_PHONE_WORD.search(name.lower()) is not None
+        return bool(name) and _names_other_word(name.lower())
 
     def _sql_column(self, text: str, start: int) -> str:
         """The name of the column of an SQL INSERT's VALUES whose quoted value starts at
