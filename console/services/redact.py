@@ -6,6 +6,7 @@ docs/redaction.md explains the engines, their cues and their measured recall and
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -639,11 +640,13 @@ _CALLING_CODE = re.compile(r"\+(?<![\w+]\+)([1-9][0-9]{0,2})", re.ASCII)
 _DOCUMENT_REACH = 1500
 
 
-def _document_regions(text: str) -> tuple[str, ...]:
-    """The regions of the country calling codes written in `text` ('+351 …', '+47-40…'),
-    North America's aside (its numbers are read as the default region's already)."""
+@functools.lru_cache(maxsize=256)
+def _document_regions(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The regions of the country calling codes that begin `prefixes` (the up to three digits
+    after each '+' of a text: '351', '47'), North America's aside (its numbers are read as the
+    default region's already)."""
     codes: dict[int, None] = {}
-    for digits in _CALLING_CODE.findall(text):
+    for digits in prefixes:
         for size in (1, 2, 3):
             code = int(digits[:size])
             if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
@@ -789,6 +792,10 @@ class Redactor:
         self._sql_first = 0  # where the first INSERT of that text is
         self._found: list[_Hit] = []  # the findings of the text being scanned, so far
         self._regional_cache: dict[tuple[str, str], phonenumbers.PhoneNumber | None] = {}
+        # The '+CC' prefixes of the text being scanned, and where they are (found when first asked).
+        self._codes_text: str | None = None
+        self._code_positions: list[int] = []
+        self._codes: list[str] = []
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -1187,7 +1194,18 @@ class Redactor:
         """`candidate` read as a national number of a region whose international numbers
         ('+34 612 …', '+47 40 …') appear near it: a signature or contact list prints the same
         country's numbers both ways ('+351 912 352 411' above '21 235 4317')."""
-        for region in _document_regions(text[max(0, start - _DOCUMENT_REACH) : end + _DOCUMENT_REACH]):
+        if text is not self._codes_text:
+            # Where the text's '+CC' prefixes are, found once per text (most texts never get
+            # here; a log block that does is searched on a literal '+').
+            self._codes_text = text
+            found = [(m.start(), m.group(1)) for m in _CALLING_CODE.finditer(text)]
+            self._code_positions = [position for position, _ in found]
+            self._codes = [digits for _, digits in found]
+        first = bisect.bisect_left(self._code_positions, start - _DOCUMENT_REACH)
+        last = bisect.bisect_right(self._code_positions, end + _DOCUMENT_REACH)
+        if first == last:
+            return None
+        for region in _document_regions(tuple(sorted(set(self._codes[first:last])))):
             key = (candidate, region)
             if key in self._regional_cache:
                 verdict = self._regional_cache[key]
