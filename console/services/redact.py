@@ -6,7 +6,6 @@ docs/redaction.md explains the engines, their cues and their measured recall and
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import functools
 import hashlib
@@ -664,6 +663,27 @@ def _document_regions(prefixes: tuple[str, ...]) -> tuple[str, ...]:
 # Thousands grouped by blanks after a single digit: a count or an amount ('2 311 206').
 _COUNT = re.compile(r"[0-9](?: [0-9]{3})+", re.ASCII)
 
+def _regional_number(candidate: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """`candidate` as a valid national number of `region`, or None. (The national number is
+    read off the digits where the region's trunk prefix allows: parsing costs more.)"""
+    reading = _national_reading(region)
+    if reading is None:
+        return None
+    _, country_code, how = reading
+    digits = candidate.translate(_PHONE_SEPARATORS)
+    if how == "keep" or how == "trunk0" and digits[0] == "0":
+        number = _national_number(digits, how, country_code)
+    else:
+        # (A trunk-0 region's number printed without its 0: '1-300-15-4414' in Malaysia.)
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            return None
+    if number is None:
+        return None
+    return number if _phone_region(number, region) == region else None
+
+
 # The start tag of a tel: link, just before its text.
 _TEL_LINK = re.compile(r"""href=["']?tel:[^"'<>\s]*["']?[^<>]*>$""", re.IGNORECASE)
 
@@ -792,10 +812,6 @@ class Redactor:
         self._sql_first = 0  # where the first INSERT of that text is
         self._found: list[_Hit] = []  # the findings of the text being scanned, so far
         self._regional_cache: dict[tuple[str, str], phonenumbers.PhoneNumber | None] = {}
-        # The '+CC' prefixes of the text being scanned, and where they are (found when first asked).
-        self._codes_text: str | None = None
-        self._code_positions: list[int] = []
-        self._codes: list[str] = []
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -1194,27 +1210,17 @@ class Redactor:
         """`candidate` read as a national number of a region whose international numbers
         ('+34 612 …', '+47 40 …') appear near it: a signature or contact list prints the same
         country's numbers both ways ('+351 912 352 411' above '21 235 4317')."""
-        if text is not self._codes_text:
-            # Where the text's '+CC' prefixes are, found once per text (most texts never get
-            # here; a log block that does is searched on a literal '+').
-            self._codes_text = text
-            found = [(m.start(), m.group(1)) for m in _CALLING_CODE.finditer(text)]
-            self._code_positions = [position for position, _ in found]
-            self._codes = [digits for _, digits in found]
-        first = bisect.bisect_left(self._code_positions, start - _DOCUMENT_REACH)
-        last = bisect.bisect_right(self._code_positions, end + _DOCUMENT_REACH)
-        if first == last:
+        # (Found in the window for each number that needs them: fewer characters than the
+        # whole of a log block, whose '+00:00' time zones and '+' numbers are many.)
+        window = text[max(0, start - _DOCUMENT_REACH) : end + _DOCUMENT_REACH]
+        if "+" not in window:
             return None
-        for region in _document_regions(tuple(sorted(set(self._codes[first:last])))):
+        for region in _document_regions(tuple(sorted(set(_CALLING_CODE.findall(window))))):
             key = (candidate, region)
             if key in self._regional_cache:
                 verdict = self._regional_cache[key]
             else:
-                try:
-                    number = phonenumbers.parse(candidate, region)
-                    verdict = number if _phone_region(number, region) == region else None
-                except phonenumbers.NumberParseException:
-                    verdict = None
+                verdict = _regional_number(candidate, region)
                 self._regional_cache = _bounded(self._regional_cache)
                 self._regional_cache[key] = verdict
             if verdict is not None:
