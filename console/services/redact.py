@@ -394,7 +394,9 @@ def _candidates(text: str) -> Callable[[int], re.Match[str] | None]:
 # refuses a match glued to a word or continuing as another number ('123-45-6789-0').
 # A comma then one or two digits is a decimal part ('12 345,67'); a comma then a longer number,
 # a dotted one ('…,218.121.5.4') or a date is the next field of a CSV row.
-_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|\.[0-9]))"
+# (A comma then two digits then more groups is the next field of a CSV row, not a decimal part:
+# '0301 323 42,63 67 92 89', '06 20 123 9448,74-66-13'.)
+_NUM_END = r"(?![0-9A-Za-z_@]|[.:/\-][0-9]|,[0-9]{1,2}(?![0-9A-Za-z:]|[ .\-/][0-9]))"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CARD_SHAPE = (
     r"[0-9]{4}(?P<sep>[ .\-]?)[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
@@ -423,14 +425,14 @@ _NUMBER = re.compile(
     re.ASCII,
 )
 _PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
-# Dates, US ZIP+4 codes and Japanese postcodes (012-3456) are never phones, whatever
-# libphonenumber thinks of their digits.
+# Dates, US ZIP+4 codes, Brazilian CEPs (01310-100) and Japanese postcodes (012-3456) are never
+# phones, whatever libphonenumber thinks of their digits.
 _NOT_PHONE = re.compile(
     # (A date's day and month have two digits at most, its year two or four: '0800.12.0154'
     # is a freephone number.)
     r"[0-9]{1,2}([./\-])[0-9]{1,2}\1(?:[0-9]{2}|[0-9]{4})|[0-9]{4}([./\-])[0-9]{1,2}\2[0-9]{1,2}"
     r"|[0-9]{4}[./\-][0-9]{2}[./\-][0-9]{2}"
-    r"|[0-9]{5}-[0-9]{4}|0[0-9]{2}-[0-9]{4}",
+    r"|[0-9]{5}-[0-9]{3,4}|0[0-9]{2}-[0-9]{4}",
     re.ASCII,
 )
 # A number after one of these is a parcel's, an order's or an account's, whatever its digits.
@@ -439,10 +441,51 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|confirmation)\s*(?:number|no\.?|nr\.?|#)\s*:?\s*$",
     re.IGNORECASE,
 )
+# The same in the other languages phone numbers are written in, and the ids of tickets, customers
+# and invoices: a number right after one of these words (and its 'nr', 'n°', 'ID', quotes or
+# colon) is an order's, a customer's or a parcel's, even when a phone plan accepts its digits.
+# Each stem starts a word and may go on ('Kundenr.', 'order_ref', 'Zamówienie').
+_OTHER_NUMBER_STEMS = [
+    "order", "customer", "client", "klient", "kunde", "klant", "pelanggan", "ticket", "invoice",
+    "factur", "parcel", "shipment", "serial", "transaction", "booking", "confirmation", "faktur",
+    "fatur", "rēķin", "sąskait", "reikning", "tracking", "seguimiento", "zamówieni", "užsakym",
+    "pasūtījum", "pöntun", "commande", "pedido", "siunt", "sūtījum", "account", "acc", "kliendi",
+    "postcode", "postal", "zip", "viðskipta", "numer przesyłk", "przesyłk", "tiket", "invois",
+    "sendung", "bestell", "zásielk", "工單", "客戶編號", "고객번호", "청구서", "주문번호", "문의",
+    "ใบแจ้งหนี้", "رقم التتبع", "ট্র্যাকিং নং", "מס׳ לקוח", "ref", "chamado", "zgłoszeni",
+    "pöördumi", "товарителниц", "αίτημα", "πελάτη",
+]
+_OTHER_NUMBER_PHRASES = ["رقم العميل", "お客様番号", "訂單編號", "發票"]
+# ... and the word for "number" or "ID" that may follow one ('Customer ID', 'Pedido n.º').
+_NUMBER_WORDS = ["id", "ref", "nr", "no", "n°", "nº", "n.º", "number", "nummer", "numero", "número",
+                 "de cliente", "klienta"]
+
+
+def _reversed(words: list[str]) -> str:
+    return "|".join(re.escape(w[::-1]) for w in sorted(words, key=len, reverse=True))
+
+
+# Matched at the start of the lower-cased words before the number read backwards: one anchored
+# attempt, where a search for the words at the end of the text would try each of its positions.
+_NOT_PHONE_WORD_REVERSED = re.compile(
+    r"[\s.:#\"'=/]*"
+    rf"(?:(?:{_reversed(_NUMBER_WORDS)})[ _]?)?"
+    rf"(?:\w*?(?:{_reversed(_OTHER_NUMBER_STEMS)})(?!\w)|(?:{_reversed(_OTHER_NUMBER_PHRASES)}))"
+    # 'Nr klienta:', 'N° client', 'Nº de cliente'
+    r"|[\s.:#\"'=]*\w*?(?:atneilk|tneilc|etneilc) (?:ed )?(?:\.?rn|[°º]n|º\.n)(?!\w)"
+    r"|\s*[.:]er(?!\w)"  # 'Re: 47-16-531-53' (a reference)
+    # An article number's scheme: its digits are a barcode's ('EAN 5908942819672').
+    r"|[ :#]*(?:[03]1-)?(?:nae|nitg|nbsi|cpu)(?!\w)"
+)
+
+
+def _names_other_word(before: str) -> bool:
+    """Whether `before` (lower case) ends in an order, customer, ticket or article word."""
+    return _NOT_PHONE_WORD_REVERSED.match(before[::-1]) is not None
 # An IPv4-shaped number right after one of these words is a version or build number.
 _VERSION_BEFORE = re.compile(
-    r"(?:\bv|\bversion|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
-    r"\bpython|\bnode|\bsdk|\bchrome|\bwindows)\s*:?\s*$",
+    r"(?:\bv|\bversion|_version|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
+    r"\bpython|\bnode|\bsdk|\bchrome|\bwindows)[\"']?\s*:?\s*[\"']?$",
     re.ASCII | re.IGNORECASE,
 )
 _IPV6 = re.compile(
@@ -665,6 +708,98 @@ def _international(candidate: str, digits: str) -> str | None:
     return "+" + candidate[idd.end() :]
 
 
+# A decimal with one point and four to six decimals is a coordinate or a measure (136.14590);
+# seven or more are a phone number written with one dot (506.2345948).
+_DECIMAL = re.compile(r"-?[0-9]{1,3}\.[0-9]{4,6}", re.ASCII)
+# An article number's scheme, written before it: its digits are a barcode's, never a card's or
+# a phone's ('EAN 5908942819672', 'ISBN 978-91-28-91779-7').
+_ARTICLE_BEFORE = re.compile(r"(?:EAN|GTIN|ISBN|UPC)(?:-1[03])?[ :#]*$", re.ASCII | re.IGNORECASE)
+
+
+def _grouped_tail(text: str, start: int) -> bool:
+    """Whether `start` is inside a number grouped by single blanks ('4646 626 848 1230'): the
+    scan tries each group once the first is turned down, and a tail is no number of its own.
+    (Two blanks part columns: 'M 512 321 390  T 12 343 59 56'.)"""
+    return (
+        text[start - 1 : start] == " "
+        and text[start - 2 : start - 1].isdigit()
+        and text[start : start + 1].isdigit()  # ('… 1111 (415) 555-2671' is a number of its own)
+    )
+
+
+def _names_other_number(text: str, start: int) -> bool:
+    """Whether the words just before `start` name an order's, a customer's, a ticket's or an
+    article's number (not a person's phone or identifier)."""
+    return _names_other_word(text[max(0, start - 28) : start].lower())
+
+
+def _not_a_phone(text: str, start: int, end: int) -> bool:
+    """Whether digits a phone plan accepts are, by what is around them, something else: a
+    decimal, an article number, or a number that an order, customer, ticket or version word
+    names.
+
+    Asked only of a national-format phone found (most numbers never get here)."""
+    if _DECIMAL.fullmatch(text, start, end) or _names_other_number(text, start):
+        return True
+    # (Only a number with a point can be a version: one search fewer for the rest.)
+    return "." in text[start:end] and _VERSION_BEFORE.search(text, max(0, start - 20), start) is not None
+
+
+# A country calling code after a '+' (not a time zone's '+00:00', nor '1+2').
+_CALLING_CODE = re.compile(r"\+(?<![\w+]\+)([1-9][0-9]{0,2})", re.ASCII)
+# How far around a number its document's other numbers are looked for (a letter, a signature,
+# a contact list; a log block holds many documents).
+_DOCUMENT_REACH = 1500
+
+
+@functools.lru_cache(maxsize=256)
+def _document_regions(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The regions of the country calling codes that begin `prefixes` (the up to three digits
+    after each '+' of a text: '351', '47'), North America's aside (its numbers are read as the
+    default region's already)."""
+    codes: dict[int, None] = {}
+    for digits in prefixes:
+        for size in (1, 2, 3):
+            code = int(digits[:size])
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                codes[code] = None
+                break
+    return tuple(
+        region
+        for code in codes
+        if code != 1
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        if region != "001"
+    )
+
+
+# Thousands grouped by blanks after a single digit: a count or an amount ('2 311 206').
+_COUNT = re.compile(r"[0-9](?: [0-9]{3})+", re.ASCII)
+
+def _regional_number(candidate: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """`candidate` as a valid national number of `region`, or None. (The national number is
+    read off the digits where the region's trunk prefix allows: parsing costs more.)"""
+    reading = _national_reading(region)
+    if reading is None:
+        return None
+    _, country_code, how = reading
+    digits = candidate.translate(_PHONE_SEPARATORS)
+    if how == "keep" or how == "trunk0" and digits[0] == "0":
+        number = _national_number(digits, how, country_code)
+    else:
+        # (A trunk-0 region's number printed without its 0: '1-300-15-4414' in Malaysia.)
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            return None
+    if number is None:
+        return None
+    return number if _phone_region(number, region) == region else None
+
+
+# The start tag of a tel: link, just before its text.
+_TEL_LINK = re.compile(r"""href=["']?tel:[^"'<>\s]*["']?[^<>]*>$""", re.IGNORECASE)
+
 # Field separators of CSV / TSV exports.
 # (A Markdown table's cells are fields too: '| Name | Phone |'.)
 _FIELD_SEPARATORS = (",", ";", "\t", "|")
@@ -673,6 +808,21 @@ _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
 _FORM_VALUE = frozenset("0123456789+%().-ABCDEF")
 # The column list of an SQL INSERT: its values' names, as a CSV header names its fields.
 _SQL_INSERT = re.compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
+
+
+def _separators(text: str, start: int, end: int, sep: str) -> int:
+    """How many `sep` separate fields in text[start:end]: those inside a quoted field
+    ('"€5,08"', '"1 893,40 zł"') do not."""
+    count = text.count(sep, start, end)
+    if not count or text.find('"', start, end) < 0:
+        return count
+    count, quoted = 0, False
+    for ch in text[start:end]:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            count += 1
+    return count
 
 
 def _line_end_at(text: str, line: int) -> int:
@@ -773,6 +923,8 @@ class Redactor:
         self._sql_text: str | None = None
         self._sql_headers: dict[int, list[str]] = {}
         self._sql_first = 0  # where the first INSERT of that text is
+        self._found: list[_Hit] = []  # the findings of the text being scanned, so far
+        self._regional_cache: dict[tuple[str, str], phonenumbers.PhoneNumber | None] = {}
         self._handlers = {marker: handlers[name] for marker, name in _SCAN_MARKERS.items()}
 
     def __repr__(self) -> str:
@@ -872,6 +1024,7 @@ class Redactor:
 
     def _scan_structured(self, text: str) -> list[_Hit]:
         hits: list[_Hit] = []
+        self._found = hits  # (for a handler to see where the last finding ended)
         search = _candidates(text)
         handlers = self._handlers
         pos = 0
@@ -910,6 +1063,15 @@ class Redactor:
         if verdict is None or isinstance(verdict, int):
             # Rejected by shape or check digits: the words around it may still say what it is.
             hit = self._contextual_number(text, start)
+            if isinstance(hit, tuple) and (
+                hit[2] is _PHONE_T
+                and self._refused_phone(text, start, hit[1])
+                # 'Customer ID: 8937862', 'Ref. 51913559', 'ISBN 978-…': the word ("ID") names
+                # the number, and it is not a person's.
+                or hit[2] is _NATIONAL_ID
+                and (self._tail(text, hit[0]) or _names_other_number(text, hit[0]))
+            ):
+                return hit[1]
             if hit is not None:
                 return hit
         elif verdict[2] is _PHONE_T and text[start] != "+":
@@ -919,9 +1081,9 @@ class Redactor:
                 hit = self._contextual_number(text, start)
                 if isinstance(hit, tuple) and hit[2] is _SSN_T:
                     return hit
-            before = text[max(0, start - 24) : start]
-            if _NOT_PHONE_BEFORE.search(before):
+            if self._refused_phone(text, start, verdict[1]):
                 return verdict[1]
+            before = text[max(0, start - 24) : start]
             if text[start - 1 : start] == "'" and (column := self._sql_column(text, start)):
                 # A valid phone number in a national_id column is the identifier.
                 if (named := self._named_id(text, start, column)) is not None:
@@ -932,6 +1094,21 @@ class Redactor:
             ) is not None:
                 return named
         return verdict
+
+    def _refused_phone(self, text: str, start: int, end: int) -> bool:
+        """Whether a national-format number taken for a phone is, by its surroundings or its
+        column, an order's, customer's or article's number (see _not_a_phone)."""
+        return (
+            self._tail(text, start)
+            or _not_a_phone(text, start, end)
+            or self._other_column(text, start, end)
+        )
+
+    def _tail(self, text: str, start: int) -> bool:
+        """Whether `start` is inside a longer grouped number the scan turned down
+        ('Ref: 4646 626 848 1230'); not after a finding ('Card 4000 … 8519 0161 747 2960')."""
+        found = self._found
+        return _grouped_tail(text, start) and not (found and found[-1][1] == start - 1)
 
     def _named_id(self, text: str, start: int, before: str) -> _Hit | None:
         """The identifier at `start` (or at the capitals just before it: 'AB 12 34 56 C') that
@@ -978,6 +1155,9 @@ class Redactor:
             or text[start - 2 : start] == "| "
         ) and self._phone_column(text, start, end):
             return (start, end, _PHONE_T, "csv_column", digits, end)
+        if text[start - 1 : start] == ">" and _TEL_LINK.search(text, max(0, start - 80), start):
+            # The text of a tel: link: '<a href="tel:+47-40-61-81-89">40618189</a>'.
+            return (start, end, _PHONE_T, "tel_link", digits, end)
         if not cued:
             # No cue word before it (most numbers): only an SSN cue after it or a '+' remains.
             if _SSN_LOOSE.fullmatch(candidate) and national_ids.SSN_CUE.search(
@@ -988,7 +1168,20 @@ class Redactor:
                 ) else end
             if _AREA_IN_BRACKETS.fullmatch(candidate) and len(digits) >= 8:
                 return (start, end, _PHONE_T, None, digits, end)
-            return self._possible_international(candidate, start, end)
+            if (hit := self._possible_international(candidate, start, end)) is not None:
+                return hit
+            if (
+                (len(candidate) > len(digits) or len(digits) <= 9 and text[end : end + 1] in "\n")
+                and len(digits) <= 12
+                and not _COUNT.fullmatch(candidate)
+                and not _SSN_LOOSE.fullmatch(candidate)
+            ):
+                # Grouped like a phone, or a short run alone at the end of its line (a
+                # signature's, a chat message's; not a ten-digit epoch time): a number of a
+                # country whose '+' numbers are written near it. (Not an SSN's shape, valid or
+                # not: '531-00-1578' is nothing.)
+                return self._document_region_phone(text, candidate, start, end)
+            return None
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
         ):
@@ -1006,15 +1199,16 @@ class Redactor:
         grouped = len(candidate) > len(digits)
         if (
             (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
-            and national_ids.PHONE_CUE.search(before if grouped else before[-20:])
+            and national_ids.phone_cue(before if grouped else before[-20:])
             and not _VERSION_BEFORE.search(before)
             and not _NOT_PHONE_BEFORE.search(before)
         ):
             return (start, end, _PHONE_T, None, digits, end)
         return None
 
-    def _phone_column(self, text: str, start: int, end: int) -> bool:
-        """Whether text[start:end] is a whole field of a CSV / TSV row under a phone header.
+    def _column_name(self, text: str, start: int, end: int) -> str:
+        """The header of the CSV / TSV / Markdown column of which text[start:end] is a whole
+        field, or "".
 
         The header is the top line of the run of lines with as many separators as this one;
         what each line's run turned out to be is remembered for the rest of the text, so the
@@ -1039,12 +1233,28 @@ class Redactor:
         if sep not in _FIELD_SEPARATORS or (opening and opening != sep) or (
             closing and closing != sep
         ):
-            return False
+            return ""
         header = self._csv_header(text, line, sep)
         if header is None:
+            return ""
+        column = _separators(text, line, start, sep)
+        return header[column] if column < len(header) else ""
+
+    def _phone_column(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a whole field of a CSV / TSV row under a phone header."""
+        return national_ids.PHONE_COLUMN.search(self._column_name(text, start, end)) is not None
+
+    def _other_column(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is a whole field under an order, customer or invoice header
+        ('order_id', '| Order no. |'): a phone plan may accept its digits, the header does not."""
+        if not (
+            text[start - 1 : start] in _FIELD_EDGES
+            or text[end : end + 1] in _FIELD_EDGES
+            or text[start - 2 : start] == "| "
+        ):
             return False
-        column = text.count(sep, line, start)
-        return column < len(header) and national_ids.PHONE_COLUMN.search(header[column]) is not None
+        name = self._column_name(text, start, end).strip(" \"'")
+        return bool(name) and _names_other_word(name.lower())
 
     def _sql_column(self, text: str, start: int) -> str:
         """The name of the column of an SQL INSERT's VALUES whose quoted value starts at
@@ -1086,11 +1296,11 @@ class Redactor:
             self._csv_text, self._csv_runs = text, {}
         runs = self._csv_runs
         walked: list[int] = []
-        count = text.count(sep, line, _line_end_at(text, line))
+        count = _separators(text, line, _line_end_at(text, line), sep)
         top = line
         while (top, sep) not in runs and top:
             above = text.rfind("\n", 0, top - 1) + 1
-            if text.count(sep, above, top - 1) != count:
+            if _separators(text, above, top - 1, sep) != count:
                 break
             walked.append(top)
             top = above
@@ -1109,11 +1319,37 @@ class Redactor:
             runs[(row, sep)] = header
         return header
 
+    def _document_region_phone(self, text: str, candidate: str, start: int, end: int) -> _Hit | None:
+        """`candidate` read as a national number of a region whose international numbers
+        ('+34 612 …', '+47 40 …') appear near it: a signature or contact list prints the same
+        country's numbers both ways ('+351 912 352 411' above '21 235 4317')."""
+        # (Found in the window for each number that needs them: fewer characters than the
+        # whole of a log block, whose '+00:00' time zones and '+' numbers are many.)
+        window = text[max(0, start - _DOCUMENT_REACH) : end + _DOCUMENT_REACH]
+        if "+" not in window:
+            return None
+        for region in _document_regions(tuple(sorted(set(_CALLING_CODE.findall(window))))):
+            key = (candidate, region)
+            if key in self._regional_cache:
+                verdict = self._regional_cache[key]
+            else:
+                verdict = _regional_number(candidate, region)
+                self._regional_cache = _bounded(self._regional_cache)
+                self._regional_cache[key] = verdict
+            if verdict is not None:
+                return (start, end, _PHONE_T, region, verdict, end)
+        return None
+
     def _possible_international(self, candidate: str, start: int, end: int) -> _Hit | None:
         """Reserved and fictional ranges (+44 7700 900…) are possible, not valid: still masked."""
-        if candidate[0] not in "+0" or (candidate[0] == "0" and candidate.isdigit()):
-            # After 00 / 011 only a grouped number: a bare '0012345678' is an id as often.
+        if candidate[0] not in "+0":
             return None
+        if candidate[0] == "0" and candidate.isdigit():
+            # After 00 a bare run ('0012345678') is an id as often as a call abroad: only a
+            # number libphonenumber calls valid is one ('0046701234617').
+            if candidate[1] != "0" or candidate[2] == "0":
+                return None
+            return self._phone(candidate, start, end)
         if candidate in self._possible_cache:
             verdict = self._possible_cache[candidate]
         else:
@@ -1157,7 +1393,7 @@ class Redactor:
             if (
                 end - start == 11
                 and text[start + 2] == text[start + 5] == "."
-                and national_ids.PHONE_CUE.search(text, max(0, start - 20), start)
+                and national_ids.phone_cue(text[max(0, start - 20) : start])
             ):
                 # Four pairs of digits after a phone word: a Danish or Norwegian number
                 # written with dots ('Tlf. 32.12.34.56'), not an address.
@@ -1168,7 +1404,7 @@ class Redactor:
             # '4111 1111 1111 1111 234': a 16-digit card followed by another number.
             digits = digits[:16]
             end = start + 16 + 3 * len(mm.group("sep"))
-        if _luhn_valid(digits):
+        if _luhn_valid(digits) and not _ARTICLE_BEFORE.search(text, max(0, start - 12), start):
             if (brand := _card_brand(digits)) is not None:
                 return (start, end, _CARD_T, brand, digits, end)
             if _CARD_CUE.search(text[max(0, start - 40) : start].lower()):

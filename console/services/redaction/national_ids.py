@@ -29,11 +29,26 @@ PHONE_CUE = re.compile(
     r"|portable|rufnummer|電話|\btlf\b|\bph[.:]|\bmob\b|\bmob[.:]|\bcel[.:]|\bfon[.:]|☎|📞",
     re.IGNORECASE,
 )
+# The phone words and "call me on" of more languages (Latvian, Icelandic, Polish, Czech,
+# Danish/Norwegian/Swedish, Greek, Spanish, French, Portuguese, Estonian, Hebrew, Chinese) and
+# the keys of SMS gateways and CRMs (msisdn, callback, WA): lower case, each starting a word.
+# A trie of literals (see _stem_branches), searched only where PHONE_CUE found nothing: one
+# more branch in PHONE_CUE's alternation would cost every search of it more than this does.
+MORE_PHONE_WORDS = [
+    "tālr", "talr", "sími", "simi", "farsími", "farsimi", "faks", "kom.", "kom:", "mobil",
+    "τηλ", "κιν.", "κιν:", "llámame", "llamame", "zvani", "πάρε με", "appelle", "zavolej",
+    "liga-me", "ligue", "helista", "zadzwoń", "zadzwon", "numer ", "numbri", "תתקשר", "טלפון",
+    "打", "callback", "call back", "wa:", "msisdn", "gsm", "kontakt", "επικοινων",
+]
 # A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
 # "telefono", "contact_phone"); "contact" alone could as well be an e-mail column.
 PHONE_COLUMN = re.compile(
     r"phone|\btel\b|tel[_ .#-]|\btel[eé]f|telef|mobile|\bcell|\bfax|handy|m[oó]vil|celular"
-    r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b",
+    r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b"
+    # The same words in more languages, and the headers that say "how to reach": in a column
+    # whose values are digits only, "Contact" is a phone ("contact_id" is not).
+    r"|\btlf\b|\bt[āa]lr\b|\bs[íi]mi\b|\bfaks|\bmobil|\bτηλ|επικοινων|kontakt|\breach\b"
+    r"|\bcontacto?\b(?![ _.\-]?(?:id|no|nr|#))",
     re.IGNORECASE,
 )
 # Every cue word's stem, for a first look at the (lower-cased) words before a number: most
@@ -61,10 +76,20 @@ _ID_STEMS = list(
         for first in [cue.split(" ")[0]]
     )
 )
+_MORE_PHONE_CUE = re.compile("|".join(_stem_branches(MORE_PHONE_WORDS)))
+
+
+def phone_cue(before: str) -> bool:
+    """Whether a phone word (of any language we know) is in `before`."""
+    return PHONE_CUE.search(before) is not None or _MORE_PHONE_CUE.search(before.lower()) is not None
+
+
 ANY_CUE = re.compile(
     "|".join(
         [
-            *_stem_branches([w for w in dict.fromkeys(_STEMS + _ID_STEMS) if w != "phone"]),
+            *_stem_branches(
+                [w for w in dict.fromkeys(_STEMS + MORE_PHONE_WORDS + _ID_STEMS) if w != "phone"]
+            ),
             "phone",
             "\u96fb\u8a71",
         ]
