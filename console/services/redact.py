@@ -784,7 +784,7 @@ def _regional_number(candidate: str, region: str) -> phonenumbers.PhoneNumber | 
         return None
     _, country_code, how = reading
     digits = candidate.translate(_PHONE_SEPARATORS)
-    if how == "keep" or how == "trunk0" and digits[0] == "0":
+    if how == "keep" or (how == "trunk0" and digits[0] == "0"):
         number = _national_number(digits, how, country_code)
     else:
         # (A trunk-0 region's number printed without its 0: '1-300-15-4414' in Malaysia.)
@@ -1064,12 +1064,12 @@ class Redactor:
             # Rejected by shape or check digits: the words around it may still say what it is.
             hit = self._contextual_number(text, start)
             if isinstance(hit, tuple) and (
-                hit[2] is _PHONE_T
-                and self._refused_phone(text, start, hit[1])
+                (hit[2] is _PHONE_T
+                and self._refused_phone(text, start, hit[1]))
                 # 'Customer ID: 8937862', 'Ref. 51913559', 'ISBN 978-…': the word ("ID") names
                 # the number, and it is not a person's.
-                or hit[2] is _NATIONAL_ID
-                and (self._tail(text, hit[0]) or _names_other_number(text, hit[0]))
+                or (hit[2] is _NATIONAL_ID
+                and (self._tail(text, hit[0]) or _names_other_number(text, hit[0])))
             ):
                 return hit[1]
             if hit is not None:
@@ -1171,7 +1171,7 @@ class Redactor:
             if (hit := self._possible_international(candidate, start, end)) is not None:
                 return hit
             if (
-                (len(candidate) > len(digits) or len(digits) <= 9 and text[end : end + 1] in "\n")
+                (len(candidate) > len(digits) or (len(digits) <= 9 and text[end : end + 1] in "\n"))
                 and len(digits) <= 12
                 and not _COUNT.fullmatch(candidate)
                 and not _SSN_LOOSE.fullmatch(candidate)
@@ -1349,7 +1349,8 @@ class Redactor:
             # number libphonenumber calls valid is one ('0046701234617').
             if candidate[1] != "0" or candidate[2] == "0":
                 return None
-            return self._phone(candidate, start, end)
+            hit = self._phone(candidate, start, end)
+            return hit if isinstance(hit, tuple) else None
         if candidate in self._possible_cache:
             verdict = self._possible_cache[candidate]
         else:
