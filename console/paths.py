@@ -37,5 +37,10 @@ def default_drop_dir() -> Path:
     return data_dir() / "drop"
 
 
+def cache_dir() -> Path:
+    """Things gemops can always rebuild (a compiled pattern database): safe to delete."""
+    return Path(_dirs().user_cache_dir)
+
+
 def log_file() -> Path:
     return Path(_dirs().user_log_dir) / "gemops.log"

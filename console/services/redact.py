@@ -15,21 +15,26 @@ import json
 import os
 import re
 import socket
+import sys
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import IO, AnyStr, BinaryIO, Literal, TextIO, TypeVar
+from typing import IO, TYPE_CHECKING, AnyStr, BinaryIO, Literal, TextIO, TypeVar
 
 import phonenumbers
 from stdnum import luhn as _stdnum_luhn
 from stdnum.iso7064 import mod_97_10 as _stdnum_mod97
 
+from console import paths
 from console.services.forked import available_cpus, ordered_map
 from console.services.redaction import id_schemes, national_ids
 from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
+
+if TYPE_CHECKING:
+    import hyperscan
 
 __all__ = [
     "ENGINES",
@@ -352,16 +357,9 @@ def _prefilter() -> Callable[[str], list[int]] | None:
     """Where in a text a _SCAN match may start (a superset), found by Hyperscan, which reads a
     megabyte in about a millisecond; None where it is not installed (`re` then searches)."""
     try:
-        import hyperscan
+        database = _prefilter_database()
     except ImportError:
         return None
-    database = hyperscan.Database()
-    database.compile(
-        expressions=[expression for expression, _ in _PREFILTER],
-        ids=list(range(len(_PREFILTER))),
-        elements=len(_PREFILTER),
-        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if at >= 0 else 0 for _, at in _PREFILTER],
-    )
     offsets = [at for _, at in _PREFILTER]
 
     def leads(text: str) -> list[int]:
@@ -376,6 +374,36 @@ def _prefilter() -> Callable[[str], list[int]] | None:
         return sorted(found)
 
     return leads
+
+
+def _prefilter_database() -> hyperscan.Database:
+    """The compiled prefilter, from the cache directory when an earlier process compiled it:
+    compiling takes ~35 ms, which every `gemops redact` worker would pay, and loading it under
+    a millisecond. Any trouble with the file means compiling again."""
+    import hyperscan
+
+    flags = [hyperscan.HS_FLAG_SOM_LEFTMOST if at >= 0 else 0 for _, at in _PREFILTER]
+    build = (_PREFILTER, flags, getattr(hyperscan, "__version__", ""), sys.platform,
+             os.uname().machine)
+    key = hashlib.blake2b(repr(build).encode(), digest_size=12).hexdigest()
+    path = paths.cache_dir() / f"redact-prefilter-{key}.hsdb"
+    with contextlib.suppress(Exception):  # missing, unreadable, from another build: compile
+        database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        database.scratch = hyperscan.Scratch(database)  # (a loaded database comes without)
+        return database
+    database = hyperscan.Database()
+    database.compile(
+        expressions=[expression for expression, _ in _PREFILTER],
+        ids=list(range(len(_PREFILTER))),
+        elements=len(_PREFILTER),
+        flags=flags,
+    )
+    with contextlib.suppress(OSError):  # a read-only home still redacts
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+        partial.write_bytes(hyperscan.dumpb(database))
+        partial.replace(path)
+    return database
 
 
 def _candidates(text: str) -> Callable[[int], re.Match[str] | None]:
@@ -1864,6 +1892,7 @@ def redact_stream(
     redactor = Redactor(mode=mode, engine=engine)  # type: ignore[arg-type]
     # spaCy runs threads of its own: the NER engine stays in one process.
     workers = 1 if engine == "ner" else (jobs or available_cpus())
+    _prefilter()  # loaded before the workers fork, so that they inherit it
     if mode == "token" and not as_json:
         return _token_stream(infile, outfile, redactor, workers)
     scanned: Iterable[tuple[str, list[_Hit]]]

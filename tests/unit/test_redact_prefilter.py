@@ -92,3 +92,30 @@ def test_redaction_is_the_same_with_and_without_the_prefilter(monkeypatch) -> No
 def test_tokens_by_their_eyj_only(text: str, secret: str | None) -> None:
     found = [text[f.start:f.end] for f in Redactor().find(text) if f.type.value == "secret"]
     assert found == ([secret] if secret else [])
+
+
+def test_the_compiled_prefilter_is_kept_in_the_cache_directory(tmp_path) -> None:
+    """Compiled once, then loaded; a damaged file is compiled over, and an unwritable cache
+    directory only means compiling every time."""
+    pytest.importorskip("hyperscan")
+    text = "call +44 20 7946 0958, key AKIAIOSFODNN7EXAMPLE, id eyJhbGciOiJIUzI1NiJ9.e30.sig0"
+    cache = tmp_path / "xdg-cache" / "gemops"  # XDG_CACHE_HOME is the test's (conftest)
+
+    def leads() -> list[int]:
+        found: list[int] = []
+        database = redact._prefilter_database()
+        database.scan(text.encode(), match_event_handler=lambda *hit: found.append(hit[2]))
+        return found
+
+    compiled = leads()
+    [stored] = cache.glob("redact-prefilter-*.hsdb")
+    assert leads() == compiled and list(cache.glob("*.part")) == []
+    stored.write_bytes(b"not a database")
+    assert leads() == compiled
+    assert stored.read_bytes() != b"not a database"  # compiled and stored again
+    stored.unlink()
+    cache.chmod(0o500)
+    try:
+        assert leads() == compiled
+    finally:
+        cache.chmod(0o700)
