@@ -31,6 +31,7 @@ from console import paths
 from console.services.forked import available_cpus, ordered_map
 from console.services.redaction import id_schemes, national_ids
 from console.services.redaction.people import anchors as _people_anchors
+from console.services.redaction.people import prepare as _prepare_people
 from console.services.redaction.people import find_addresses, find_names
 
 if TYPE_CHECKING:
@@ -1892,7 +1893,11 @@ def redact_stream(
     redactor = Redactor(mode=mode, engine=engine)  # type: ignore[arg-type]
     # spaCy runs threads of its own: the NER engine stays in one process.
     workers = 1 if engine == "ner" else (jobs or available_cpus())
-    _prefilter()  # loaded before the workers fork, so that they inherit it
+    # Built before the workers fork: they inherit them, and share their memory (and so the
+    # processor's cache) instead of each building a copy of its own.
+    _prefilter()
+    if engine != "structured":
+        _prepare_people()
     if mode == "token" and not as_json:
         return _token_stream(infile, outfile, redactor, workers)
     scanned: Iterable[tuple[str, list[_Hit]]]

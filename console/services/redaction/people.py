@@ -1133,6 +1133,12 @@ def _matches(automaton: object, text: str) -> list[tuple[int, int, int]]:
             _SURROGATE.sub("\ufffd", text))
 
 
+def prepare() -> None:
+    """Build the automaton now rather than at the first text (a process about to fork workers
+    does, so that they share it)."""
+    _automaton()
+
+
 def anchors(
     text: str, streets: list[int] | None = None
 ) -> tuple[list[int], list[int], list[tuple[int, int, str | None]]]:
