@@ -31,8 +31,8 @@ from console import paths
 from console.services.forked import available_cpus, ordered_map
 from console.services.redaction import id_schemes, national_ids
 from console.services.redaction.people import anchors as _people_anchors
-from console.services.redaction.people import prepare as _prepare_people
 from console.services.redaction.people import find_addresses, find_names
+from console.services.redaction.people import prepare as _prepare_people
 
 if TYPE_CHECKING:
     import hyperscan
