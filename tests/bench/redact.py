@@ -253,6 +253,10 @@ def _without_encoded(record: dict) -> dict:
     return record | {"entities": [e for e in record["entities"] if not encoded(e)]}
 
 
+def _without_ipv4_negatives(record: dict) -> dict:
+    return record | {"negatives": [n for n in record["negatives"] if n["label"] != "ipv4"]}
+
+
 def markdown(table: dict[str, dict[str, float]]) -> str:
     rows = ["| type | gold | recall | precision |", "|---|---:|---:|---:|"]
     for t, row in table.items():
@@ -337,6 +341,10 @@ def run() -> BenchResult:
         "field_corpus_held_out_half": score_full(ours(), held_out),
         # The same for phone numbers among look-alikes, in many more regions and languages.
         "phone_corpus_held_out_half": score_full(ours(), field_split(phones, "test")),
+        # Its IPv4 addresses are labelled "not a phone"; gemops masks them as IP addresses, by
+        # design, which the row above counts against it.
+        "phone_corpus_held_out_half_ipv4_aside": score_full(
+            ours(), [_without_ipv4_negatives(r) for r in field_split(phones, "test")]),
         "phone_corpus_read_half": score_full(ours(), field_split(phones, "dev")),
         # The same without the values a web server logs percent- or plus-encoded (a query
         # string's `maria%40example.com`): how much of the field figure is about encodings.
