@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -361,7 +362,12 @@ def _prefilter() -> Callable[[str], list[int]] | None:
         database = _prefilter_database()
     except ImportError:
         return None
+    import hyperscan
+
     offsets = [at for _, at in _PREFILTER]
+    # A scan needs scratch space of its own: one per thread (interactions are logged from
+    # several), made on a thread's first scan.
+    local = threading.local()
 
     def leads(text: str) -> list[int]:
         found: set[int] = set()
@@ -371,7 +377,11 @@ def _prefilter() -> Callable[[str], list[int]] | None:
             at = offsets[index]
             add(start + at if at >= 0 else end + at)
 
-        database.scan(text.encode("ascii", "replace"), match_event_handler=on_match)
+        scratch = getattr(local, "scratch", None)
+        if scratch is None:
+            scratch = local.scratch = hyperscan.Scratch(database)
+        database.scan(text.encode("ascii", "replace"), match_event_handler=on_match,
+                      scratch=scratch)
         return sorted(found)
 
     return leads
@@ -389,9 +399,7 @@ def _prefilter_database() -> hyperscan.Database:
     key = hashlib.blake2b(repr(build).encode(), digest_size=12).hexdigest()
     path = paths.cache_dir() / f"redact-prefilter-{key}.hsdb"
     with contextlib.suppress(Exception):  # missing, unreadable, from another build: compile
-        database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
-        database.scratch = hyperscan.Scratch(database)  # (a loaded database comes without)
-        return database
+        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
     database = hyperscan.Database()
     database.compile(
         expressions=[expression for expression, _ in _PREFILTER],

@@ -97,14 +97,15 @@ def test_tokens_by_their_eyj_only(text: str, secret: str | None) -> None:
 def test_the_compiled_prefilter_is_kept_in_the_cache_directory(tmp_path) -> None:
     """Compiled once, then loaded; a damaged file is compiled over, and an unwritable cache
     directory only means compiling every time."""
-    pytest.importorskip("hyperscan")
+    hyperscan = pytest.importorskip("hyperscan")
     text = "call +44 20 7946 0958, key AKIAIOSFODNN7EXAMPLE, id eyJhbGciOiJIUzI1NiJ9.e30.sig0"
     cache = tmp_path / "xdg-cache" / "gemops"  # XDG_CACHE_HOME is the test's (conftest)
 
     def leads() -> list[int]:
         found: list[int] = []
         database = redact._prefilter_database()
-        database.scan(text.encode(), match_event_handler=lambda *hit: found.append(hit[2]))
+        database.scan(text.encode(), match_event_handler=lambda *hit: found.append(hit[2]),
+                      scratch=hyperscan.Scratch(database))
         return found
 
     compiled = leads()
@@ -119,3 +120,14 @@ def test_the_compiled_prefilter_is_kept_in_the_cache_directory(tmp_path) -> None
         assert leads() == compiled
     finally:
         cache.chmod(0o700)
+
+
+def test_threads_redact_at_the_same_time() -> None:
+    """Interactions are logged from several threads: each scans with scratch space of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "\n".join(_texts()[:400])
+    expected = Redactor().redact(text).text
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: Redactor().redact(text).text, range(16)))
+    assert results == [expected] * 16
