@@ -1516,6 +1516,7 @@ class Redactor:
                 and (
                     national_ids.phone_cue(text[max(0, start - 20) : start])
                     or _laid_out_phone(text, mm.group(), start, end)
+                    or self._phone_column(text, start, end)
                 )
             ):
                 # Four pairs of digits after a phone word: a Danish or Norwegian number

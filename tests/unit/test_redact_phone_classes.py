@@ -224,6 +224,8 @@ LAID_OUT_PHONES = [
     ("Jan Kowalczyk\nM 603 118 274  T 22 615 40 91\n", "22 615 40 91"),
     ("Ingrid Berg\nMob. 4471 2231\n", "4471 2231"),
     ("Pia Holm\nM 42.71.18.93\n", "42.71.18.93"),
+    # four dotted pairs in a CSV phone column
+    ("id,name,phone\n7,Pia Holm,42.71.18.93\n", "42.71.18.93"),
     # an SMS gateway's log: a time stamp, the direction, the number
     ('2024-11-03T08:14:55Z FROM 7813904452 len=31 "Your PIN is 5521"\n', "7813904452"),
     ("20241103T081455 -> 4471823390 len=12\n", "4471823390"),
@@ -274,3 +276,7 @@ def test_a_luhn_valid_order_number_is_not_a_card() -> None:
     # 4000 0000 0000 0002 passes Luhn: named an order's number, it is not a card.
     assert found("Order no. 4000000000000002") == []
     assert found("Card no. 4000000000000002") == [("card", "4000000000000002")]
+
+
+def test_an_address_in_a_csv_host_column_stays_an_address() -> None:
+    assert found("id,host\n7,42.71.18.93\n") == [("ip", "42.71.18.93")]
