@@ -782,6 +782,14 @@ def _names_other_number(text: str, start: int) -> bool:
     return _names_other_word(text[max(0, start - 28) : start].lower())
 
 
+def _order_not_card(text: str, start: int) -> bool:
+    """Whether a Luhn-valid number (one in ten is) is named an order's or a customer's, and no
+    card word is near it: 'Order no. 5412…' is not a card. (Asked of Luhn-valid numbers only.)"""
+    return _names_other_number(text, start) and not _CARD_CUE.search(
+        text[max(0, start - 40) : start].lower()
+    )
+
+
 def _not_a_phone(text: str, start: int, end: int) -> bool:
     """Whether digits a phone plan accepts are, by what is around them, something else: a
     decimal, an article number, or a number that an order, customer, ticket or version word
@@ -792,6 +800,68 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
         return True
     # (Only a number with a point can be a version: one search fewer for the rest.)
     return "." in text[start:end] and _VERSION_BEFORE.search(text, max(0, start - 20), start) is not None
+
+
+# -- a phone by its layout: no phone word before it and no '+' number near it ------------------
+# A contact block's one-letter or short label right before the number, at the start of its line
+# or after a column gap: 'M 512 321 390  T 12 343 59 56', 'Mob. 4471 2231 90'.
+_CONTACT_LABEL = re.compile(r"(?:(?<![^\n])|(?<=  )|(?<=\t)|(?<=\| ))(?:[MTF]|Mob|Tlf|Tfn|Ph|GSM)(?:[.:] ?| )$")
+# An SMS or call log line: a time stamp, the direction (FROM / TO, an arrow), then the number:
+# '2024-05-02T10:11:12Z FROM 4179…', '20240502T101112 <- 5512…'.
+_DIRECTION = re.compile(r"(?<=[0-9Z] )(?:FROM|TO|<-|->|\u2190|\u2192) ?:? ?$")
+# A chat line whose whole message is the number: '[14:02] Ana Lima: 912 345 678'.
+_CHAT_SPEAKER = re.compile(r"\[[0-9]{1,2}[:h.][0-9]{2}(?:[:.][0-9]{2})?\] [^\n:\[\]]{2,40}: ")
+
+
+def _line_ends_at(text: str, end: int) -> bool:
+    """Whether nothing but a full stop or blanks follows `end` on its line."""
+    rest = text[end : end + 4]
+    return not rest.split("\n", 1)[0].strip(" .\r")
+
+
+def _signature_lines(text: str, line: int) -> bool:
+    """Whether the line at `line` follows two or more lines of words without digits (a name, a
+    company, a sign-off or '--'), up to a blank line or the start of the text: a signature."""
+    count, top = 0, line
+    while top > 0 and count < 4:
+        above = text.rfind("\n", 0, top - 1) + 1
+        words = text[above : top - 1]
+        if not words.strip():
+            break
+        if any(c.isdigit() for c in words) or len(words) > 60:
+            return False
+        count, top = count + 1, above
+    return count >= 2
+
+
+def _words_before_run(before: str) -> str:
+    """What may hold the phone word of a run without separators: the 20 characters before it,
+    or more of its line when only words stand between ('callback requested on 4179…'); a
+    digit in between ('call 2 of 5, id 4179…') means the word was about something else."""
+    line = before[-40:].rsplit("\n", 1)[-1]
+    return line if len(line) > 20 and not any(c.isdigit() for c in line) else before[-20:]
+
+
+def _laid_out_phone(text: str, candidate: str, start: int, end: int) -> bool:
+    """Whether a number no phone word names is a phone by where it stands: after a contact
+    label or an SMS log's direction, as a chat message of its own, or alone on a signature's
+    line. Asked only once the cheaper readings have failed."""
+    digits = sum(c.isdigit() for c in candidate)
+    grouped = len(candidate) > digits
+    if not (8 <= digits <= 13 or (digits == 7 and grouped)) or _COUNT.fullmatch(candidate):
+        return False  # (a count's thousands, '1 234 567', are never a phone)
+    line = text.rfind("\n", 0, start) + 1
+    if _CONTACT_LABEL.search(text, max(line, start - 8), start) is not None:
+        return True
+    if digits >= 8 and text[line : line + 1].isdigit() and _DIRECTION.search(
+        text, max(line, start - 8), start
+    ):
+        return True
+    if not grouped or not _line_ends_at(text, end):
+        return False
+    if line == start:
+        return _signature_lines(text, line)
+    return text[line : line + 1] == "[" and _CHAT_SPEAKER.fullmatch(text, line, start) is not None
 
 
 # A country calling code after a '+' (not a time zone's '+00:00', nor '1+2').
@@ -1229,7 +1299,12 @@ class Redactor:
                 # signature's, a chat message's; not a ten-digit epoch time): a number of a
                 # country whose '+' numbers are written near it. (Not an SSN's shape, valid or
                 # not: '531-00-1578' is nothing.)
-                return self._document_region_phone(text, candidate, start, end)
+                return self._document_region_phone(text, candidate, start, end) or (
+                    (start, end, _PHONE_T, "layout", digits, end)
+                    if _laid_out_phone(text, candidate, start, end) else None
+                )
+            if _laid_out_phone(text, candidate, start, end):
+                return (start, end, _PHONE_T, "layout", digits, end)
             return None
         if _SSN_LOOSE.fullmatch(candidate) and (
             national_ids.SSN_CUE.search(before) or national_ids.SSN_CUE.search(text, end, end + 24)
@@ -1248,11 +1323,14 @@ class Redactor:
         grouped = len(candidate) > len(digits)
         if (
             (8 <= len(digits) <= 13 or (len(digits) == 7 and grouped and "." not in candidate))
-            and national_ids.phone_cue(before if grouped else before[-20:])
+            and national_ids.phone_cue(before if grouped else _words_before_run(before))
             and not _VERSION_BEFORE.search(before)
             and not _NOT_PHONE_BEFORE.search(before)
         ):
             return (start, end, _PHONE_T, None, digits, end)
+        if _laid_out_phone(text, candidate, start, end):
+            # A word of another sense near it ('Sp. z o.o.'), its label or layout says phone.
+            return (start, end, _PHONE_T, "layout", digits, end)
         return None
 
     def _column_name(self, text: str, start: int, end: int) -> str:
@@ -1443,7 +1521,11 @@ class Redactor:
             if (
                 end - start == 11
                 and text[start + 2] == text[start + 5] == "."
-                and national_ids.phone_cue(text[max(0, start - 20) : start])
+                and (
+                    national_ids.phone_cue(text[max(0, start - 20) : start])
+                    or _laid_out_phone(text, mm.group(), start, end)
+                    or self._phone_column(text, start, end)
+                )
             ):
                 # Four pairs of digits after a phone word: a Danish or Norwegian number
                 # written with dots ('Tlf. 32.12.34.56'), not an address.
@@ -1455,7 +1537,7 @@ class Redactor:
             digits = digits[:16]
             end = start + 16 + 3 * len(mm.group("sep"))
         if _luhn_valid(digits) and not _ARTICLE_BEFORE.search(text, max(0, start - 12), start):
-            if (brand := _card_brand(digits)) is not None:
+            if (brand := _card_brand(digits)) is not None and not _order_not_card(text, start):
                 return (start, end, _CARD_T, brand, digits, end)
             if _CARD_CUE.search(text[max(0, start - 40) : start].lower()):
                 # Luhn-valid and called a card: a card of an issuer we don't list (JCB's

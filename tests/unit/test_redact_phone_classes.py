@@ -214,3 +214,69 @@ def test_without_an_international_number_nearby_a_bare_national_number_is_left()
 )
 def test_a_nearby_international_number_does_not_make_these_phones(line):
     assert phones(f"Kari Lie, +48 22 612 34 56\n{line}\n") == ["+48 22 612 34 56"]
+
+
+# -- second round: phones by their layout, with no phone word and no '+' number near them ------
+
+LAID_OUT_PHONES = [
+    # a contact block's one-letter or short label, at a line's start or after a column gap
+    ("Jan Kowalczyk\nM 603 118 274  T 22 615 40 91\n", "603 118 274"),
+    ("Jan Kowalczyk\nM 603 118 274  T 22 615 40 91\n", "22 615 40 91"),
+    ("Ingrid Berg\nMob. 4471 2231\n", "4471 2231"),
+    ("Pia Holm\nM 42.71.18.93\n", "42.71.18.93"),
+    # four dotted pairs in a CSV phone column
+    ("id,name,phone\n7,Pia Holm,42.71.18.93\n", "42.71.18.93"),
+    # an SMS gateway's log: a time stamp, the direction, the number
+    ('2024-11-03T08:14:55Z FROM 7813904452 len=31 "Your PIN is 5521"\n', "7813904452"),
+    ("20241103T081455 -> 4471823390 len=12\n", "4471823390"),
+    ("2024-11-03 08:14:55 <- 61739022 len=8\n", "61739022"),
+    # a chat message that is the number alone
+    ("[10:41] Sanna Virtanen: 40 713 2291\n", "40 713 2291"),
+    # (four pairs with dots: an IPv4 address with a group of three stays an address)
+    ("[08h05] Kofi Mensah: 44.81.37.70\n", "44.81.37.70"),
+    # alone on its line under a signature's name and company
+    ("Med vennlig hilsen\nKari Lunde\nFjelltopp AS\n917 44 302\n", "917 44 302"),
+    ("--\nNiamh Byrne\nBrightwater Ltd\n87 614 2290\n", "87 614 2290"),
+    # a phone word a few words back on the same line
+    ("  callback asked for by 41798812345 at noon\n", "41798812345"),
+]
+
+
+@pytest.mark.parametrize(("text", "phone"), LAID_OUT_PHONES)
+def test_a_number_laid_out_as_a_phone_is_one(text: str, phone: str) -> None:
+    assert phone in phones(text)
+
+
+LAID_OUT_NOT_PHONES = [
+    # a direction without a time stamp leading its line, and a lower-case 'to' (a transfer)
+    "job 4471823390 -> 5512009871 done\n",
+    "2024-11-03 08:14 transferred 300 EUR to 44718233\n",
+    # a one-letter label glued to a time or inside a word
+    "2024-11-03T61739022\n",
+    "DATA 61739022\n",
+    # a run without separators alone on a signature's line, or a count
+    "Kari Lunde\nFjelltopp AS\n91744302\n",
+    "Kari Lunde\nFjelltopp AS\n1 234 567\n",
+    # a digit on the lines above: not a signature
+    "Invoice 4471\nFjelltopp AS\n917 44 302\n",
+    # a chat message with more than the number, an order's number in a chat
+    "[10:41] Sanna Virtanen: box 40 713 2291 arrived\n",
+    "[10:41] Sanna Virtanen: order no. 40 713 2291\n",
+    # a phone word with a number between it and the run
+    "call 2 of 5, session 41798812345\n",
+]
+
+
+@pytest.mark.parametrize("text", LAID_OUT_NOT_PHONES)
+def test_a_number_not_laid_out_as_a_phone_is_not_one(text: str) -> None:
+    assert not phones(text)
+
+
+def test_a_luhn_valid_order_number_is_not_a_card() -> None:
+    # 4000 0000 0000 0002 passes Luhn: named an order's number, it is not a card.
+    assert found("Order no. 4000000000000002") == []
+    assert found("Card no. 4000000000000002") == [("card", "4000000000000002")]
+
+
+def test_an_address_in_a_csv_host_column_stays_an_address() -> None:
+    assert found("id,host\n7,42.71.18.93\n") == [("ip", "42.71.18.93")]
