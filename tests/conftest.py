@@ -6,6 +6,15 @@ import pytest
 
 pytest_plugins = ["tests.emulator_fixtures", "tests.pg_fixtures"]
 
+def pytest_configure(config) -> None:
+    """Caches (compiled patterns, the prefilter) of this run only, from the first import on:
+    modules compile patterns when collected, before any fixture runs."""
+    import os
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="gemops-test-cache-")
+
+
 FROZEN_NOW = 1_790_000_000.0  # 2026-09-21T14:13:20Z: snapshots must not depend on the day
 
 

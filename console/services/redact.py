@@ -31,6 +31,7 @@ from stdnum.iso7064 import mod_97_10 as _stdnum_mod97
 from console import paths
 from console.services.forked import available_cpus, ordered_map
 from console.services.redaction import id_schemes, national_ids
+from console.services.redaction.compiled import pattern as _compile
 from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
 from console.services.redaction.people import prepare as _prepare_people
@@ -302,7 +303,7 @@ def _build_scan() -> tuple[re.Pattern[str], dict[str, str]]:
             guard, guarded = _GUARDED[lead]
             alternatives.append(guard + "(?:" + "|".join(marked(guarded)) + ")")
         branches.append(re.escape(lead) + "(?:" + "|".join(alternatives) + ")")
-    return re.compile("|".join(branches), re.ASCII), markers
+    return _compile("|".join(branches), re.ASCII), markers
 
 
 _SCAN, _SCAN_MARKERS = _build_scan()
@@ -466,17 +467,17 @@ _PHONE_SHAPE = (
     r"|(?:\(0[0-9]?[ \-]?[0-9]{1,4}\)|0[0-9]{1,5})(?:[ .\-/][0-9]{2,10}){1,4}"
     r"|0[0-9]{8,11}"
 )
-_NUMBER = re.compile(
+_NUMBER = _compile(
     rf"(?P<ssn>[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}){_NUM_END}"
     rf"|(?P<ipv4>{_OCTET}(?:\.{_OCTET}){{3}})(?![0-9A-Za-z_@]|\.[0-9])"
     rf"|(?P<card>{_CARD_SHAPE}){_NUM_END}"
     rf"|(?P<phone>{_PHONE_SHAPE}){_NUM_END}",
     re.ASCII,
 )
-_PHONE = re.compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
+_PHONE = _compile(rf"(?:{_PHONE_SHAPE}){_NUM_END}", re.ASCII)
 # Dates, US ZIP+4 codes, Brazilian CEPs (01310-100) and Japanese postcodes (012-3456) are never
 # phones, whatever libphonenumber thinks of their digits.
-_NOT_PHONE = re.compile(
+_NOT_PHONE = _compile(
     # (A date's day and month have two digits at most, its year two or four: '0800.12.0154'
     # is a freephone number.)
     r"[0-9]{1,2}([./\-])[0-9]{1,2}\1(?:[0-9]{2}|[0-9]{4})|[0-9]{4}([./\-])[0-9]{1,2}\2[0-9]{1,2}"
@@ -485,7 +486,7 @@ _NOT_PHONE = re.compile(
     re.ASCII,
 )
 # A number after one of these is a parcel's, an order's or an account's, whatever its digits.
-_NOT_PHONE_BEFORE = re.compile(
+_NOT_PHONE_BEFORE = _compile(
     r"(?:tracking|order|invoice|reference|parcel|shipment|serial|transaction|booking|account"
     r"|confirmation)\s*(?:number|no\.?|nr\.?|#)\s*:?\s*$",
     re.IGNORECASE,
@@ -516,7 +517,7 @@ def _reversed(words: list[str]) -> str:
 
 # Matched at the start of the lower-cased words before the number read backwards: one anchored
 # attempt, where a search for the words at the end of the text would try each of its positions.
-_NOT_PHONE_WORD_REVERSED = re.compile(
+_NOT_PHONE_WORD_REVERSED = _compile(
     r"[\s.:#\"'=/]*"
     rf"(?:(?:{_reversed(_NUMBER_WORDS)})[ _]?)?"
     rf"(?:\w*?(?:{_reversed(_OTHER_NUMBER_STEMS)})(?!\w)|(?:{_reversed(_OTHER_NUMBER_PHRASES)}))"
@@ -532,25 +533,25 @@ def _names_other_word(before: str) -> bool:
     """Whether `before` (lower case) ends in an order, customer, ticket or article word."""
     return _NOT_PHONE_WORD_REVERSED.match(before[::-1]) is not None
 # An IPv4-shaped number right after one of these words is a version or build number.
-_VERSION_BEFORE = re.compile(
+_VERSION_BEFORE = _compile(
     r"(?:\bv|\bversion|_version|\bver\.?|\brelease|\bbuild|\bfirmware|\bpatch|\bupdate|\bkernel|"
     r"\bpython|\bnode|\bsdk|\bchrome|\bwindows)[\"']?\s*:?\s*[\"']?$",
     re.ASCII | re.IGNORECASE,
 )
-_IPV6 = re.compile(
+_IPV6 = _compile(
     rf"(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:{_OCTET}(?:\.{_OCTET}){{3}}|[0-9A-Fa-f]{{1,4}})?"
     r"(?:%[0-9A-Za-z._\-]+)?",
     re.ASCII,
 )
 # Printed IBANs group by four with single spaces; electronic ones have none.
-_IBAN_SHAPE = re.compile(
+_IBAN_SHAPE = _compile(
     r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", re.ASCII
 )
 # (OpenPGP armour says 'PRIVATE KEY BLOCK'.)
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = _compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 # A number whose shape says nothing alone: groups of digits, for the context to decide.
 # An area code in brackets may hold the trunk prefix: (06 1) in Hungary, (0-612) in Lithuania.
-_LOOSE_NUMBER = re.compile(
+_LOOSE_NUMBER = _compile(
     r"\+?(?:\([0-9]{1,4}(?:[ \-][0-9]{1,4})?\)|[0-9]{1,6})"
     r"(?:(?:[ .\-/]|[ ]?-[ ]?)?(?:\([0-9]{1,4}\)|[0-9]{1,6})){0,7}"
     rf"{_NUM_END}",
@@ -559,16 +560,16 @@ _LOOSE_NUMBER = re.compile(
 # An area code in brackets then the subscriber number is a phone number by its look alone:
 # '(11) 2345-6789', '(2) 2123 4567', '(601) 2345678', '8 (912) 345-67-89' (not a year '(2024)').
 # The North American layout '(123) 456-7890' is left to libphonenumber, which knows its area codes.
-_AREA_IN_BRACKETS = re.compile(
+_AREA_IN_BRACKETS = _compile(
     r"(?![(][0-9]{3}[)] ?[0-9]{3}[ \-][0-9]{4}$)"
     r"(?:[78] ?)?\((?!(?:19|20)[0-9]{2}\))[0-9]{1,4}\) ?[0-9]{2,8}(?:[ \-][0-9]{2,5}){0,3}",
     re.ASCII,
 )
 # Capitals (and one separator) that start an identifier written before its first digit.
-_LETTERS_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,5}[ \-]?$", re.ASCII)
+_LETTERS_BEFORE = _compile(r"(?<![A-Za-z0-9])[A-Z]{1,5}[ \-]?$", re.ASCII)
 # ... or a Finnish HETU's date and century letter (131052A308T).
-_ID_LEAD = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,5}[ \-]?|[0-9]{6}[A-FU-Y])$", re.ASCII)
-_SSN_LOOSE = re.compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
+_ID_LEAD = _compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,5}[ \-]?|[0-9]{6}[A-FU-Y])$", re.ASCII)
+_SSN_LOOSE = _compile(r"[0-9]{9}|[0-9]{3}([ .\-])[0-9]{2}\1[0-9]{4}", re.ASCII)
 # Key names whose value is a secret, lower-cased without '_' and '-', matched as the end of the key
 # before '=' or ':' ("AWS_SECRET_ACCESS_KEY", "db_password", "x-api-key", "refreshToken").
 _SECRET_KEY_NAMES = ("secret", "secretkey", "secretaccesskey", "password", "passwd", "pwd",
@@ -600,12 +601,12 @@ def _raw_key_before(text: str, lead: int) -> str:
 # A bare value ends at a blank, a quote, a bracket, or an '&', ';' or ',' that separates it from
 # the next field of a query string, connection string or list ('…&next=', '…;Database=', or a
 # blank after it); a quoted one at its quote. A full stop after it ends the sentence.
-_SECRET_VALUE = re.compile(r"(?:[^\s\"'`&;,<>(){}\[\]]|[&;,](?![A-Za-z_][\w.\- ]*=|\s|$))+")
-_QUOTED_VALUE = {q: re.compile(rf"[^\n{q}]{{8,200}}(?={q})") for q in "\"'"}
+_SECRET_VALUE = _compile(r"(?:[^\s\"'`&;,<>(){}\[\]]|[&;,](?![A-Za-z_][\w.\- ]*=|\s|$))+")
+_QUOTED_VALUE = {q: _compile(rf"[^\n{q}]{{8,200}}(?={q})") for q in "\"'"}
 # Key names whose value is a password: any value is masked but a placeholder.
 _PASSWORD_KEY_NAMES = ("password", "passwd", "pwd", "pass")
 # '${DB_PASSWORD}', '<password>', '%(pw)s', '********', 'xxxxxxxx': not the secret itself.
-_PLACEHOLDER = re.compile(
+_PLACEHOLDER = _compile(
     r"[$<{%]|(?:\*+|x+|X+|•+|\.+)$|(?:your|my|example|change|redacted|placeholder|secret|password"
     r"|token|none|null|undefined|required|optional|string|hidden|masked|removed|default)"
     r"(?:[_\-]|$)",
@@ -670,7 +671,7 @@ def _card_brand(digits: str) -> str | None:
 
 _PREFIX_KINDS = {"sk": "stripe_key", "rk": "stripe_key", "hf": "huggingface_token",
                  "np": "npm_token", "gl": "gitlab_token"}
-_CARD_CUE = re.compile(r"card|visa|mastercard|amex|karte|tarjeta|cart[aã]o|carte|carta")
+_CARD_CUE = _compile(r"card|visa|mastercard|amex|karte|tarjeta|cart[aã]o|carte|carta")
 _PHONE_SEPARATORS = str.maketrans("", "", " .-/()+")
 
 
@@ -743,7 +744,7 @@ def _national_number(digits: str, how: str, country_code: int) -> phonenumbers.P
 
 
 # '0113 496 0000' is Leeds: after 011 (and 0011) a separator must follow.
-_IDD = re.compile(r"(?:00(?:11)?[ .\-]?|011[ .\-])(?=[1-9])", re.ASCII)
+_IDD = _compile(r"(?:00(?:11)?[ .\-]?|011[ .\-])(?=[1-9])", re.ASCII)
 
 
 def _international(candidate: str, digits: str) -> str | None:
@@ -759,10 +760,10 @@ def _international(candidate: str, digits: str) -> str | None:
 
 # A decimal with one point and four to six decimals is a coordinate or a measure (136.14590);
 # seven or more are a phone number written with one dot (506.2345948).
-_DECIMAL = re.compile(r"-?[0-9]{1,3}\.[0-9]{4,6}", re.ASCII)
+_DECIMAL = _compile(r"-?[0-9]{1,3}\.[0-9]{4,6}", re.ASCII)
 # An article number's scheme, written before it: its digits are a barcode's, never a card's or
 # a phone's ('EAN 5908942819672', 'ISBN 978-91-28-91779-7').
-_ARTICLE_BEFORE = re.compile(r"(?:EAN|GTIN|ISBN|UPC)(?:-1[03])?[ :#]*$", re.ASCII | re.IGNORECASE)
+_ARTICLE_BEFORE = _compile(r"(?:EAN|GTIN|ISBN|UPC)(?:-1[03])?[ :#]*$", re.ASCII | re.IGNORECASE)
 
 
 def _grouped_tail(text: str, start: int) -> bool:
@@ -805,12 +806,12 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
 # -- a phone by its layout: no phone word before it and no '+' number near it ------------------
 # A contact block's one-letter or short label right before the number, at the start of its line
 # or after a column gap: 'M 512 321 390  T 12 343 59 56', 'Mob. 4471 2231 90'.
-_CONTACT_LABEL = re.compile(r"(?:(?<![^\n])|(?<=  )|(?<=\t)|(?<=\| ))(?:[MTF]|Mob|Tlf|Tfn|Ph|GSM)(?:[.:] ?| )$")
+_CONTACT_LABEL = _compile(r"(?:(?<![^\n])|(?<=  )|(?<=\t)|(?<=\| ))(?:[MTF]|Mob|Tlf|Tfn|Ph|GSM)(?:[.:] ?| )$")
 # An SMS or call log line: a time stamp, the direction (FROM / TO, an arrow), then the number:
 # '2024-05-02T10:11:12Z FROM 4179…', '20240502T101112 <- 5512…'.
-_DIRECTION = re.compile(r"(?<=[0-9Z] )(?:FROM|TO|<-|->|\u2190|\u2192) ?:? ?$")
+_DIRECTION = _compile(r"(?<=[0-9Z] )(?:FROM|TO|<-|->|\u2190|\u2192) ?:? ?$")
 # A chat line whose whole message is the number: '[14:02] Ana Lima: 912 345 678'.
-_CHAT_SPEAKER = re.compile(r"\[[0-9]{1,2}[:h.][0-9]{2}(?:[:.][0-9]{2})?\] [^\n:\[\]]{2,40}: ")
+_CHAT_SPEAKER = _compile(r"\[[0-9]{1,2}[:h.][0-9]{2}(?:[:.][0-9]{2})?\] [^\n:\[\]]{2,40}: ")
 
 
 def _line_ends_at(text: str, end: int) -> bool:
@@ -865,7 +866,7 @@ def _laid_out_phone(text: str, candidate: str, start: int, end: int) -> bool:
 
 
 # A country calling code after a '+' (not a time zone's '+00:00', nor '1+2').
-_CALLING_CODE = re.compile(r"\+(?<![\w+]\+)([1-9][0-9]{0,2})", re.ASCII)
+_CALLING_CODE = _compile(r"\+(?<![\w+]\+)([1-9][0-9]{0,2})", re.ASCII)
 # How far around a number its document's other numbers are looked for (a letter, a signature,
 # a contact list; a log block holds many documents).
 _DOCUMENT_REACH = 1500
@@ -893,7 +894,7 @@ def _document_regions(prefixes: tuple[str, ...]) -> tuple[str, ...]:
 
 
 # Thousands grouped by blanks after a single digit: a count or an amount ('2 311 206').
-_COUNT = re.compile(r"[0-9](?: [0-9]{3})+", re.ASCII)
+_COUNT = _compile(r"[0-9](?: [0-9]{3})+", re.ASCII)
 
 def _regional_number(candidate: str, region: str) -> phonenumbers.PhoneNumber | None:
     """`candidate` as a valid national number of `region`, or None. (The national number is
@@ -917,7 +918,7 @@ def _regional_number(candidate: str, region: str) -> phonenumbers.PhoneNumber | 
 
 
 # The start tag of a tel: link, just before its text.
-_TEL_LINK = re.compile(r"""href=["']?tel:[^"'<>\s]*["']?[^<>]*>$""", re.IGNORECASE)
+_TEL_LINK = _compile(r"""href=["']?tel:[^"'<>\s]*["']?[^<>]*>$""", re.IGNORECASE)
 
 # Field separators of CSV / TSV exports.
 # (A Markdown table's cells are fields too: '| Name | Phone |'.)
@@ -926,7 +927,7 @@ _FIELD_EDGES = (*_FIELD_SEPARATORS, '"')
 # The characters of a URL-encoded number ('%2B45+34+41+00+28', '%2811%29+96123-4892').
 _FORM_VALUE = frozenset("0123456789+%().-ABCDEF")
 # The column list of an SQL INSERT: its values' names, as a CSV header names its fields.
-_SQL_INSERT = re.compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
+_SQL_INSERT = _compile(r"INSERT\s+INTO\s+[^\s(]+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
 
 
 def _separators(text: str, start: int, end: int, sep: str) -> int:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.services.redaction.compiled import pattern as _compile
 from console.services.redaction.street_words import trie_branches
 
 
@@ -140,7 +141,7 @@ def _word_end(cue: str) -> str:
 # Matched against lower-cased text: a trie whose branches start on a literal letter (the
 # look-behind after it says a word starts there), which `re` searches far faster than an
 # IGNORECASE alternation of the cues.
-CUE = re.compile(
+CUE = _compile(
     "|".join(
         [
             b[0] + r"(?<![^\W_].)" + b[1:]
@@ -152,15 +153,15 @@ CUE = re.compile(
     )
 )
 # An identifier as written: letters and digits in groups joined by one separator.
-TOKEN = re.compile(r"[0-9A-Z]+(?:[ ./\-+][0-9A-Z]+){0,7}", re.ASCII)
-_SEPARATOR = re.compile(r"[ ./\-+]", re.ASCII)
+TOKEN = _compile(r"[0-9A-Z]+(?:[ ./\-+][0-9A-Z]+){0,7}", re.ASCII)
+_SEPARATOR = _compile(r"[ ./\-+]", re.ASCII)
 
 
 @functools.cache
 def validator(kind: str) -> Callable[[str], bool]:
     module = _BY_KIND[kind].module
     if module.startswith("re:"):
-        pattern = re.compile(module[3:], re.ASCII)
+        pattern = _compile(module[3:], re.ASCII)
         return lambda value: pattern.fullmatch(value) is not None
     is_valid: Callable[[str], bool] = importlib.import_module(f"stdnum.{module}").is_valid
     return is_valid

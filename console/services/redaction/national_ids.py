@@ -15,14 +15,15 @@ from stdnum.it import codicefiscale
 from stdnum.us import ssn
 
 from console.services.redaction import id_schemes
+from console.services.redaction.compiled import pattern as _compile
 from console.services.redaction.street_words import trie_branches
 
 # Words that say the number next to them is an SSN (before it, or just after it).
-SSN_CUE = re.compile(
+SSN_CUE = _compile(
     r"\bssn|social security|soc\.? ?sec|\bss ?(?:#|no\b|num)|\bid field|taxpayer id|\bitin\b",
     re.IGNORECASE,
 )
-PHONE_CUE = re.compile(
+PHONE_CUE = _compile(
     r"phone|\btel\b|\btel[.:]|\bcall|mobile|\bcell|\bring\b|\bfax|whatsapp|\bsms\b|text me"
     r"|reach (?:me|us|her|him|them)|\bnumber|\bnr\b|telefon|t[ée]l[ée]phone|\bt[ée]l\b|handy"
     r"|m[óo]vil|celular|cellulare|telefone|hotline|landline|\bext\b|num[ée]ro|nummer|contact"
@@ -42,7 +43,7 @@ MORE_PHONE_WORDS = [
 ]
 # A CSV / TSV column whose values are phone numbers, by its header ("phone", "Mobile No",
 # "telefono", "contact_phone"); "contact" alone could as well be an e-mail column.
-PHONE_COLUMN = re.compile(
+PHONE_COLUMN = _compile(
     r"phone|\btel\b|tel[_ .#-]|\btel[eé]f|telef|mobile|\bcell|\bfax|handy|m[oó]vil|celular"
     r"|whatsapp|\bgsm\b|msisdn|rufnummer|t[ée]l[ée]phone|\bportable|\bnummer\b"
     # The same words in more languages, and the headers that say "how to reach": in a column
@@ -76,7 +77,7 @@ _ID_STEMS = list(
         for first in [cue.split(" ")[0]]
     )
 )
-_MORE_PHONE_CUE = re.compile("|".join(_stem_branches(MORE_PHONE_WORDS)))
+_MORE_PHONE_CUE = _compile("|".join(_stem_branches(MORE_PHONE_WORDS)))
 
 
 def phone_cue(before: str) -> bool:
@@ -84,7 +85,7 @@ def phone_cue(before: str) -> bool:
     return PHONE_CUE.search(before) is not None or _MORE_PHONE_CUE.search(before.lower()) is not None
 
 
-ANY_CUE = re.compile(
+ANY_CUE = _compile(
     "|".join(
         [
             *_stem_branches(
@@ -96,17 +97,17 @@ ANY_CUE = re.compile(
     )
 )
 # Shapes so distinctive that no cue is needed: CPF 123.456.789-09, DNI 12345678Z.
-CPF_SHAPE = re.compile(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9A-Za-z])")
-DNI_SHAPE = re.compile(r"[0-9]{8}-?[A-Z](?![0-9A-Za-z])")
-CODICE_FISCALE = re.compile(
+CPF_SHAPE = _compile(r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9A-Za-z])")
+DNI_SHAPE = _compile(r"[0-9]{8}-?[A-Z](?![0-9A-Za-z])")
+CODICE_FISCALE = _compile(
     r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
     r"(?![0-9A-Za-z])"
 )
 # Identifiers that start with capitals and carry a check, taken without a cue as DNI is:
 # NIE X-2482300-W, CURP BOXW310820HNERXN09.
 LETTERED_SHAPES = (
-    (re.compile(r"[XYZ]-?[0-9]{7}-?[A-Z](?![0-9A-Za-z])"), "es_nie"),
-    (re.compile(r"[A-Z]{4}[0-9]{6}[HMX][A-Z]{5}[0-9A-Z][0-9](?![0-9A-Za-z])"), "mx_curp"),
+    (_compile(r"[XYZ]-?[0-9]{7}-?[A-Z](?![0-9A-Za-z])"), "es_nie"),
+    (_compile(r"[A-Z]{4}[0-9]{6}[HMX][A-Z]{5}[0-9A-Z][0-9](?![0-9A-Za-z])"), "mx_curp"),
 )
 
 

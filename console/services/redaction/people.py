@@ -13,6 +13,7 @@ import itertools
 import re
 from importlib import resources
 
+from console.services.redaction.compiled import pattern as _compile
 from console.services.redaction.street_words import STREET_WORDS, trie_pattern
 
 # Capitals and small letters of Latin-1 and Latin Extended-A (Czech, Polish, Turkish, Baltic...),
@@ -30,7 +31,7 @@ _LO = (
 # five of them, with a space between or not ("鈴木 拓真", "中村幹"); found by its cues.
 _CJK = "\u3005\u3040-\u30ff\u4e00-\u9fff"
 _CJK_FIRST, _CJK_LAST = "\u3005", "\u9fff"
-_CJK_NAME = re.compile(rf"[{_CJK}]{{1,5}}(?:[ \u3000][{_CJK}]{{1,4}})?(?![{_CJK}\w])")
+_CJK_NAME = _compile(rf"[{_CJK}]{{1,5}}(?:[ \u3000][{_CJK}]{{1,4}})?(?![{_CJK}\w])")
 # One capitalised word: Maria, O'Brien, Jean-Luc, McDonald, Wójcik.
 _WORD = rf"[{_UP}](?:[{_LO}]+|['’][{_UP}][{_LO}]+)(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = (
@@ -40,10 +41,10 @@ _PARTICLE = (
 # A run of capitalised words, with middle initials ("John F. Kennedy") and particles between.
 _RUN_BODY = rf"{_WORD}(?:[ ](?:[{_UP}]\.[ ])?(?:{_PARTICLE}[ ])?{_WORD}){{0,4}}"
 # (Not inside a word, an address, a path or a form value: "email=Jozef_svobodova%40…".)
-_MENTION = re.compile(_RUN_BODY)
-_RUN = re.compile(rf"(?<![\w@./\\\-=]){_RUN_BODY}")
-_CAPWORD = re.compile(rf"[{_UP}][{_LO}]+")
-_TITLE_BEFORE = re.compile(
+_MENTION = _compile(_RUN_BODY)
+_RUN = _compile(rf"(?<![\w@./\\\-=]){_RUN_BODY}")
+_CAPWORD = _compile(rf"[{_UP}][{_LO}]+")
+_TITLE_BEFORE = _compile(
     r"(?:\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madam|Herr|Frau|Mme|Mlle|M|Sr|Sra|Srta|Sig"
     r"|Sig\.ra|Signor|Signora|Dhr|Mevr|Dott|Shri|Smt)\.?[ ]+)$"
 )
@@ -67,18 +68,18 @@ _STRONG_CUE_WORDS = frozenset(
     ["Hi", "Hello", "Hey", "Dear", "Thanks", "Cheers", "Bonjour", "Hallo", "Hola", "Ciao", "Ola", "Olá", "Beste", "Liebe", "Lieber", "Cher", "Chère", "Estimado", "Estimada", "Gentile", "Caro", "Cara", "Prezado", "Prezada", "Customer", "Client", "Patient", "Applicant", "Tenant", "Employee", "Caller", "Guest", "Passenger", "Agent", "Contact", "Owner", "Assignee", "Recipient", "Sender", "Kunde", "Kundin", "Attn", "Attention", "Driver", "Courier", "Colleague"]
 )
 _WEAK_CUES = r"from|to|cc|by|with|for|and|ask|tell|call|email|ping|thank|met|meet|per|via|see|let"
-_STRONG_BEFORE = re.compile(rf"(?:\b(?:{_STRONG_CUES})[,:]?[ ]+)$", re.IGNORECASE)
-_WEAK_BEFORE = re.compile(rf"(?:\b(?:{_WEAK_CUES})[,:]?[ ]+)$", re.IGNORECASE)
+_STRONG_BEFORE = _compile(rf"(?:\b(?:{_STRONG_CUES})[,:]?[ ]+)$", re.IGNORECASE)
+_WEAK_BEFORE = _compile(rf"(?:\b(?:{_WEAK_CUES})[,:]?[ ]+)$", re.IGNORECASE)
 # A sign-off line just before the name ("Best regards,\nMaria Silva").
-_SIGNOFF_BEFORE = re.compile(
+_SIGNOFF_BEFORE = _compile(
     r"(?:regards|best|thanks|thank you|cheers|sincerely|yours|warmly|saludos|grüße|gruß"
     r"|cordialement|cordiali saluti|groeten|atenciosamente|abraços|--)[,!.]?[ \t]*\r?\n[ \t]*$",
     re.IGNORECASE,
 )
 # A chat transcript's speaker: "[10:32] Maria Silva: ..." or "Maria: ..." at a line start.
-_SPEAKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:\[[0-9:./\- ]+\][ \t]*|[0-9:]{4,8}[ \t]+)?$")
+_SPEAKER_BEFORE = _compile(r"(?:^|\n)[ \t]*(?:\[[0-9:./\- ]+\][ \t]*|[0-9:]{4,8}[ \t]+)?$")
 # Verbs that follow a person at the start of a sentence ("Maria said ...").
-_VERB_AFTER = re.compile(
+_VERB_AFTER = _compile(
     r"[ ](?:said|says|wrote|writes|asked|asks|called|calls|replied|mentioned|reported|confirmed"
     r"|emailed|phoned|noted|explained|complained|requested|agreed|will|would|is|was|has|had"
     r"|can|could|just|also|from|and [A-Z])\b"
@@ -279,7 +280,7 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
 _TITLE_HEADS = frozenset(["Mr", "Ms", "Mx", "Mi", "Dr", "Pr", "He", "Fr", "Mm", "Ml", "Sr", "Si",
                           "Do", "Dh", "Me", "Sh", "Sm", "Se"])
 # A title, then where the name starts (at its particles, if any); _RUN reads the name.
-_TITLE_AT = re.compile(
+_TITLE_AT = _compile(
     r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig\.ra|Signora|Signor|Sig|Dott"
     r"|Dhr|Mevrouw|Mevr|Meneer|Shri|Smt|Fru|Señora|Señor|Senhora|Senhor)"
     rf"\.?[ ]+(?P<name>(?:{_PARTICLE}[ ])*)"
@@ -292,7 +293,7 @@ _CAPS = rf"[{_UP}]{{2,}}(?:['’\-][{_UP}]{{2,}})?"
 @functools.cache
 def _last_first_pattern() -> re.Pattern[str]:
     # Compiled on first use: its letter classes take 20 ms to compile, and few texts need it.
-    return re.compile(
+    return _compile(
         rf"(?P<last>(?:{_CAPS}|{_WORD})(?:[ ](?:{_CAPS}|{_WORD})){{0,2}}),[ ]"
         rf"(?P<first>{_WORD})(?:[ ]{_WORD})?(?![\w@])"
     )
@@ -302,7 +303,7 @@ def _last_first_pattern() -> re.Pattern[str]:
 def _cued_form() -> re.Pattern[str]:
     """An initial and a surname ("C. Van den Bouckaert"), or a name whose surname, or every
     word, is in capitals ("MORRICONE Sandro", "ÍSIS DE DA LUZ"); read only after a cue."""
-    return re.compile(
+    return _compile(
         rf"[{_UP}]\.[ ](?:(?i:{_PARTICLE})[ ])?{_RUN_BODY}"
         rf"|{_CAPS}(?:[ ]{_CAPS}){{0,3}}[ ]{_WORD}(?:[ ]{_WORD})?(?![\w@:])"
         rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}+(?![\w@:]|,[ ][{_UP}])"  # (not "VAN DIJK, Oriel")
@@ -393,7 +394,7 @@ def _list_item() -> re.Pattern[str]:
     """One person in a list: a run of capitalised words, or an initial and a surname, a name with
     its surname or every word in capitals, or in Japanese or Chinese script; then maybe a note in
     brackets."""
-    return re.compile(
+    return _compile(
         rf"[ \t]*(?P<name>{_CJK_NAME.pattern}|[{_UP}]\.[ ]{_RUN_BODY}"
         rf"|{_CAPS}(?:[ ]{_CAPS}){{0,2}}[ ]{_WORD}(?![\w])"
         rf"|{_CAPS}(?:[ ]{_CAPS}){{1,3}}+(?![\w])|{_RUN_BODY})(?:[ ]\([^)\n]{{0,40}}\))?"
@@ -401,8 +402,8 @@ def _list_item() -> re.Pattern[str]:
 
 
 # The end of a label's line and the next line's bullet.
-_BULLET = re.compile(r"[ \t]*\r?\n[ \t]*[-*•][ ]")
-_LIST_SEPARATOR = re.compile(r"[ ]*(?:[,;/]|[ ](?:and|&|und|et|y|e|en|og|och|ja|i)(?=[ ]))[ ]*")
+_BULLET = _compile(r"[ \t]*\r?\n[ \t]*[-*•][ ]")
+_LIST_SEPARATOR = _compile(r"[ ]*(?:[,;/]|[ ](?:and|&|und|et|y|e|en|og|och|ja|i)(?=[ ]))[ ]*")
 
 
 def _csv_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int:
@@ -517,14 +518,14 @@ def _sql_names(text: str, p: int, out: list[tuple[int, int, str | None]]) -> int
     return pos
 
 
-_SQL_VALUES = re.compile(r"[ ]*VALUES[ \t]*", re.IGNORECASE)
+_SQL_VALUES = _compile(r"[ ]*VALUES[ \t]*", re.IGNORECASE)
 # A row's opening bracket (after the previous row's comma), and one value with what follows it.
-_SQL_ROW_OPEN = re.compile(r"[ \t]*,?[ \t]*\r?\n?[ \t]*\(")
-_SQL_FIELD = re.compile(r"[ ]*(?P<value>'(?:[^'\\\n]|''|\\.)*'|[^,()'\n]*)[ ]*(?P<sep>[,)])")
+_SQL_ROW_OPEN = _compile(r"[ \t]*,?[ \t]*\r?\n?[ \t]*\(")
+_SQL_FIELD = _compile(r"[ ]*(?P<value>'(?:[^'\\\n]|''|\\.)*'|[^,()'\n]*)[ ]*(?P<sep>[,)])")
 
 
 # The rule under a Markdown table's header: "|---|:---:|".
-_PIPE_RULE = re.compile(r"[ ]*\|[ \-:|]+\r?")
+_PIPE_RULE = _compile(r"[ ]*\|[ \-:|]+\r?")
 
 
 def _csv_fields(text: str, pos: int, end: int) -> list[tuple[int, int]]:
@@ -541,9 +542,9 @@ def _csv_fields(text: str, pos: int, end: int) -> list[tuple[int, int]]:
 
 
 # A column's name in a header: "full_name", "Customer ID", "e-mail".
-_COLUMN_NAME = re.compile(r"[a-z][a-z0-9_ \-]{0,30}")
+_COLUMN_NAME = _compile(r"[a-z][a-z0-9_ \-]{0,30}")
 # One CSV field: quoted (with doubled quotes inside) or up to the next comma.
-_CSV_FIELD = re.compile(r'"(?:[^"]|"")*"|[^,"\r]*')
+_CSV_FIELD = _compile(r'"(?:[^"]|"")*"|[^,"\r]*')
 _NAME_COLUMNS = frozenset(
     ["name", "full_name", "fullname", "full name", "customer", "customer_name", "client",
      "client_name", "contact", "contact_name", "employee", "employee_name", "first_name",
@@ -673,7 +674,7 @@ _CALENDAR = frozenset(
      "Tue", "Tues", "Wed", "Thu", "Thur", "Thurs", "Fri", "Sat", "Sun"]
 )
 # A mailbox after a display name: "From: Maria Silva <maria@example.com>", "On ..., X <x@y> wrote".
-_MAILBOX_AFTER = re.compile(r'"?[ ]<[^\s<>@]{1,64}@[^\s<>]{1,255}>')
+_MAILBOX_AFTER = _compile(r'"?[ ]<[^\s<>@]{1,64}@[^\s<>]{1,255}>')
 _MAILBOX_OPEN = frozenset([" <", '" '])
 
 
@@ -860,7 +861,7 @@ _UNIT = (
     r"|Sala|Interno|Int|Bus|Bte|piso|depto|dpto|apto|bus|bte)\.?[ ]?#?[0-9A-Za-z\-]+"
     r"|[ ][0-9]{1,2}[°º][ ][A-Z](?![\w]))"  # "piso 3 depto B", "2° A" (AR)
 )
-_TAIL = re.compile(
+_TAIL = _compile(
     rf"{_UNIT}{{0,2}}(?:(?:,[ ]?|[ ]-[ ]|[ ]{{1,2}}|\r?\n)(?:(?:{_POSTCODE})(?![\w\-])"
     rf"(?:[ ]{{1,2}}(?:{_CITY}|{_CITY_CAPS}(?![\w'’:])))?(?:[ ]\([A-Z]{{2}}\))?"
     rf"|{_CITY_CAPS},?[ ]{_STATE}(?:,?[ ](?:{_POSTCODE})(?![\w\-]))?"
@@ -868,7 +869,7 @@ _TAIL = re.compile(
     rf"|{_COUNTRY})){{0,4}}"
 )
 # Where an address starts: a house number before a street, or a street word before a number.
-_ADDRESS = re.compile(
+_ADDRESS = _compile(
     # US, UK, AU, IN, JP (romanised): 221B Baker Street, 1600 Amphitheatre Pkwy, 1-2-3 Shibuya
     # A unit may come first ("Flat 49z", "Suite 748", "H.No. 26"), and UK/IN labels put the
     # street on the next line ("Studio 9\nSanders Summit", "57/21\nKant Road").
@@ -895,7 +896,7 @@ _ADDRESS = re.compile(
 JP_PREFECTURES = ["北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県"]
 _JA = "\u3005\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f\uff21-\uff3a\uff41-\uff5a"
 _JA_NUM = "0-9\uff10-\uff19"
-_JP_ADDRESS = re.compile(
+_JP_ADDRESS = _compile(
     rf"(?:〒?[0-9]{{3}}-[0-9]{{4}}(?:[ \u3000]|\r?\n)?)?"  # the code, on its own line or not
     rf"(?:{'|'.join(JP_PREFECTURES)})[{_JA}]{{1,24}}?"
     rf"[{_JA_NUM}]+(?:丁目|番地?|号|[-－ー])(?:[{_JA_NUM}]+(?:番地?|号|[-－ー])?){{0,3}}"
@@ -906,7 +907,7 @@ _JP_ADDRESS = re.compile(
 # (PL), "…, 682 62  VÄSTERÅS" (SE, CZ, GR), "…\n(3676) Salta" and "…\nC1167CKT CABA" (AR),
 # "…, FL-9486 Triesen", "…\n32175 Kadıköy/İstanbul", "…\n04468 Perugia (LE)". Four digits that
 # read as a year ("March 3, 2025 Maria") are no postcode.
-_POSTAL_TAIL = re.compile(
+_POSTAL_TAIL = _compile(
     rf"(?:[ ]?,[ ]|\r?\n)(?P<pc>[0-9]{{5}}-[0-9]{{3}}|[0-9]{{4}}-[0-9]{{3}}|[0-9]{{2}}-[0-9]{{3}}"
     rf"|[0-9]{{8}}|[0-9]{{5,6}}|[0-9]{{3}}[ ][0-9]{{2}}|[0-9]{{4}}[ ]?[A-Z]{{2}}(?![\w])"
     rf"|(?!19|20)[0-9]{{4}}|\([0-9]{{4}}\)|[A-Z][0-9]{{4}}[A-Z]{{3}}|[A-Z]{{1,2}}-[0-9]{{4,5}})"
@@ -916,7 +917,7 @@ _POSTAL_TAIL = re.compile(
     rf"(?:[ ]-[ ][A-Z]{{2}}(?![\w])|[ ]\([A-Z]{{2}}\))?"
 )
 # A house number ("12", "39B", "1638/56", "88-81", "nº 5") or a floor ("8.º", "2°", "4.", "H0201").
-_HOUSE = re.compile(
+_HOUSE = _compile(
     r"(?:(?:n[º°o]\.?)?[0-9]{1,5}[A-Za-z]?(?:[-/][0-9]{1,4})?(?:-[IVX]{1,4})?"
     r"|[0-9]{1,2}\.?[º°ª]?\.?|H[0-9]{4}),?"
 )
@@ -1039,14 +1040,14 @@ _LIST_LABELS = ("attendees:", "participants:", "present:", "cc:", "bcc:", "invit
  _TITLED, _COLUMN, _LIST, _FORM, _VCARD, _AT, _CLOCK, _SIGNED, _PIPE, _SCRIPT, _SQL) = (
     1 << i for i in range(23))
 # A chat export's speaker line: "Hilary Green  6:08 AM" (two spaces, a 12-hour time).
-_CLOCK_LINE = re.compile(r"[^\n]{2,60}?[ ]{2}[0-9]{1,2}:[0-9]{2}[ ][AP]M")
+_CLOCK_LINE = _compile(r"[^\n]{2,60}?[ ]{2}[0-9]{1,2}:[0-9]{2}[ ][AP]M")
 # Form fields (a URL-encoded body or query string) whose value is a person or an address.
 _FORM_NAME_KEYS = ("first_name", "last_name", "name", "full_name", "given_name", "surname",
                    "family_name", "fname", "lname", "firstname", "lastname")
 _FORM_ADDRESS_KEYS = ("street", "address", "addr", "address1", "address_line1", "street_address")
-_FORM_VALUE = re.compile(r"[^&\s]+")
+_FORM_VALUE = _compile(r"[^&\s]+")
 # A capital after a cue, on the same line or the next, where a quoted reply's "> " may open it.
-_FOLLOWED_BY_NAME = re.compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}{_CJK}])")
+_FOLLOWED_BY_NAME = _compile(rf"\.?[,:]?[ \t>]*(?:\r?\n[ \t>]*)?(?=[{_UP}{_CJK}])")
 
 
 @functools.cache
@@ -1119,7 +1120,7 @@ def _automaton() -> tuple[object, list[int], frozenset[str], frozenset[str]]:
     return automaton, [kinds[p] for p in patterns], frozenset(name_words), cue_words
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = _compile("[\ud800-\udfff]")
 
 
 def _matches(automaton: object, text: str) -> list[tuple[int, int, int]]:
@@ -1331,13 +1332,13 @@ def _display_start(text: str, s: int) -> int:
 
 
 _DIGITS = frozenset("0123456789")
-_PIN_AT = re.compile(r"[0-9]{3}[ ]?[0-9]{3}(?![\w\-])")
+_PIN_AT = _compile(r"[0-9]{3}[ ]?[0-9]{3}(?![\w\-])")
 # An Indian address block before " - PIN": house number ("H.No. 79", "01/69"), then up to two
 # locality or name parts, each closed by a comma or a line end, then the city ("Sangli-Miraj &
 # Kupwad"): "62, Bhandari, Patna - 620063", "89/930, Iyer\nGwalior - 750875". Searched back from
 # the PIN (a `$`-anchored search over 90 characters) only where " - " and six digits are.
 _IN_WORD = rf"[{_UP}][\w'’\-]*"
-_IN_BLOCK = re.compile(
+_IN_BLOCK = _compile(
     rf"(?<![\w/.])(?:H\.No\.[ ]?)?[0-9]{{1,4}}[A-Za-z]?(?:/[0-9]{{1,4}})?,?(?:[ ]|\r?\n)"
     rf"(?:{_IN_WORD}(?:[ ]{_IN_WORD}){{0,3}}(?:,[ ]|\r?\n)){{0,2}}"
     rf"{_IN_WORD}(?:[ ](?:{_IN_WORD}|&)){{0,4}}[ ]*$"
