@@ -1135,9 +1135,13 @@ def _matches(automaton: object, text: str) -> list[tuple[int, int, int]]:
 
 
 def prepare() -> None:
-    """Build the automaton now rather than at the first text (a process about to fork workers
-    does, so that they share it)."""
+    """Build the automaton and the patterns compiled on first use now rather than at the first
+    text (a process about to fork workers does, so that they share them; the patterns come from
+    the compiled-pattern cache, and this process, which exits normally, keeps them there)."""
     _automaton()
+    _last_first_pattern()
+    _cued_form()
+    _list_item()
 
 
 def anchors(
