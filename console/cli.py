@@ -18,11 +18,32 @@ if TYPE_CHECKING:
 log = logging.getLogger("gemops.cli")
 
 
+class _RotatingLog(logging.Handler):
+    """A RotatingFileHandler made at the first record: most commands never log one, and
+    importing logging.handlers (sockets, queues) cost every command ~12 ms of start-up."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.baseFilename = path
+        self._file: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._file is None:
+            from logging.handlers import RotatingFileHandler
+
+            self._file = RotatingFileHandler(self.baseFilename, maxBytes=5_000_000, backupCount=3)
+            self._file.setFormatter(self.formatter)
+        self._file.emit(record)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
 def _configure_logging() -> None:
     """The application log (`gemops locate log`): warnings and errors, rotated, owner-only.
     Nothing raw is ever logged: errors carry statuses and types, never prompt text."""
-    from logging.handlers import RotatingFileHandler
-
     from console import paths
 
     path = paths.log_file()
@@ -32,7 +53,7 @@ def _configure_logging() -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
-        handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+        handler = _RotatingLog(str(path))
     except OSError as error:
         # A read-only home must not stop a command: it runs, without its log file.
         click.echo(f"warning: no log file ({path}: {error.strerror or error})", err=True)
