@@ -810,6 +810,11 @@ _CONTACT_LABEL = _compile(r"(?:(?<![^\n])|(?<=  )|(?<=\t)|(?<=\| ))(?:[MTF]|Mob|
 # An SMS or call log line: a time stamp, the direction (FROM / TO, an arrow), then the number:
 # '2024-05-02T10:11:12Z FROM 4179…', '20240502T101112 <- 5512…'.
 _DIRECTION = _compile(r"(?<=[0-9Z] )(?:FROM|TO|<-|->|\u2190|\u2192) ?:? ?$")
+# A person's aside, closed by the number: 'Spoke with Thea Bøe (IT lead, 21 81 55 07)', 'Meeting
+# w/ Zelma Poulsen (procurement, 34 41 81 15)' - a name of two capitalised words (or an initial
+# and a surname), then a role in brackets. ('Invoice (March, 4021 3378 90)' is no person.)
+_PERSON_ASIDE = _compile(
+    r"(?<![\w.])[A-ZÀ-ÖØ-Þ][\w'’\-]*\.?[ ][A-ZÀ-ÖØ-Þ][\w'’\-]+[ ]\((?P<role>[^()\n,0-9]{2,40}),[ ]$")
 # A chat line whose whole message is the number: '[14:02] Ana Lima: 912 345 678'.
 _CHAT_SPEAKER = _compile(r"\[[0-9]{1,2}[:h.][0-9]{2}(?:[:.][0-9]{2})?\] [^\n:\[\]]{2,40}: ")
 
@@ -845,8 +850,8 @@ def _words_before_run(before: str) -> str:
 
 def _laid_out_phone(text: str, candidate: str, start: int, end: int) -> bool:
     """Whether a number no phone word names is a phone by where it stands: after a contact
-    label or an SMS log's direction, as a chat message of its own, or alone on a signature's
-    line. Asked only once the cheaper readings have failed."""
+    label or an SMS log's direction, closing a person's aside in brackets, as a chat message of
+    its own, or alone on a signature's line. Asked only once the cheaper readings have failed."""
     digits = sum(c.isdigit() for c in candidate)
     grouped = len(candidate) > digits
     if not (8 <= digits <= 13 or (digits == 7 and grouped)) or _COUNT.fullmatch(candidate):
@@ -856,6 +861,13 @@ def _laid_out_phone(text: str, candidate: str, start: int, end: int) -> bool:
         return True
     if digits >= 8 and text[line : line + 1].isdigit() and _DIRECTION.search(
         text, max(line, start - 8), start
+    ):
+        return True
+    if (
+        grouped
+        and text[end : end + 1] == ")"
+        and (aside := _PERSON_ASIDE.search(text, max(line, start - 80), start)) is not None
+        and not _names_other_word(aside.group("role").lower())  # ('Jan Nowak (order no, …)')
     ):
         return True
     if not grouped or not _line_ends_at(text, end):

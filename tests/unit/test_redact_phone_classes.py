@@ -280,3 +280,22 @@ def test_a_luhn_valid_order_number_is_not_a_card() -> None:
 
 def test_an_address_in_a_csv_host_column_stays_an_address() -> None:
     assert found("id,host\n7,42.71.18.93\n") == [("ip", "42.71.18.93")]
+
+
+@pytest.mark.parametrize(("text", "phone"), [
+    ("2025-03-18 — Follow-up: A. Tyczka (IT lead, 800 128 246)\n", "800 128 246"),
+    ("Spoke with Inga Holm (procurement, 21 81 55 07) about the renewal.", "21 81 55 07"),
+    ("Meeting w/ ZELMA POULSEN (CFO, 34 41 81 15)", "34 41 81 15"),
+])
+def test_a_number_closing_a_persons_aside_is_a_phone(text: str, phone: str) -> None:
+    assert phones(text) == [phone]
+
+
+@pytest.mark.parametrize("text", [
+    "Invoice (March, 4021 3378 90) was paid",
+    "Acme Corp (invoice, 4021 3378 90)",
+    "Jan Nowak (order no, 4021 3378 90)",
+    "the table (Q3, 21 81 55 07)",
+])
+def test_an_aside_that_is_no_persons_contact_keeps_its_number(text: str) -> None:
+    assert phones(text) == []
