@@ -1,4 +1,4 @@
-"""Redaction quality on the four labelled corpora (held-out first), and `gemops redact` throughput as a whole process.
+"""Redaction quality on the five labelled corpora (held-out halves first), and `gemops redact` throughput as a whole process.
 
 Quality: exact-span precision/recall per structured type; names and addresses count as masked
 when >= 90 % of their characters (a title such as "Mr." aside) are inside findings of their type;
