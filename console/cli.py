@@ -256,13 +256,15 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["config", "data", "db", "drop", "log", "results"]))
+@click.argument("what", type=click.Choice(["cache", "config", "data", "db", "drop", "log",
+                                           "results"]))
 def locate(what: str) -> None:
     """Print where gemops keeps WHAT."""
     from console import paths
 
     settings = _settings()
     where = {
+        "cache": paths.cache_dir,
         "config": paths.config_file,
         "data": paths.data_dir,
         "db": lambda: settings.db_path,

@@ -46,3 +46,9 @@ def test_help_does_not_import_the_sdk_or_sqlalchemy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_locate_cache_follows_xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    result = CliRunner().invoke(main, ["locate", "cache"])
+    assert result.output.strip() == str(tmp_path / "cache-home" / "gemops")
