@@ -134,3 +134,17 @@ def test_address_layouts(text: str, address: str) -> None:
 )
 def test_address_look_alikes_are_kept(text: str) -> None:
     assert found(text, "address") == []
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    # A legal form ends a company's name, after the same cues a person's follows.
+    ("Customer: ACME CORP", []),
+    ("Bill to: Kestrel Holdings Ltd", []),
+    ("Assigned to: Quenby Thistlewood GmbH", []),  # (it was masked up to 'Gmb', leaving 'H')
+    ("Spoke with Nordic Solutions AB today", []),
+    # ... and only a whole word is one.
+    ("Customer: QUENBY THISTLEWOOD", ["QUENBY THISTLEWOOD"]),
+    ("Owner: Quenby Thistlewood AB-ansvarig", ["Quenby Thistlewood"]),
+])
+def test_companies_are_no_names(text: str, names: list[str]) -> None:
+    assert found(text, "name") == names

@@ -273,7 +273,30 @@ def find_names(text: str, at: list[int] | None = None) -> list[tuple[int, int, s
             covered = lf
         elif m is not None:
             _judge(text, m, out)
-    return out
+    return [span for span in out if not _company(text, span[1])]
+
+
+# The legal form that ends a company's name: 'ACME CORP', 'Müller GmbH', 'Nordic Solutions AB'
+# are no person, whatever cue or gazetteer name came before them.
+_COMPANY_FORMS = frozenset(
+    ["inc", "corp", "corporation", "ltd", "limited", "llc", "llp", "plc", "gmbh", "ag",
+     "kg", "bv", "nv", "sa", "sas", "sarl", "spa", "srl", "ab", "asa", "oy", "oyj", "a/s", "aps",
+     "pty", "sp. z o.o", "s.a", "s.l", "sl", "kk", "pte", "bhd", "group", "holdings", "gbr"]
+)
+_LEGAL_FORM = _compile(r"[\w./]*(?:[ ]+(?:&[ ]+)?([A-Za-z][\w./]*)(?![\w\-]))?")
+
+
+def _company(text: str, end: int) -> bool:
+    """Whether a name found ending at `end` is a company's: its last word (read on to the end of
+    the word the span may stop inside, 'Müller Gmb|H') or the word after it is a legal form."""
+    m = _LEGAL_FORM.match(text, end)
+    assert m is not None  # (the pattern matches the empty string)
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "./"):
+        start -= 1
+    last = (text[start:end] + text[end : m.start(1) if m.group(1) else m.end()]).strip()
+    words = {last.lower().rstrip("."), (m.group(1) or "").lower().rstrip(".")}
+    return not words.isdisjoint(_COMPANY_FORMS)
 
 
 # The first two letters of the titles below: most names are turned away without a regex.
