@@ -32,6 +32,7 @@ from console import paths
 from console.services.forked import available_cpus, ordered_map
 from console.services.redaction import id_schemes, national_ids
 from console.services.redaction.compiled import pattern as _compile
+from console.services.redaction.compiled import write_cache_file
 from console.services.redaction.people import anchors as _people_anchors
 from console.services.redaction.people import find_addresses, find_names
 from console.services.redaction.people import prepare as _prepare_people
@@ -408,11 +409,7 @@ def _prefilter_database() -> hyperscan.Database:
         elements=len(_PREFILTER),
         flags=flags,
     )
-    with contextlib.suppress(OSError):  # a read-only home still redacts
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-        partial.write_bytes(hyperscan.dumpb(database))
-        partial.replace(path)
+    write_cache_file(path, hyperscan.dumpb(database))
     return database
 
 

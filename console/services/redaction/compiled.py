@@ -99,9 +99,15 @@ def _save() -> None:
         if build == _build() and isinstance(stored, dict):
             entries = stored
     entries.update(_new)
+    write_cache_file(path, marshal.dumps((_build(), entries)))
+    _new.clear()
+
+
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Put `data` at `path` in the cache directory whole (written aside, then renamed, so a
+    reader never sees half of it); a read-only cache directory only means rebuilding later."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-        partial.write_bytes(marshal.dumps((_build(), entries)))
+        partial.write_bytes(data)
         partial.replace(path)
-    _new.clear()
