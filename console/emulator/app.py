@@ -39,8 +39,9 @@ _MODEL_ACTIONS: dict[str, Endpoint] = {
     "asyncBatchEmbedContent": batches.create_embed_batch,
 }
 
-# Compress bodies at least this large when the client accepts gzip (the API compresses too).
-GZIP_MINIMUM_SIZE = 500
+# Compress every non-empty body when the client accepts gzip: the API gzips its JSON answers
+# whatever their size, even a two-byte `{}` (google-genai's own tests check the header on one).
+GZIP_MINIMUM_SIZE = 1
 
 
 class AcceptGzip:

@@ -8,9 +8,7 @@ from console.emulator.errors import ApiError, invalid_argument
 from console.emulator.schema import GENERATE_CONTENT_REQUEST, check_fields
 from console.emulator.wire import pick, snake
 
-LOGPROBS_WITHOUT_RESPONSE_LOGPROBS = (
-    "logprobs must be set only when response_logprobs is set to true."
-)
+LOGPROBS_WITHOUT_RESPONSE_LOGPROBS = "logprobs must be set only when response_logprobs is true."
 
 _PART_KINDS = (
     "text",
