@@ -1,0 +1,1 @@
+"""google-genai's own test suite, run against the emulator (`python -m tests.sdk_suite`)."""

@@ -1,0 +1,3 @@
+from tests.sdk_suite.runner import main
+
+raise SystemExit(main())
