@@ -36,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 TABLE = HERE / "expected.toml"
 RESULTS = HERE.parent / "bench" / "results" / "sdk_suite.json"
 DEFAULT_MODULES = ("caches", "batches", "files", "models")
+# Tests of these kinds are not run by default: they call a Google host, never the emulator.
+NOT_RUN_KINDS = frozenset({"real-host"})
 
 
 def sdk_tests_dir() -> Path:
@@ -60,10 +62,13 @@ def _glob(pattern: str) -> re.Pattern[str]:
 class Reason:
     kind: str
     why: str
-    patterns: list[re.Pattern[str]]
+    tests: list[str]
+
+    def __post_init__(self) -> None:
+        self._globs = [_glob(t) for t in self.tests]
 
     def matches(self, test_id: str) -> bool:
-        return any(p.match(test_id) for p in self.patterns)
+        return any(p.match(test_id) for p in self._globs)
 
 
 @dataclass
@@ -76,6 +81,9 @@ class Table:
     def reason_for(self, test_id: str) -> Reason | None:
         return next((r for r in self.reasons if r.matches(test_id)), None)
 
+    def patterns_of(self, kinds: frozenset[str]) -> list[str]:
+        return [t for r in self.reasons if r.kind in kinds for t in r.tests]
+
 
 def load_table(path: Path = TABLE) -> Table:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -84,35 +92,40 @@ def load_table(path: Path = TABLE) -> Table:
     for entry in raw["reason"]:
         if entry["kind"] not in kinds:
             raise ValueError(f"{path}: unknown reason kind {entry['kind']!r}")
-        reasons.append(Reason(entry["kind"], entry["why"], [_glob(t) for t in entry["tests"]]))
+        reasons.append(Reason(entry["kind"], entry["why"], list(entry["tests"])))
     return Table(raw["sdk_version"], kinds, reasons, list(raw["must_pass"]["tests"]))
 
 
 # --- automatic classification of failures the table does not list -----------------------------
 
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-_UNREACHABLE = re.compile(
-    r"Name or service not known|Temporary failure in name resolution|nodename nor servname"
-    r"|Cannot connect to host (?P<host>\S+)|ConnectError|ConnectTimeout"
+# The emulator listens on a loopback address: a failed name lookup never concerns it.
+_NO_DNS = re.compile(
+    r"Name or service not known|Temporary failure in name resolution"
+    r"|nodename nor servname|getaddrinfo failed|ClientConnectorDNSError"
 )
+# An id in an error's first line: 10+ characters mixing letters and digits (not a model name).
+_ID_TOKEN = re.compile(r"\b(?!gemini|models)[a-z0-9][a-z0-9_-]{9,}\b")
 _RESOURCE_MISSING = re.compile(r"\b(403|404)\b.*(not found|NOT_FOUND|PERMISSION_DENIED|not exist)")
-_ID_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,}")
 
 
 def auto_reason(test_id: str, message: str, source: str) -> tuple[str, str] | None:
-    """(kind, why) for a failure that cannot be the emulator's, or None."""
-    if "ModuleNotFoundError" in message or "No module named" in message:
+    """(kind, why) for a failure that cannot be the emulator's, or None (then it is unexpected).
+
+    `message` is the failure's text (first line: the exception), `source` the test module's.
+    """
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    if "ModuleNotFoundError" in message or "No module named" in first:
         return "missing-module", "an optional module the test imports is not installed"
     if "FileNotFoundError" in message and "/data/" in message:
         return "missing-data", "a data file the wheel does not ship"
-    if re.search(r"only supported in .* mode", message) and "ValueError" in message:
+    if "ValueError" in first and re.search(r"only supported in .* mode", first):
         return "vertex-only", "the SDK refuses the method in Gemini Developer API mode"
-    hit = _UNREACHABLE.search(message)
-    if hit and not any(h in message for h in _LOOPBACK):
+    if _NO_DNS.search(message):
         return "real-host", "the test sends its request to a host of its own, not the emulator"
-    if _RESOURCE_MISSING.search(message):
-        for token in set(_ID_TOKEN.findall(message)):
-            if re.search(r"\d", token) and re.search(r"[a-z]", token) and token in source:
+    if _RESOURCE_MISSING.search(first):
+        for token in sorted(set(_ID_TOKEN.findall(first))):
+            quoted = re.search(rf"""['"/]{re.escape(token)}['"]""", source)
+            if re.search(r"\d", token) and re.search(r"[a-z]", token) and quoted:
                 return "google-fixture", f"asks for {token}, a resource its source hard-codes"
     return None
 
@@ -123,7 +136,7 @@ def auto_reason(test_id: str, message: str, source: str) -> tuple[str, str] | No
 @dataclass
 class Outcome:
     test_id: str
-    outcome: str  # passed | failed | error | skipped
+    outcome: str  # passed | failed | error | skipped | not-run
     message: str = ""
 
 
@@ -144,7 +157,7 @@ class SuiteResult:
 
     def counts(self) -> dict[str, int]:
         c = Counter(o.outcome for o in self.outcomes)
-        return {k: c.get(k, 0) for k in ("passed", "failed", "error", "skipped")}
+        return {k: c.get(k, 0) for k in ("passed", "failed", "error", "skipped", "not-run")}
 
     @property
     def ok(self) -> bool:
@@ -183,7 +196,7 @@ def parse_junit(path: Path) -> list[Outcome]:
     return list(outcomes.values())
 
 
-def _subprocess_env(base_url: str, work: Path) -> dict[str, str]:
+def _subprocess_env(base_url: str, work: Path, deselect: list[str]) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -196,11 +209,19 @@ def _subprocess_env(base_url: str, work: Path) -> dict[str, str]:
         GOOGLE_GENAI_RUN_GEMINI_ONLY_IN_API_MODE="1",
         GOOGLE_GENAI_REPLAYS_DIRECTORY=str(work / "replays"),
         PYTHONDONTWRITEBYTECODE="1",
+        SDK_SUITE_DESELECT="\n".join(deselect),
+        SDK_SUITE_DESELECTED_OUT=str(work / "deselected.txt"),
     )
     return env
 
 
-def run_suite(modules: list[str], workers: int = 0, verbose: bool = False) -> SuiteResult:
+def run_suite(
+    modules: list[str],
+    workers: int = 0,
+    verbose: bool = False,
+    deselect: list[str] | None = None,
+) -> SuiteResult:
+    """Run the SDK's tests of `modules`; `deselect` (globs) are collected but not run."""
     tests = sdk_tests_dir()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sdk-suite-") as tmp:
@@ -228,7 +249,7 @@ def run_suite(modules: list[str], workers: int = 0, verbose: bool = False) -> Su
             proc = subprocess.run(
                 cmd,
                 cwd=work,
-                env=_subprocess_env(server.base_url, work),
+                env=_subprocess_env(server.base_url, work, deselect or []),
                 capture_output=not verbose,
                 text=True,
                 timeout=900,
@@ -238,6 +259,10 @@ def run_suite(modules: list[str], workers: int = 0, verbose: bool = False) -> Su
         if not junit.exists():
             raise RuntimeError(f"the SDK's tests produced no results:\n{proc.stderr or ''}")
         outcomes = parse_junit(junit)
+        not_run = work / "deselected.txt"
+        if not_run.exists():
+            ids = dict.fromkeys(not_run.read_text(encoding="utf-8").split())  # xdist: per worker
+            outcomes += [Outcome(test_id, "not-run") for test_id in ids]
     return SuiteResult(
         sdk_version=sdk_version(),
         modules=list(modules),
@@ -266,7 +291,7 @@ def classify(result: SuiteResult, table: Table) -> SuiteResult:
     by_id = {o.test_id: o for o in result.outcomes}
     for o in result.outcomes:
         reason = table.reason_for(o.test_id)
-        if o.outcome in ("passed", "skipped"):
+        if o.outcome in ("passed", "skipped") or (o.outcome == "not-run" and reason is None):
             if o.outcome == "passed" and reason is not None:
                 result.now_passing.append({"test": o.test_id, "kind": reason.kind})
             continue
@@ -305,7 +330,8 @@ def summary(result: SuiteResult) -> str:
     lines = [
         f"google-genai {result.sdk_version} own tests ({', '.join(result.modules)}) "
         f"against the emulator: {c['passed']} passed, {c['failed']} failed, "
-        f"{c['error']} errors, {c['skipped']} skipped in {result.wall_seconds:.1f} s",
+        f"{c['error']} errors, {c['skipped']} skipped, {c['not-run']} not run "
+        f"in {result.wall_seconds:.1f} s",
     ]
     kinds = Counter(row["kind"] for row in result.nonpass)
     if kinds:
@@ -362,9 +388,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--workers", type=int, default=0, help="pytest-xdist workers")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    parser.add_argument(
+        "--run-real-host",
+        action="store_true",
+        help="also run the tests that send to a Google host of their own (they fail offline)",
+    )
     args = parser.parse_args(argv)
     modules = [m.strip().strip("/") for m in args.modules.split(",") if m.strip()]
-    result = classify(run_suite(modules, args.workers, args.verbose), load_table())
+    table = load_table()
+    deselect = [] if args.run_real_host else table.patterns_of(NOT_RUN_KINDS)
+    result = classify(run_suite(modules, args.workers, args.verbose, deselect), table)
     print(summary(result))
     if not args.no_write:
         write_results(result)
