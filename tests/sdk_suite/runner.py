@@ -242,7 +242,7 @@ def run_suite(
                 "-c", str(work / "pytest.ini"), "--rootdir", str(tests), "--confcutdir", str(tests),
                 "-o", "consider_namespace_packages=true",
                 "-p", "emu_plugin", "-p", "no:cacheprovider", "--continue-on-collection-errors",
-                "--mode=api", "-q", "-W", "ignore", "--junitxml", str(junit),
+                "--mode=api", "-q", "--junitxml", str(junit),
                 *(["-n", str(workers)] if workers else ["-p", "no:xdist"]),
                 *map(str, targets),
             ]  # fmt: skip
