@@ -160,8 +160,18 @@ class SuiteResult:
         return {k: c.get(k, 0) for k in ("passed", "failed", "error", "skipped", "not-run")}
 
     @property
+    def completed(self) -> bool:
+        """pytest ran to the end: 0 all passed, 1 some failed (2-5: interrupted, crashed…)."""
+        return self.returncode in (0, 1)
+
+    @property
     def ok(self) -> bool:
-        return not self.unexpected and not self.broken_must_pass and not self.missing_must_pass
+        return (
+            self.completed
+            and not self.unexpected
+            and not self.broken_must_pass
+            and not self.missing_must_pass
+        )
 
 
 def _test_id(case: ET.Element) -> str:
@@ -261,7 +271,8 @@ def run_suite(
         outcomes = parse_junit(junit)
         not_run = work / "deselected.txt"
         if not_run.exists():
-            ids = dict.fromkeys(not_run.read_text(encoding="utf-8").split())  # xdist: per worker
+            # Each xdist worker collects, and writes, the same ids.
+            ids = dict.fromkeys(not_run.read_text(encoding="utf-8").splitlines())
             outcomes += [Outcome(test_id, "not-run") for test_id in ids]
     return SuiteResult(
         sdk_version=sdk_version(),
@@ -351,6 +362,9 @@ def summary(result: SuiteResult) -> str:
     if result.broken_must_pass:
         lines.append(f"!!! {len(result.broken_must_pass)} tests that must pass did not:")
         lines += [f"!!!   {t}" for t in result.broken_must_pass]
+    if not result.completed:
+        lines.append(f"!!! pytest did not run to the end (exit code {result.returncode}):")
+        lines += [f"!!!   {line}" for line in result.stderr_tail.splitlines()[-15:]]
     if result.missing_must_pass:
         lines.append("!!! must-pass patterns that matched no test:")
         lines += [f"!!!   {t}" for t in result.missing_must_pass]
